@@ -35,8 +35,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -94,15 +92,7 @@ def render_chat_csv(rows: Sequence[Mapping[str, Any]], *, bom: bool = False,
         extra.extend(k for k in row if k not in CHAT_CSV_HEADER and k not in extra)
     header = [*CHAT_CSV_HEADER, *extra]
     records = [header, *([_cell(row.get(name)) for name in header] for row in rows)]
-    # The csv module quotes a cell only for the characters of *its* line terminator, so a lone "\r" in a
-    # message would go out unquoted with "\n" endings. Write every record with "\r\n" (so any CR or LF
-    # inside a cell is quoted), then swap the record ending for the one asked for.
-    lines = []
-    for record in records:
-        buffer = io.StringIO(newline="")
-        csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(record)
-        lines.append(buffer.getvalue()[:-2] + line_terminator)
-    body = "".join(lines).encode("utf-8")
+    body = _csv_text(records, quote_all=False, line_terminator=line_terminator)
     return UTF8_BOM + body if bom else body
 
 
@@ -135,11 +125,19 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _csv_text(rows: Iterable[Sequence[str]], *, quote_all: bool) -> bytes:
-    buffer = io.StringIO(newline="")
-    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
-    csv.writer(buffer, lineterminator="\r\n", quoting=quoting).writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+def _csv_field(cell: str, *, quote: bool) -> str:
+    """One RFC 4180 field. Quoted when asked, or when it holds a comma, a quote, a CR or an LF, or starts
+    with whitespace (so a reader that skips the space after a comma keeps it). Hand-written because the
+    csv module quotes CR/LF only when they belong to *its* line terminator and never leading spaces."""
+    if quote or (cell and (cell[0].isspace() or any(ch in cell for ch in ',"\r\n'))):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _csv_text(records: Iterable[Sequence[str]], *, quote_all: bool, line_terminator: str = "\r\n") -> bytes:
+    lines = (",".join(_csv_field(cell, quote=quote_all) for cell in record) + line_terminator
+             for record in records)
+    return "".join(lines).encode("utf-8")
 
 
 def _render_header_csv(utterances: Sequence[Mapping[str, Any]], *, four_columns: bool,
