@@ -1,0 +1,621 @@
+"""Shared coercions for every flattener: unwrap payloads, normalise keys, parse values, build typed frames.
+
+The contract is the pyarrow schema (``rtk_frames.schemas.SCHEMAS``): :func:`build_frame` turns raw Python
+column lists into a DataFrame whose declared columns have exactly the declared dtypes, whatever arrived.
+Bad values become NA and are *counted* in a :class:`CoercionReport`, which emits ONE
+:class:`rtk_frames.CoercionWarning` per call. Rows are never dropped.
+
+Policies (where the API reference is silent):
+
+- ``""`` and ``null`` mean "no value": NA, not counted as a coercion.
+- Timestamps: ISO 8601 with ``Z``, an offset, or a space instead of ``T``; naive ones are read as UTC
+  (the API speaks UTC) without a warning; more than 6 fractional digits are truncated to microseconds;
+  numbers (or numeric strings) are epoch seconds/milliseconds/microseconds by magnitude
+  (< 1e11 s, < 1e14 ms, else µs). Stray quotes/whitespace (the seed's ``…846Z"``) are stripped and the
+  value kept — counted as ``repaired``; anything else unparseable is NaT, counted.
+- Numbers given as text (``"6.9"``) are read without a warning; booleans in a numeric column, or text that
+  is not a number, are NA and counted. Integer columns (``Int64``) stay exact beyond 2**53; a
+  non-integral value there is NA and counted.
+- Flags accept booleans, 0/1 and the words true/false/yes/no/on/off/enabled/disabled/supported/
+  unsupported (and ``webgl…`` capability strings as true).
+- Text columns accept anything: numbers are written out, dicts/lists as compact JSON text.
+- Unknown extra fields become extra columns after the declared ones (sorted): booleans -> ``boolean``,
+  integers -> ``Int64``, numbers -> ``float64``, everything else -> ``str`` (JSON text for lists/dicts).
+  An extra column with no value at all is dropped (a ``null`` field carries nothing and keeps the column
+  set independent of whether a serializer writes ``null`` or omits the key).
+
+Example:
+    >>> import pyarrow as pa
+    >>> report = CoercionReport("demo")
+    >>> schema = pa.schema([("t", pa.timestamp("us", "UTC"))])
+    >>> df = build_frame({"t": ["2023-02-01T10:50:36.846Z\\""]}, schema, report=report)
+    >>> str(df["t"][0]), report.as_dict()
+    ('2023-02-01 10:50:36.846000+00:00', {'t: repaired timestamp: stray characters stripped': 1})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rtk_frames.errors import CoercionWarning
+
+__all__ = [
+    "CoercionReport",
+    "build_frame",
+    "flatten_record",
+    "normalize_key",
+    "parse_timestamps",
+    "plain",
+    "records_to_columns",
+    "unwrap_items",
+]
+
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+_REPAIRED = "repaired"
+
+# --------------------------------------------------------------------------------------------------
+# Coercion accounting
+
+
+class CoercionReport:
+    """Counts values coerced to NA (and values repaired) per ``(column, reason)`` for one frame build.
+
+    Example:
+        >>> r = CoercionReport("participants_frame")
+        >>> r.add("joined_at", "unparseable timestamp", 2)
+        >>> r.as_dict()
+        {'joined_at: unparseable timestamp': 2}
+    """
+
+    def __init__(self, frame: str) -> None:
+        self.frame = frame
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def add(self, column: str, reason: str, count: int = 1) -> None:
+        """Record ``count`` values of ``column`` set to NA because of ``reason``."""
+        if count > 0:
+            key = (column, reason)
+            self._counts[key] = self._counts.get(key, 0) + int(count)
+
+    def add_repair(self, column: str, reason: str, count: int = 1) -> None:
+        """Record ``count`` values of ``column`` that were malformed but repaired (kept, not NA)."""
+        self.add(column, f"{_REPAIRED} {reason}", count)
+
+    def __bool__(self) -> bool:
+        return bool(self._counts)
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"column: reason": count}`` — small and JSON-safe (it goes into ``df.attrs``)."""
+        return {f"{col}: {reason}": n for (col, reason), n in self._counts.items()}
+
+    def message(self) -> str:
+        """The one-line summary used by :meth:`warn`."""
+        na = [(c, r, n) for (c, r), n in self._counts.items() if not r.startswith(_REPAIRED)]
+        cut = len(_REPAIRED) + 1
+        fixed = [(c, r[cut:], n) for (c, r), n in self._counts.items() if r.startswith(_REPAIRED)]
+        parts = []
+        if na:
+            total = sum(n for _, _, n in na)
+            listed = ", ".join(f"{c} ×{n} ({r})" for c, r, n in na)
+            parts.append(f"{total} value{'s' if total != 1 else ''} set to NA: {listed}")
+        if fixed:
+            total = sum(n for _, _, n in fixed)
+            listed = ", ".join(f"{c} ×{n} ({r})" for c, r, n in fixed)
+            parts.append(f"{total} value{'s' if total != 1 else ''} repaired: {listed}")
+        return f"{self.frame}: " + "; ".join(parts)
+
+    def warn(self, stacklevel: int = 3) -> None:
+        """Emit ONE :class:`rtk_frames.CoercionWarning` if anything was counted."""
+        if self._counts:
+            warnings.warn(self.message(), CoercionWarning, stacklevel=stacklevel)
+
+
+# --------------------------------------------------------------------------------------------------
+# Payload unwrapping and key normalisation
+
+_KEY_ALIASES = {
+    "throughtput": "throughput",
+    "effective_networktype": "effective_network_type",
+    "r_t_t": "rtt",
+    "backend_r_t_t": "backend_rtt",
+}
+_SUFFIX_ALIASES = (("_r_t_t", "_rtt"), ("_throughtput", "_throughput"), ("_networktype", "_network_type"))
+_ACRONYM_RUN = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL_HUMP = re.compile(r"([a-z0-9])([A-Z])")
+_NON_WORD = re.compile(r"[^0-9a-zA-Z_]+")
+_SDK_NUMERIC_PREFIX = re.compile(r"^api_(?=\d)")
+
+
+@lru_cache(maxsize=4096)
+def normalize_key(key: str) -> str:
+    """A wire key as a snake_case column-name part (camelCase, dots, the wire's typos folded).
+
+    Example:
+        >>> [normalize_key(k) for k in ["joinedAt", "throughtput", "backend_r_t_t", "api_10_or_greater"]]
+        ['joined_at', 'throughput', 'backend_rtt', '10_or_greater']
+    """
+    text = str(key)
+    text = _ACRONYM_RUN.sub(r"\1_\2", text)
+    text = _CAMEL_HUMP.sub(r"\1_\2", text)
+    text = _NON_WORD.sub("_", text).strip("_").lower()
+    text = re.sub(r"_+", "_", text)
+    text = _SDK_NUMERIC_PREFIX.sub("", text)
+    text = _KEY_ALIASES.get(text, text)
+    for wrong, right in _SUFFIX_ALIASES:
+        if text.endswith(wrong):
+            text = text[: -len(wrong)] + right
+    return text
+
+
+def plain(payload: Any) -> Any:
+    """Turn an official ``cloudflare`` SDK response model into plain JSON-like Python (wire key names).
+
+    ``model_dump(by_alias=True)`` brings back the wire names (``10_or_greater_event_fraction`` rather
+    than ``api_10_or_greater_event_fraction``). Dicts, lists and scalars pass through unchanged.
+    """
+    dump = getattr(payload, "model_dump", None)
+    if callable(dump) and not isinstance(payload, dict | list):
+        return dump(by_alias=True)
+    return payload
+
+
+def unwrap_items(payload: Any, *list_keys: str, single_keys: Sequence[str] = ()) -> list[dict]:
+    """The item dicts in a payload: a whole response, its ``data``, an SDK model, or a list of any of them.
+
+    ``list_keys`` name a list under ``data`` (``"sessions"``); ``single_keys`` name one item under
+    ``data`` (``"session"``, ``"participant"``). A dict that is neither is itself the item.
+
+    Example:
+        >>> unwrap_items({"data": {"sessions": [{"id": "a"}]}, "success": True}, "sessions")
+        [{'id': 'a'}]
+    """
+    payload = plain(payload)
+    if payload is None:
+        return []
+    if isinstance(payload, list | tuple):
+        items: list[dict] = []
+        for part in payload:
+            items.extend(unwrap_items(part, *list_keys, single_keys=single_keys))
+        return items
+    if not isinstance(payload, dict):
+        return []
+    if "data" in payload and (
+        "success" in payload or "paging" in payload or "errors" in payload or len(payload) == 1
+    ):
+        return unwrap_items(payload["data"], *list_keys, single_keys=single_keys)
+    for key in list_keys:
+        if key in payload:
+            inner = plain(payload[key])
+            if isinstance(inner, list | tuple):
+                return [plain(i) for i in inner if isinstance(plain(i), dict)]
+            return []
+    for key in single_keys:
+        inner = payload.get(key)
+        if isinstance(inner, dict) or (inner is not None and hasattr(inner, "model_dump")):
+            return [plain(inner)]
+    if list_keys and not single_keys and set(payload) <= {"paging"}:
+        return []
+    return [payload]
+
+
+def flatten_record(
+    obj: Mapping[str, Any],
+    prefix: str = "",
+    *,
+    out: dict[str, Any] | None = None,
+    skip: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Flatten nested dicts into ``{"a_b_c": value}`` with normalised keys; lists become JSON text.
+
+    ``skip`` names top-level (normalised) keys to leave out (child lists handled elsewhere).
+
+    Example:
+        >>> flatten_record({"deviceInfo": {"isMobile": True}, "tags": [1, 2]})
+        {'device_info_is_mobile': True, 'tags': '[1,2]'}
+    """
+    result: dict[str, Any] = {} if out is None else out
+    skipped = set(skip)
+    for raw_key, value in obj.items():
+        key = normalize_key(raw_key)
+        if not prefix and key in skipped:
+            continue
+        name = f"{prefix}_{key}" if prefix else key
+        value = plain(value)
+        if isinstance(value, dict):
+            if value:
+                flatten_record(value, name, out=result)
+            elif name not in result:
+                result[name] = None
+        elif isinstance(value, list | tuple):
+            result[name] = _json_text(value) if value else None
+        elif value is not None or name not in result:
+            result[name] = value
+    return result
+
+
+def records_to_columns(records: Sequence[Mapping[str, Any]]) -> dict[str, list]:
+    """Row dicts -> ``{column: values}`` over the union of keys (absent -> ``None``)."""
+    names: dict[str, None] = {}
+    for rec in records:
+        names.update(dict.fromkeys(rec))
+    return {name: [rec.get(name) for rec in records] for name in names}
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# --------------------------------------------------------------------------------------------------
+# Value coercions
+
+_ISO_STRICT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$"
+_NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_EPOCH_S_LIMIT = 1e11  # below: epoch seconds; below 1e14: milliseconds; else microseconds
+_EPOCH_MS_LIMIT = 1e14
+_STRAY = " \t\r\n\"'`"
+_FRACTION_TOO_LONG = re.compile(r"(\.\d{6})\d+")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _epoch_to_datetime(number: float) -> dt.datetime | None:
+    if not math.isfinite(number):
+        return None
+    if abs(number) < _EPOCH_S_LIMIT:
+        micros = number * 1e6
+    elif abs(number) < _EPOCH_MS_LIMIT:
+        micros = number * 1e3
+    else:
+        micros = number
+    try:
+        return _EPOCH + dt.timedelta(microseconds=round(micros))
+    except OverflowError:
+        return None
+
+
+def _parse_iso(text: str) -> dt.datetime | None:
+    text = _FRACTION_TOO_LONG.sub(r"\1", text)
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _parse_one_timestamp(value: Any) -> tuple[dt.datetime | None, str | None]:
+    """(datetime or None, outcome) where outcome is None (clean), "repaired" or "bad"."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, "bad"
+    if isinstance(value, int | float):
+        parsed = _epoch_to_datetime(float(value))
+        return parsed, None if parsed is not None else "bad"
+    if isinstance(value, dt.datetime):
+        return (value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)), None
+    if not isinstance(value, str):
+        return None, "bad"
+    text = value.strip()
+    if not text:
+        return None, None
+    if _NUMERIC_TEXT.match(text):
+        parsed = _epoch_to_datetime(float(text))
+        return parsed, None if parsed is not None else "bad"
+    parsed = _parse_iso(text)
+    if parsed is not None:
+        return parsed, None
+    stripped = value.strip(_STRAY)
+    if stripped and stripped != text:
+        parsed = _parse_iso(stripped)
+        if parsed is not None:
+            return parsed, _REPAIRED
+    return None, "bad"
+
+
+def _timestamps_slow(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
+    out: list[dt.datetime | None] = []
+    bad = repaired = 0
+    for value in values:
+        parsed, outcome = _parse_one_timestamp(value)
+        if outcome == "bad":
+            bad += 1
+        elif outcome == _REPAIRED:
+            repaired += 1
+        out.append(parsed)
+    report.add(column, "unparseable timestamp", bad)
+    report.add_repair(column, "timestamp: stray characters stripped", repaired)
+    return pa.array(out, type=UTC_MICROS)
+
+
+def _timestamps_arrow(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
+    """Whole-column parse in Arrow's C++; only the values that fail the strict form go the slow way."""
+    types = set(map(type, values))
+    if not types <= {str, type(None)}:
+        return _timestamps_slow(values, column, report)
+    text = pa.array(values, type=pa.string())
+    strict = pc.match_substring_regex(text, _ISO_STRICT)
+    strict = pc.fill_null(strict, True)
+    if pc.all(strict).as_py():
+        try:
+            return text.cast(UTC_MICROS)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return _timestamps_slow(values, column, report)
+    clean_text = pc.if_else(strict, text, pa.scalar(None, pa.string()))
+    try:
+        parsed = clean_text.cast(UTC_MICROS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _timestamps_slow(values, column, report)
+    odd_positions = np.flatnonzero(~np.asarray(strict.to_numpy(zero_copy_only=False), dtype=bool))
+    repaired = _timestamps_slow([values[i] for i in odd_positions], column, report)
+    merged = parsed.to_pylist() if len(odd_positions) * 4 > len(values) else None
+    if merged is not None:
+        for pos, val in zip(odd_positions, repaired.to_pylist(), strict=True):
+            merged[pos] = val
+        return pa.array(merged, type=UTC_MICROS)
+    # few odd values: scatter them into the parsed column without a Python pass over everything
+    indices = np.arange(len(values))
+    indices[odd_positions] = len(values) + np.arange(len(odd_positions))
+    combined = pa.concat_arrays([parsed, repaired])
+    return combined.take(pa.array(indices))
+
+
+def parse_timestamps(values: Sequence[Any], *, column: str, report: CoercionReport) -> pd.Series:
+    """Parse a column of wire timestamps to ``datetime64[us, UTC]``; failures NaT and counted.
+
+    Example:
+        >>> r = CoercionReport("demo")
+        >>> raw = ["2023-02-01T10:51:08.039Z", "1675248668039", "oops", ""]
+        >>> [str(v) for v in parse_timestamps(raw, column="t", report=r)]
+        ['2023-02-01 10:51:08.039000+00:00', '2023-02-01 10:51:08.039000+00:00', 'NaT', 'NaT']
+        >>> r.as_dict()
+        {'t: unparseable timestamp': 1}
+    """
+    array = _timestamps_arrow(list(values), column, report)
+    return pd.Series(array.to_pandas(), name=column).astype("datetime64[us, UTC]")
+
+
+def _number_or_none(value: Any) -> tuple[float | None, bool]:
+    """(number, ok). ``ok`` is False when a non-empty value is not a number."""
+    if value is None:
+        return None, True
+    if isinstance(value, bool):
+        return None, False
+    if isinstance(value, int | float):
+        return float(value), True
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None, True
+        if text.lower() in ("nan", "null", "none"):
+            return None, True
+        try:
+            return float(text), True
+        except ValueError:
+            return None, False
+    return None, False
+
+
+def _floats(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
+    types = set(map(type, values))
+    if types <= {float, int, type(None)}:
+        try:
+            return pa.array(values, type=pa.float64(), from_pandas=True)
+        except (pa.ArrowInvalid, OverflowError, TypeError):
+            pass
+    out = []
+    bad = 0
+    for value in values:
+        number, ok = _number_or_none(value)
+        bad += not ok
+        out.append(number)
+    report.add(column, "not a number", bad)
+    return pa.array(out, type=pa.float64(), from_pandas=True)
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _integer_or_none(value: Any) -> tuple[int | None, bool]:
+    if value is None:
+        return None, True
+    if isinstance(value, bool):
+        return None, False
+    if isinstance(value, int):
+        return (value, True) if -_INT64_MAX - 1 <= value <= _INT64_MAX else (None, False)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None, True
+        if math.isfinite(value) and value.is_integer() and abs(value) <= _INT64_MAX:
+            return int(value), True
+        return None, False
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or text.lower() in ("nan", "null", "none"):
+            return None, True
+        if re.fullmatch(r"[+-]?\d+", text):
+            return _integer_or_none(int(text))
+        number, ok = _number_or_none(text)
+        return _integer_or_none(number) if ok else (None, False)
+    return None, False
+
+
+def _integers(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
+    types = set(map(type, values))
+    if types <= {int, type(None)}:
+        try:
+            return pa.array(values, type=pa.int64())
+        except (pa.ArrowInvalid, OverflowError):
+            pass
+    out = []
+    bad = 0
+    for value in values:
+        number, ok = _integer_or_none(value)
+        bad += not ok
+        out.append(number)
+    report.add(column, "not an integer", bad)
+    return pa.array(out, type=pa.int64())
+
+
+_TRUE_WORDS = {"true", "t", "yes", "y", "1", "on", "enabled", "supported", "available"}
+_FALSE_WORDS = {"false", "f", "no", "n", "0", "off", "disabled", "unsupported", "unavailable", "none"}
+
+
+def _flag_or_none(value: Any) -> tuple[bool | None, bool]:
+    if value is None:
+        return None, True
+    if isinstance(value, bool):
+        return value, True
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value), True
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return None, True
+        if text in _TRUE_WORDS or text.startswith("webgl"):
+            return True, True
+        if text in _FALSE_WORDS:
+            return False, True
+    return None, False
+
+
+def _flags(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
+    types = set(map(type, values))
+    if types <= {bool, type(None)}:
+        return pa.array(values, type=pa.bool_())
+    out = []
+    bad = 0
+    for value in values:
+        flag, ok = _flag_or_none(value)
+        bad += not ok
+        out.append(flag)
+    report.add(column, "not a boolean", bad)
+    return pa.array(out, type=pa.bool_())
+
+
+def _text_of(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    value = plain(value)
+    if isinstance(value, dict | list | tuple):
+        return _json_text(value)
+    return str(value)
+
+
+def _texts(values: Sequence[Any]) -> pa.Array:
+    types = set(map(type, values))
+    if types <= {str, type(None)}:
+        return pa.array(values, type=pa.string())
+    return pa.array([_text_of(v) for v in values], type=pa.string())
+
+
+def coerce_array(
+    values: Sequence[Any], arrow_type: pa.DataType, *, column: str, report: CoercionReport
+) -> pa.Array:
+    """Coerce one raw column to ``arrow_type`` (timestamp[us, UTC], float64, int64, bool or string)."""
+    values = values if isinstance(values, list) else list(values)
+    if pa.types.is_timestamp(arrow_type):
+        return _timestamps_arrow(values, column, report)
+    if pa.types.is_floating(arrow_type):
+        return _floats(values, column, report)
+    if pa.types.is_integer(arrow_type):
+        return _integers(values, column, report)
+    if pa.types.is_boolean(arrow_type):
+        return _flags(values, column, report)
+    return _texts(values)
+
+
+def _infer_extra(values: Sequence[Any]) -> pa.DataType | None:
+    types = set(map(type, values)) - {type(None)}
+    if not types:
+        return None
+    if types == {bool}:
+        return pa.bool_()
+    if types == {int}:
+        fits = all(-_INT64_MAX - 1 <= v <= _INT64_MAX for v in values if v is not None)
+        return pa.int64() if fits else pa.string()
+    if types <= {int, float}:
+        return pa.float64()
+    return pa.string()
+
+
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def build_frame(
+    columns: Mapping[str, Sequence[Any]],
+    schema: pa.Schema,
+    *,
+    report: CoercionReport,
+) -> pd.DataFrame:
+    """Build the typed DataFrame of ``schema`` from raw column lists; unknown columns kept after, sorted.
+
+    Every declared column is present with its declared dtype (an absent one is all-NA); bad values are
+    NA and counted in ``report`` (call ``report.warn()`` once afterwards). Dtypes: timestamps
+    ``datetime64[us, UTC]``, text ``str``, float64, ``Int64``, ``boolean``.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> schema = pa.schema([("id", pa.string()), ("duration", pa.float64())])
+        >>> df = build_frame({"id": ["a"], "extra_flag": [True]}, schema, report=CoercionReport("demo"))
+        >>> df.dtypes.astype(str).to_dict()
+        {'id': 'str', 'duration': 'float64', 'extra_flag': 'boolean'}
+    """
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns have different lengths: {sorted(lengths)}")
+    n_rows = lengths.pop() if lengths else 0
+    arrays: list[pa.Array] = []
+    fields: list[pa.Field] = []
+    for field in schema:
+        values = columns.get(field.name)
+        if values is None:
+            array = pa.nulls(n_rows, type=field.type)
+        else:
+            array = coerce_array(values, field.type, column=field.name, report=report)
+        arrays.append(array)
+        fields.append(pa.field(field.name, field.type))
+    for name in sorted(set(columns) - set(schema.names)):
+        values = list(columns[name])
+        extra_type = _infer_extra(values)
+        if extra_type is None:
+            continue
+        arrays.append(coerce_array(values, extra_type, column=name, report=report))
+        fields.append(pa.field(name, extra_type))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    for field in fields:  # make sure timestamps keep microseconds and UTC whatever pyarrow/pandas chose
+        if pa.types.is_timestamp(field.type) and str(frame[field.name].dtype) != "datetime64[us, UTC]":
+            frame[field.name] = frame[field.name].astype("datetime64[us, UTC]")
+    frame.attrs = {"rtk_frames": {"frame": report.frame, "coercions": report.as_dict()}}
+    return frame
+
+
+def finish(frame: pd.DataFrame, report: CoercionReport, *, stacklevel: int = 4) -> pd.DataFrame:
+    """Emit the report's one warning (if any) and refresh the frame's provenance attrs."""
+    frame.attrs = {"rtk_frames": {"frame": report.frame, "coercions": report.as_dict()}}
+    report.warn(stacklevel=stacklevel)
+    return frame
