@@ -253,6 +253,80 @@ def records_to_columns(records: Sequence[Mapping[str, Any]]) -> dict[str, list]:
     return {name: [rec.get(name) for rec in records] for name in names}
 
 
+def normalized(obj: Any) -> dict[str, Any]:
+    """One level of a wire object with normalised keys (``{}`` for anything that is not an object).
+
+    When two spellings of one key arrive together (``peerId`` and ``peer_id``) the first non-null wins.
+    """
+    obj = plain(obj)
+    if not isinstance(obj, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = normalize_key(key)
+        if out.get(name) is None:
+            out[name] = value
+    return out
+
+
+def _merge_first_non_null(target: list, source: list) -> None:
+    for i, value in enumerate(source):
+        if target[i] is None:
+            target[i] = value
+
+
+def sample_columns(samples: Sequence[Any], *, report: CoercionReport) -> dict[str, list]:
+    """Columns of a list of (mostly flat) sample dicts, fast: one ``dict.get`` pass per key.
+
+    Keys are normalised (two spellings of one key merge, first non-null wins); nested objects are
+    flattened with ``_``; an item that is not an object still makes a row (all NA), counted.
+
+    Example:
+        >>> sample_columns([{"frameWidth": 640}, {"frame_width": 320, "codec": {"name": "opus"}}],
+        ...                report=CoercionReport("demo"))
+        {'frame_width': [640, 320], 'codec_name': [None, 'opus']}
+    """
+    rows = [plain(s) for s in samples] if any(not isinstance(s, dict) for s in samples) else samples
+    odd = sum(1 for s in rows if not isinstance(s, dict))
+    if odd:
+        report.add("sample", "not an object", odd)
+        rows = [s if isinstance(s, dict) else {} for s in rows]
+    raw_keys = set().union(*rows) if rows else set()
+    columns: dict[str, list] = {}
+    for raw_key in sorted(raw_keys, key=str):
+        name = normalize_key(raw_key)
+        values = [s.get(raw_key) for s in rows]
+        if name in columns:
+            _merge_first_non_null(columns[name], values)
+        else:
+            columns[name] = values
+    for name in [n for n, v in columns.items() if dict in set(map(type, v))]:
+        nested = columns.pop(name)
+        flat = [flatten_record(v, name) if isinstance(v, dict) else {} for v in nested]
+        for sub_name, sub_values in records_to_columns(flat).items():
+            if sub_name in columns:
+                _merge_first_non_null(columns[sub_name], sub_values)
+            else:
+                columns[sub_name] = sub_values
+        if any(v is not None and not isinstance(v, dict) for v in nested):  # a scalar where an object was
+            columns.setdefault(name, [None if isinstance(v, dict) else v for v in nested])
+    return columns
+
+
+def make_frame(
+    name: str,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    report: CoercionReport,
+    stacklevel: int = 5,
+) -> pd.DataFrame:
+    """Build the frame ``name`` from its schema in ``SCHEMAS``, then warn once and set provenance."""
+    from rtk_frames.schemas import SCHEMAS
+
+    frame = build_frame(columns, SCHEMAS[name], report=report)
+    return finish(frame, report, stacklevel=stacklevel)
+
+
 def _json_text(value: Any) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -390,6 +464,25 @@ def parse_timestamps(values: Sequence[Any], *, column: str, report: CoercionRepo
     return pd.Series(array.to_pandas(), name=column).astype("datetime64[us, UTC]")
 
 
+def _per_value(
+    values: Sequence[Any],
+    convert: Any,
+    arrow_type: pa.DataType,
+    column: str,
+    reason: str,
+    report: CoercionReport,
+) -> pa.Array:
+    """The slow path: convert value by value (``convert`` -> (value, ok)), counting the failures."""
+    out = []
+    bad = 0
+    for value in values:
+        converted, ok = convert(value)
+        bad += not ok
+        out.append(converted)
+    report.add(column, reason, bad)
+    return pa.array(out, type=arrow_type, from_pandas=True)
+
+
 def _number_or_none(value: Any) -> tuple[float | None, bool]:
     """(number, ok). ``ok`` is False when a non-empty value is not a number."""
     if value is None:
@@ -418,14 +511,7 @@ def _floats(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Ar
             return pa.array(values, type=pa.float64(), from_pandas=True)
         except (pa.ArrowInvalid, OverflowError, TypeError):
             pass
-    out = []
-    bad = 0
-    for value in values:
-        number, ok = _number_or_none(value)
-        bad += not ok
-        out.append(number)
-    report.add(column, "not a number", bad)
-    return pa.array(out, type=pa.float64(), from_pandas=True)
+    return _per_value(values, _number_or_none, pa.float64(), column, "not a number", report)
 
 
 _INT64_MAX = 2**63 - 1
@@ -462,14 +548,7 @@ def _integers(values: Sequence[Any], column: str, report: CoercionReport) -> pa.
             return pa.array(values, type=pa.int64())
         except (pa.ArrowInvalid, OverflowError):
             pass
-    out = []
-    bad = 0
-    for value in values:
-        number, ok = _integer_or_none(value)
-        bad += not ok
-        out.append(number)
-    report.add(column, "not an integer", bad)
-    return pa.array(out, type=pa.int64())
+    return _per_value(values, _integer_or_none, pa.int64(), column, "not an integer", report)
 
 
 _TRUE_WORDS = {"true", "t", "yes", "y", "1", "on", "enabled", "supported", "available"}
@@ -498,14 +577,7 @@ def _flags(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Arr
     types = set(map(type, values))
     if types <= {bool, type(None)}:
         return pa.array(values, type=pa.bool_())
-    out = []
-    bad = 0
-    for value in values:
-        flag, ok = _flag_or_none(value)
-        bad += not ok
-        out.append(flag)
-    report.add(column, "not a boolean", bad)
-    return pa.array(out, type=pa.bool_())
+    return _per_value(values, _flag_or_none, pa.bool_(), column, "not a boolean", report)
 
 
 def _text_of(value: Any) -> str | None:

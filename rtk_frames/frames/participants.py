@@ -1,0 +1,180 @@
+"""Participants: the participants list, one participant's details (one wide row), and peer events.
+
+Inputs: a whole response, its ``data``, an official ``cloudflare`` SDK response model, or a list of any of
+them. Both documented shapes are read: the SDK's (``peer_events``) and the reference's example
+(``peer_stats`` with ``device_info``, ``ip_information``, ``precall_network_information``, ``events``).
+
+Example:
+    >>> import rtk_frames as rtk
+    >>> from rtk_frames.sandbox import Dataset, serve
+    >>> with serve(Dataset.from_samples()) as api:
+    ...     sessions = rtk.fetch_sessions(api.client())
+    ...     people = rtk.participants_frame(api.client().get_session_participants(sessions["id"][0]))
+    >>> str(people["joined_at"].dtype)
+    'datetime64[us, UTC]'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from rtk_frames.frames._coerce import (
+    CoercionReport,
+    flatten_record,
+    make_frame,
+    normalized,
+    plain,
+    records_to_columns,
+    unwrap_items,
+)
+
+__all__ = ["participant_frame", "participants_frame", "peer_events_frame"]
+
+# blocks of a participant that are child tables elsewhere (or the wide blocks of participant_frame)
+_CHILD_BLOCKS = ("peer_events", "peer_stats", "peer_report", "quality_stats")
+_PEER_STATS_BLOCKS = ("device_info", "ip_information", "precall_network_information")
+
+
+def participant_items(payload: Any) -> list[dict]:
+    """The participant objects in a participants list, a participant-details or a peer-report payload."""
+    return unwrap_items(payload, "participants", single_keys=("participant",))
+
+
+def _count(value: Any) -> int | None:
+    value = plain(value)
+    return len(value) if isinstance(value, list | tuple) else None
+
+
+def _base_record(item: dict, session_id: str | None) -> dict[str, Any]:
+    record = flatten_record(item, skip=_CHILD_BLOCKS)
+    if record.get("session_id") is None and session_id is not None:
+        record["session_id"] = session_id
+    return record
+
+
+def participants_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
+    """One row per participant of a ``get_session_participants`` response (or a list of pages).
+
+    Columns: ``id, session_id, user_id, custom_participant_id, display_name, preset_name, joined_at,
+    left_at, created_at, updated_at, duration`` (minutes), ``peer_events_count`` (when peer events were
+    included; the events themselves are in :func:`peer_events_frame`), then unknown fields.
+    ``session_id`` fills the column when the payload does not carry it.
+
+    Example:
+        >>> page = {"data": {"participants": [{"id": "p1", "duration": "6.9263"}]}, "success": True}
+        >>> row = participants_frame(page, session_id="s1").iloc[0]
+        >>> row["id"], row["session_id"], float(row["duration"])
+        ('p1', 's1', 6.9263)
+    """
+    records = []
+    for item in participant_items(payload):
+        record = _base_record(item, session_id)
+        record["peer_events_count"] = _count(normalized(item).get("peer_events"))
+        records.append(record)
+    report = CoercionReport("participants_frame")
+    return make_frame("participants", records_to_columns(records), report=report)
+
+
+def _peer_stats_record(peer_stats: Any) -> dict[str, Any]:
+    stats = normalized(peer_stats)
+    record: dict[str, Any] = {}
+    for key, value in stats.items():
+        if key == "events":
+            continue
+        value = plain(value)
+        if key in _PEER_STATS_BLOCKS and isinstance(value, dict):
+            flatten_record(value, key, out=record)
+        elif key == "config" and isinstance(value, dict | list):
+            record[key] = value  # kept whole: text column, JSON
+        elif isinstance(value, dict):
+            flatten_record(value, key, out=record)
+        else:
+            record[key] = value
+    return record
+
+
+def participant_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
+    """One wide row per participant of a ``get_session_participant_details`` response.
+
+    The participant's columns, then ``role, status, config``, ``device_info_*``, ``ip_information_*``,
+    ``precall_network_information_*`` (the wire's ``throughtput`` and ``effective_networktype`` folded
+    into ``throughput`` and ``effective_network_type``), ``peer_events_count`` and
+    ``quality_segments_count``. The time series are in :func:`rtk_frames.quality_stats_frame`.
+
+    Example:
+        >>> details = {"data": {"participant": {"id": "p1", "peer_stats": {
+        ...     "device_info": {"browser": "Chrome", "webgl_support": "true"},
+        ...     "precall_network_information": {"throughtput": 870}}}}}
+        >>> row = participant_frame(details).iloc[0]
+        >>> row["device_info_browser"], bool(row["device_info_webgl_support"])
+        ('Chrome', True)
+        >>> float(row["precall_network_information_throughput"])
+        870.0
+    """
+    records = []
+    for item in participant_items(payload):
+        fields = normalized(item)
+        record = _base_record(item, session_id)
+        stats = fields.get("peer_stats")
+        record.update(_peer_stats_record(stats))
+        events = fields.get("peer_events")
+        if events is None:
+            events = normalized(stats).get("events")
+        record["peer_events_count"] = _count(events)
+        record["quality_segments_count"] = _count(fields.get("quality_stats"))
+        records.append(record)
+    report = CoercionReport("participant_frame")
+    return make_frame("participant", records_to_columns(records), report=report)
+
+
+# --------------------------------------------------------------------------------------------- events
+_SDK_EVENT_RENAMES = {"id": "event_id", "event_name": "event", "created_at": "timestamp"}
+_STATS_EVENT_RENAMES = {"type": "event", "name": "event"}
+
+
+def _event_rows(item: dict, session_id: str | None) -> list[dict[str, Any]]:
+    fields = normalized(item)
+    participant_id = fields.get("id")
+    context = {"participant_id": participant_id, "session_id": fields.get("session_id") or session_id}
+    report_block = normalized(fields.get("peer_report"))
+    sources = [
+        ("peer_events", fields.get("peer_events"), _SDK_EVENT_RENAMES),
+        ("peer_stats", normalized(fields.get("peer_stats")).get("events"), _STATS_EVENT_RENAMES),
+        ("peer_report", normalized(report_block.get("metadata")).get("events"), _STATS_EVENT_RENAMES),
+    ]
+    rows = []
+    for source, events, renames in sources:
+        events = plain(events)
+        if not isinstance(events, list | tuple):
+            continue
+        for event in events:
+            flat = flatten_record(plain(event)) if isinstance(plain(event), dict) else {"event": event}
+            row = {renames.get(key, key): value for key, value in flat.items()}
+            for key, value in context.items():
+                if row.get(key) is None:
+                    row[key] = value
+            row["source"] = source
+            rows.append(row)
+    return rows
+
+
+def peer_events_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
+    """Connection lifecycle events: one row per event, with its ``timestamp``, ``event`` name and ``source``.
+
+    Sources: ``"peer_events"`` (SDK: ``created_at`` -> ``timestamp``, ``event_name`` -> ``event``,
+    ``id`` -> ``event_id``), ``"peer_stats"`` (``peer_stats.events``: ``type`` -> ``event``) and
+    ``"peer_report"`` (``peer_report.metadata.events``: ``name`` -> ``event``). Event metadata is
+    flattened into extra columns (``metadata_connection_info_rtt`` …). Works on participants lists,
+    participant details and peer reports.
+
+    Example:
+        >>> details = {"data": {"participant": {"id": "p1", "peer_events": [
+        ...     {"event_name": "PEER_JOINING", "created_at": "2023-02-01T10:50:36Z"}]}}}
+        >>> peer_events_frame(details)[["participant_id", "source", "event"]].iloc[0].tolist()
+        ['p1', 'peer_events', 'PEER_JOINING']
+    """
+    rows = [row for item in participant_items(payload) for row in _event_rows(item, session_id)]
+    report = CoercionReport("peer_events_frame")
+    return make_frame("peer_events", records_to_columns(rows), report=report)
