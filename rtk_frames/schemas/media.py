@@ -1,6 +1,6 @@
 """Schemas of the chat and transcript frames (the parsed downloads of the chat/transcript URLs).
 
-Conventions (docs/DESIGN.md): ids and text are pandas ``str`` (pyarrow ``large_string``), times
+Conventions (docs/DESIGN.md): ids and text are pandas ``str`` (pyarrow ``string``), times
 ``datetime64[us, UTC]`` (``timestamp("us", tz="UTC")``), flags nullable ``boolean`` (``bool_``),
 counters nullable ``Int64`` (``int64``), measures ``float64``.
 
@@ -13,7 +13,7 @@ Example:
 import pyarrow as pa
 
 UTC_US = pa.timestamp("us", tz="UTC")
-TEXT = pa.large_string()
+TEXT = pa.string()
 
 CHAT_SCHEMA = pa.schema([
     pa.field("id", TEXT),
