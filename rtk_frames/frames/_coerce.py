@@ -20,7 +20,8 @@ Policies (where the API reference is silent):
   unsupported (and ``webgl…`` capability strings as true).
 - Text columns accept anything: numbers are written out, dicts/lists as compact JSON text.
 - Unknown extra fields become extra columns after the declared ones (sorted): booleans -> ``boolean``,
-  integers -> ``Int64``, numbers -> ``float64``, everything else -> ``str`` (JSON text for lists/dicts).
+  numbers -> ``float64`` (``Int64`` only when an integer exceeds 2**53), everything else -> ``str``
+  (JSON text for lists/dicts).
   An extra column with no value at all is dropped (a ``null`` field carries nothing and keeps the column
   set independent of whether a serializer writes ``null`` or omits the key).
 
@@ -162,12 +163,13 @@ def normalize_key(key: str) -> str:
 def plain(payload: Any) -> Any:
     """Turn an official ``cloudflare`` SDK response model into plain JSON-like Python (wire key names).
 
-    ``model_dump(by_alias=True)`` brings back the wire names (``10_or_greater_event_fraction`` rather
+    ``model_dump(by_alias=True, exclude_unset=True)`` brings back the wire names and only the fields the
+    wire sent (``10_or_greater_event_fraction`` rather
     than ``api_10_or_greater_event_fraction``). Dicts, lists and scalars pass through unchanged.
     """
     dump = getattr(payload, "model_dump", None)
     if callable(dump) and not isinstance(payload, dict | list):
-        return dump(by_alias=True)
+        return dump(by_alias=True, exclude_unset=True)
     return payload
 
 
@@ -219,7 +221,7 @@ def flatten_record(
 ) -> dict[str, Any]:
     """Flatten nested dicts into ``{"a_b_c": value}`` with normalised keys; lists become JSON text.
 
-    ``skip`` names top-level (normalised) keys to leave out (child lists handled elsewhere).
+    ``skip`` names (normalised) keys of ``obj`` itself to leave out (child lists handled elsewhere).
 
     Example:
         >>> flatten_record({"deviceInfo": {"isMobile": True}, "tags": [1, 2]})
@@ -229,7 +231,7 @@ def flatten_record(
     skipped = set(skip)
     for raw_key, value in obj.items():
         key = normalize_key(raw_key)
-        if not prefix and key in skipped:
+        if key in skipped:
             continue
         name = f"{prefix}_{key}" if prefix else key
         value = plain(value)
@@ -327,7 +329,21 @@ def make_frame(
     return finish(frame, report, stacklevel=stacklevel)
 
 
+def _canonical(value: Any) -> Any:
+    """Integral floats as ints (``0.0`` -> ``0``), recursively: the wire's ``0`` and an SDK's ``0.0``
+    give the same JSON text."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _FLOAT_EXACT_MAX:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(plain(v)) for v in value]
+    return value
+
+
 def _json_text(value: Any) -> str:
+    """Compact JSON text of a list/dict value (for text columns; never an object column)."""
+    value = _canonical(value)
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
@@ -515,6 +531,7 @@ def _floats(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Ar
 
 
 _INT64_MAX = 2**63 - 1
+_FLOAT_EXACT_MAX = 2**53
 
 
 def _integer_or_none(value: Any) -> tuple[int | None, bool]:
@@ -626,11 +643,14 @@ def _infer_extra(values: Sequence[Any]) -> pa.DataType | None:
         return None
     if types == {bool}:
         return pa.bool_()
-    if types == {int}:
-        fits = all(-_INT64_MAX - 1 <= v <= _INT64_MAX for v in values if v is not None)
-        return pa.int64() if fits else pa.string()
     if types <= {int, float}:
-        return pa.float64()
+        # numbers are float64 (an SDK model turns the wire's 0 into 0.0: same column either way) unless
+        # an integer is too big for a float to hold exactly
+        big = [v for v in values if type(v) is int and abs(v) > _FLOAT_EXACT_MAX]
+        if not big:
+            return pa.float64()
+        fits = types == {int} and all(abs(v) <= _INT64_MAX for v in big)
+        return pa.int64() if fits else pa.string()
     return pa.string()
 
 

@@ -1,0 +1,179 @@
+"""The peer report (``get_participant_data_from_peer_id``): one wide row per peer, and its sample series.
+
+:func:`peer_report_frame` flattens the cumulative blocks with their wire names
+(``audio_producer_cumulative_packet_loss_10_or_greater_event_fraction``, ``…_quality_mos_p90``,
+``…_rtt_avg`` in **ms**), the device / IP / pre-call blocks (from ``peer_report.metadata`` and
+``peer_stats``) and the ``quality_stats`` totals. :func:`peer_report_series_frame` is the per-sample
+lists (``quality.audio_producer`` … ``screenshare_video_consumer``) as one long frame with a ``stream``
+column; per-sample ``rtt``/``jitter`` are in **seconds**, byte/packet counters are cumulative (Int64).
+
+An SDK model is read through ``model_dump(by_alias=True)``; its ``api_10_or_greater…`` names are folded
+back to the wire's ``10_or_greater…`` either way.
+
+Example:
+    >>> import rtk_frames as rtk
+    >>> from rtk_frames.sandbox import Dataset, serve
+    >>> with serve(Dataset.from_samples()) as api:
+    ...     session_id = rtk.fetch_sessions(api.client())["id"][0]
+    ...     peer_id = rtk.fetch_participants(api.client(), session_id)["id"][0]
+    ...     report = rtk.fetch_peer_report(api.client(), peer_id)
+    >>> len(report)
+    1
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from rtk_frames.frames._coerce import (
+    CoercionReport,
+    flatten_record,
+    make_frame,
+    normalized,
+    plain,
+    records_to_columns,
+    sample_columns,
+)
+from rtk_frames.frames.participants import participant_items
+
+__all__ = ["peer_report_frame", "peer_report_series_frame"]
+
+_CUMULATIVE_SUFFIX = "_cumulative"
+# metadata blocks whose fields are renamed onto participant_frame's column names
+_METADATA_AS = {
+    "browser_metadata": "device_info",
+    "device_info": "device_info",
+    "ip_information": "ip_information",
+}
+_METADATA_SCALARS = ("sdk_name", "sdk_type", "sdk_version", "room_view_type")
+_PEER_STATS_BLOCKS = ("device_info", "ip_information", "precall_network_information")
+
+
+def _peer_id(participant: dict, peer_id: str | None) -> Any:
+    if peer_id is not None:
+        return peer_id
+    if participant.get("peer_id") is not None:
+        return participant["peer_id"]
+    peer_ids = plain(normalized(participant.get("quality_stats")).get("peer_ids"))
+    if isinstance(peer_ids, list | tuple) and len(peer_ids) == 1:
+        return peer_ids[0]
+    return None
+
+
+def _fill(record: dict[str, Any], values: dict[str, Any]) -> None:
+    """Add ``values`` to ``record`` without overwriting a value already there."""
+    for key, value in values.items():
+        if record.get(key) is None:
+            record[key] = value
+
+
+def _report_record(item: dict, peer_id: str | None) -> dict[str, Any]:
+    participant = normalized(item)
+    record = flatten_record(item, skip=("peer_report", "peer_stats", "quality_stats", "peer_events", "id"))
+    record["participant_id"] = participant.get("id")
+    record["peer_id"] = _peer_id(participant, peer_id)
+    report = normalized(participant.get("peer_report"))
+    metadata = normalized(report.get("metadata"))
+    for key, value in metadata.items():
+        value = plain(value)
+        if key == "events":
+            continue  # peer_events_frame
+        if key in _METADATA_AS and isinstance(value, dict):
+            _fill(record, flatten_record(value, _METADATA_AS[key]))
+        elif key in _METADATA_SCALARS:
+            _fill(record, {key: value})
+        elif isinstance(value, dict):
+            _fill(record, flatten_record(value, f"metadata_{key}"))
+        else:
+            _fill(record, flatten_record({f"metadata_{key}": value}))
+    stats = normalized(participant.get("peer_stats"))
+    for key, value in stats.items():
+        value = plain(value)
+        if key == "events":
+            continue
+        if key in _PEER_STATS_BLOCKS and isinstance(value, dict):
+            _fill(record, flatten_record(value, key))
+        elif isinstance(value, dict):
+            _fill(record, flatten_record(value, f"peer_stats_{key}"))
+        elif value is not None:
+            _fill(record, flatten_record({f"peer_stats_{key}": value}))
+    quality = normalized(report.get("quality"))
+    for key, value in quality.items():
+        value = plain(value)
+        if isinstance(value, dict):
+            _fill(record, flatten_record(value, key))
+        elif not isinstance(value, list | tuple) and value is not None:
+            _fill(record, {f"quality_{key}": value})
+    totals = plain(participant.get("quality_stats"))
+    if isinstance(totals, dict):
+        _fill(record, flatten_record(totals, "quality_stats", skip=("audio_stats", "video_stats")))
+    return record
+
+
+def peer_report_frame(payload: Any, *, peer_id: str | None = None) -> pd.DataFrame:
+    """One wide row per peer report: identity, device/IP/pre-call blocks, cumulative metrics, totals.
+
+    ``peer_id`` (the id the report was asked for) fills the ``peer_id`` column; without it the report's
+    own ``peer_id`` or its single ``quality_stats.peer_ids`` entry is used. Columns such as
+    ``audio_producer_cumulative_packet_loss_10_or_greater_event_fraction`` (0–1),
+    ``audio_producer_cumulative_quality_mos_p90`` (1–5), ``audio_producer_cumulative_rtt_avg`` (ms),
+    ``device_info_browser``, ``ip_information_country``, ``quality_stats_total_audio_packets`` (Int64).
+
+    Example:
+        >>> payload = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {
+        ...     "audio_producer_cumulative": {"packet_loss": {"10_or_greater_event_fraction": 0.25},
+        ...                                   "rtt": {"avg": 42}}}}}}}
+        >>> row = peer_report_frame(payload, peer_id="peer-1").iloc[0]
+        >>> row["peer_id"], float(row["audio_producer_cumulative_packet_loss_10_or_greater_event_fraction"])
+        ('peer-1', 0.25)
+    """
+    records = [_report_record(item, peer_id) for item in participant_items(payload)]
+    report = CoercionReport("peer_report_frame")
+    return make_frame("peer_report", records_to_columns(records), report=report)
+
+
+def peer_report_series_frame(payload: Any, *, peer_id: str | None = None) -> pd.DataFrame:
+    """The report's per-sample lists as one long frame: ``participant_id, peer_id, stream, timestamp`` …
+
+    ``stream`` is the list's name (``"audio_producer"``, ``"screenshare_video_consumer"`` …). A consumer
+    sample's own ``peer_id`` (whose media it received) is ``remote_peer_id``. Counters (``bytes_*``,
+    ``packets_*``, ``frames_encoded`` …) are cumulative since the stream started.
+
+    Example:
+        >>> payload = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {
+        ...     "audio_producer": [{"timestamp": "2023-02-01T10:51:15Z", "rtt": 0.031, "bytes_sent": 2**60}],
+        ...     "video_consumer": [{"timestamp": "2023-02-01T10:51:15Z", "peer_id": "peer-2"}]}}}}}
+        >>> series = peer_report_series_frame(payload, peer_id="peer-1")
+        >>> series[["stream", "remote_peer_id"]].to_dict("list")
+        {'stream': ['audio_producer', 'video_consumer'], 'remote_peer_id': [nan, 'peer-2']}
+        >>> int(series["bytes_sent"][0]) == 2**60
+        True
+    """
+    report = CoercionReport("peer_report_series_frame")
+    samples: list[Any] = []
+    participant_ids: list[Any] = []
+    peer_ids: list[Any] = []
+    streams: list[str] = []
+    for item in participant_items(payload):
+        participant = normalized(item)
+        this_peer = _peer_id(participant, peer_id)
+        quality = normalized(normalized(participant.get("peer_report")).get("quality"))
+        for stream, stream_samples in quality.items():
+            stream_samples = plain(stream_samples)
+            if stream.endswith(_CUMULATIVE_SUFFIX) or not isinstance(stream_samples, list | tuple):
+                continue
+            count = len(stream_samples)
+            samples.extend(stream_samples)
+            participant_ids.extend([participant.get("id")] * count)
+            peer_ids.extend([this_peer] * count)
+            streams.extend([stream] * count)
+    columns = sample_columns(samples, report=report)
+    if "peer_id" in columns:
+        columns["remote_peer_id"] = columns.pop("peer_id")
+    for name in ("participant_id", "stream"):
+        if name in columns:
+            columns[f"sample_{name}"] = columns.pop(name)
+    columns.update(participant_id=participant_ids, peer_id=peer_ids, stream=streams)
+    return make_frame("peer_report_series", columns, report=report)
