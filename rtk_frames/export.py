@@ -1,0 +1,91 @@
+"""Writing frames out: parquet for analysis, CSV that is safe to open in a spreadsheet.
+
+Example:
+    >>> import pandas as pd, tempfile
+    >>> paths = write_parquet({"sessions": pd.DataFrame({"id": ["s1"]})}, tempfile.mkdtemp())
+    >>> paths["sessions"].name
+    'sessions.parquet'
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["FORMULA_PREFIXES", "neutralise_formula", "to_csv_safe", "write_parquet"]
+
+# OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel/Sheets/LibreOffice
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _file_stem(name: str) -> str:
+    stem = _UNSAFE_NAME.sub("_", name).strip("._")
+    return stem or "frame"
+
+
+def write_parquet(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write each frame to ``out_dir/<name>.parquet`` (pyarrow, no index); returns name → path.
+
+    Names are made file-safe (anything but letters, digits, ``_ . -`` becomes ``_``). dtypes round-trip:
+    ``str``, ``datetime64[us, UTC]``, nullable ``Int64``/``boolean``.
+
+    Example:
+        >>> import pandas as pd, tempfile
+        >>> out = write_parquet({"q/stats": pd.DataFrame({"x": [1.0]})}, tempfile.mkdtemp())
+        >>> pd.read_parquet(out["q/stats"])["x"].tolist(), out["q/stats"].name
+        ([1.0], 'q_stats.parquet')
+    """
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, frame in frames.items():
+        path = directory / f"{_file_stem(name)}.parquet"
+        frame.to_parquet(path, index=False, engine="pyarrow")
+        written[name] = path
+    return written
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix ``'`` to a text cell that a spreadsheet would run as a formula; leave anything else alone.
+
+    Plain numbers written as text (``"-12.5"``) stay numbers: they are data, not formulas.
+
+    Example:
+        >>> neutralise_formula("=SUM(A1:A9)"), neutralise_formula("-3"), neutralise_formula("hi")
+        ("'=SUM(A1:A9)", '-3', 'hi')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def to_csv_safe(df: pd.DataFrame, path_or_buf: str | os.PathLike[str] | io.TextIOBase | None = None,
+                **to_csv_kwargs) -> str | None:
+    """``DataFrame.to_csv`` with spreadsheet formula injection neutralised (OWASP): text cells beginning
+    with ``=``, ``+``, ``-``, ``@``, tab or carriage return get a leading ``'``. Numeric columns — negative
+    numbers included — are written as numbers, and so are text cells that are plain numbers. Column names
+    are neutralised too. Returns the CSV text when ``path_or_buf`` is None, like ``to_csv``.
+
+    Example:
+        >>> import pandas as pd
+        >>> print(to_csv_safe(pd.DataFrame({"name": ["=1+2", "Ada"], "delta": [-3.5, 2.0]}), index=False))
+        name,delta
+        '=1+2,-3.5
+        Ada,2.0
+        <BLANKLINE>
+    """
+    safe = df.rename(columns=lambda c: neutralise_formula(c) if isinstance(c, str) else c)
+    for position, column in enumerate(safe.columns):
+        values = safe.iloc[:, position]
+        is_number = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+        if is_number or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        safe[column] = values.astype("object").map(neutralise_formula, na_action="ignore")
+    return safe.to_csv(path_or_buf, **to_csv_kwargs)

@@ -1,0 +1,417 @@
+"""Plots of call quality, participation and conversation (matplotlib; safe under the Agg backend).
+
+Every function draws on the ``ax`` you pass (or a new figure) and returns the Axes (or Figure) it drew,
+so notebooks can restyle and tests can count lines. Time axes are UTC with concise ticks; colours are the
+Okabe–Ito colour-blind-safe palette; with many participants the ``top_n`` worst are drawn in colour and
+the rest as thin grey "others"; legends sit outside the plotting area so they never hide data.
+
+Example:
+    >>> import pandas as pd
+    >>> qs = pd.DataFrame({"participant_id": ["p1"] * 3, "peer_id": ["a"] * 3, "kind": ["audio"] * 3,
+    ...                    "timestamp": pd.date_range("2026-01-01", periods=3, freq="7s", tz="UTC"),
+    ...                    "quality": [90.0, 40.0, 70.0]})
+    >>> ax = plot_quality(qs)
+    >>> [line.get_label() for line in ax.get_lines()][:1]
+    ['p1']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from rtk_frames.quality import DEFAULT_THRESHOLDS, Threshold, _as_thresholds, quality_samples
+
+__all__ = [
+    "OKABE_ITO",
+    "plot_chat_activity",
+    "plot_network",
+    "plot_participant_timeline",
+    "plot_quality",
+    "plot_quality_by",
+    "plot_sessions_per_day",
+    "plot_talk_time",
+]
+
+# Okabe & Ito (2008) colour-blind-safe palette, yellow last (weak on white)
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+OTHERS_COLOUR = "#9E9E9E"
+POOR_COLOUR = "#D55E00"
+WARN_COLOUR = "#E69F00"
+DEFAULT_TOP_N = 8
+GAP_FACTOR = 3.0  # a pause longer than 3 × the usual sample interval breaks the line
+
+METRIC_ALIASES = {
+    "jitter": "jitter_ms", "rtt": "rtt_ms", "loss": "loss_pct", "packet_loss": "loss_pct",
+    "frames_per_second": "fps", "mos_quality": "mos",
+}
+METRIC_LABELS = {
+    "quality": "quality score (0–100)", "jitter_ms": "jitter (ms)", "rtt_ms": "RTT (ms)",
+    "loss_pct": "packet loss (%)", "fps": "frame rate (fps)", "mos": "MOS (1–5)",
+    "mos_estimated": "estimated MOS (1–5)", "frames_dropped": "frames dropped per sample",
+}
+
+
+def _new_ax(ax: Axes | None, size: tuple[float, float] = (10.0, 4.0)) -> Axes:
+    if ax is not None:
+        return ax
+    fig = Figure(figsize=size, layout="constrained")  # no pyplot: no global state, safe in threads
+    return fig.add_subplot()
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """tz-aware timestamps → naive UTC (matplotlib then labels them as UTC without tz surprises)."""
+    ts = pd.to_datetime(values, utc=True)
+    return ts.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def _utc_time_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("time (UTC)")
+
+
+def _outside_legend(ax: Axes, **kwargs) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  frameon=False, fontsize="small", **kwargs)
+
+
+def _as_samples(frame: pd.DataFrame) -> pd.DataFrame:
+    """Accept a samples frame (``quality.quality_samples``) or a raw ``quality_stats_frame``."""
+    if {"source", "jitter_ms", "loss_pct"} <= set(frame.columns):
+        return frame
+    return quality_samples(frame)
+
+
+def _threshold_for(metric: str, kind: str, thresholds) -> Threshold | None:
+    return next((t for t in _as_thresholds(thresholds) if t.metric == metric and kind in t.kinds), None)
+
+
+def _label(participant_id: str, names: Mapping[str, str] | None) -> str:
+    if names and participant_id in names and isinstance(names[participant_id], str):
+        return names[participant_id]
+    return str(participant_id)
+
+
+def _break_gaps(times: pd.Series, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN wherever the gap to the next sample is far longer than usual, so lines break there."""
+    t = times.to_numpy(dtype="datetime64[us]")
+    v = values.to_numpy(dtype="float64")
+    if len(t) < 3:
+        return t, v
+    gaps = np.diff(t).astype("timedelta64[us]").astype("int64")
+    usual = np.median(gaps)
+    if usual <= 0:
+        return t, v
+    cut = np.flatnonzero(gaps > GAP_FACTOR * usual) + 1
+    if len(cut) == 0:
+        return t, v
+    mid = t[cut - 1] + (t[cut] - t[cut - 1]) // 2
+    return np.insert(t, cut, mid), np.insert(v, cut, np.nan)
+
+
+def plot_quality(
+    quality_stats: pd.DataFrame,
+    *,
+    metric: str = "quality",
+    kind: str = "audio",
+    ax: Axes | None = None,
+    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
+    names: Mapping[str, str] | None = None,
+    top_n: int = DEFAULT_TOP_N,
+) -> Axes:
+    """A metric over time, one colour per participant; each peer segment (a join → leave) is its own
+    line, so leaves and rejoins show as breaks, and a marker sits at every (re)join. The threshold table's
+    poor/warn lines are drawn dashed. With more than ``top_n`` participants the worst ``top_n`` (by the
+    metric's mean) are coloured and the rest drawn thin grey as "others (k)".
+
+    ``quality_stats`` is a ``quality_stats_frame`` or a ``quality.quality_samples`` frame. ``metric``:
+    ``quality``, ``jitter`` / ``jitter_ms``, ``loss`` / ``loss_pct``, ``rtt`` / ``rtt_ms``, ``fps``,
+    ``mos``, ``mos_estimated``, ``frames_dropped``. ``names`` maps participant id → display name.
+
+    Example:
+        >>> import pandas as pd
+        >>> qs = pd.DataFrame({"participant_id": ["p1", "p1", "p2", "p2"], "peer_id": ["a", "a", "b", "b"],
+        ...                    "kind": ["audio"] * 4, "quality": [90.0, 80.0, 30.0, 20.0],
+        ...                    "timestamp": pd.to_datetime(["2026-01-01T10:00Z", "2026-01-01T10:01Z"] * 2)})
+        >>> ax = plot_quality(qs, names={"p1": "Ada", "p2": "Bob"})
+        >>> sorted(l.get_label() for l in ax.get_lines() if not l.get_label().startswith("_"))[:2]
+        ['Ada', 'Bob']
+    """
+    ax = _new_ax(ax)
+    metric = METRIC_ALIASES.get(metric, metric)
+    samples = _as_samples(quality_stats)
+    data = samples[(samples["kind"] == kind) & samples[metric].notna() & samples["timestamp"].notna()]
+    threshold = _threshold_for(metric, kind, thresholds)
+    higher_is_worse = threshold is None or threshold.direction == "above"
+    if metric == "quality" or (threshold is not None and threshold.direction == "below"):
+        higher_is_worse = False
+    means = data.groupby("participant_id")[metric].mean().sort_values(ascending=not higher_is_worse)
+    shown = list(means.index[:top_n])
+    others = list(means.index[top_n:])
+    colours = {pid: OKABE_ITO[i % len(OKABE_ITO)] for i, pid in enumerate(shown)}
+    for pid in [*shown, *others]:
+        rows = data[data["participant_id"] == pid].sort_values("timestamp")
+        is_other = pid not in colours
+        colour = OTHERS_COLOUR if is_other else colours[pid]
+        first = True
+        for _, seg in rows.groupby(["peer_id", "source", "stream"], dropna=False, sort=False):
+            t, v = _break_gaps(_naive_utc(seg["timestamp"]), seg[metric])
+            if is_other:
+                label = f"others ({len(others)})" if first and pid == others[0] else "_others"
+            else:
+                label = _label(pid, names) if first else "_segment"
+            ax.plot(t, v, color=colour, linewidth=0.8 if is_other else 1.6, alpha=0.6 if is_other else 1.0,
+                    label=label, zorder=1.5 if is_other else 2.5)  # coloured lines over the grey ones
+            if not is_other:  # a (re)join marker at the start of every peer segment
+                ax.plot(t[:1], v[:1], marker="o", markersize=4, color=colour, linestyle="none",
+                        label="_join", zorder=2.6)
+            first = False
+    if threshold is not None:
+        ax.axhline(threshold.poor, color=POOR_COLOUR, linestyle="--", linewidth=1.0,
+                   label=f"poor {'>' if threshold.direction == 'above' else '<'} {threshold.poor:g}")
+        if threshold.warn is not None:
+            ax.axhline(threshold.warn, color=WARN_COLOUR, linestyle=":", linewidth=1.0,
+                       label=f"warn {'>' if threshold.direction == 'above' else '<'} {threshold.warn:g}")
+    if metric == "quality":
+        ax.set_ylim(0, 100)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title(f"{kind} {METRIC_LABELS.get(metric, metric)} over time")
+    ax.grid(True, alpha=0.3)
+    if data.empty:
+        ax.text(0.5, 0.5, f"no {kind} {metric} samples", transform=ax.transAxes, ha="center", va="center")
+    else:
+        _utc_time_axis(ax)
+    _outside_legend(ax)
+    return ax
+
+
+def plot_network(
+    samples: pd.DataFrame,
+    *,
+    kind: str = "audio",
+    metrics: Sequence[str] = ("jitter_ms", "loss_pct", "rtt_ms"),
+    names: Mapping[str, str] | None = None,
+    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
+    top_n: int = DEFAULT_TOP_N,
+) -> Figure:
+    """Small multiples of network metrics over time (jitter, loss, RTT by default), sharing the time axis.
+
+    Example:
+        >>> import pandas as pd
+        >>> qs = pd.DataFrame({"participant_id": ["p1"] * 3, "kind": ["audio"] * 3, "jitter": [5.0, 9.0, 7.0],
+        ...                    "timestamp": pd.date_range("2026-01-01", periods=3, freq="7s", tz="UTC")})
+        >>> len(plot_network(qs).axes)
+        3
+    """
+    fig = Figure(figsize=(10.0, 2.6 * len(metrics)), layout="constrained")
+    axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, metric in zip(axes, metrics, strict=True):
+        plot_quality(samples, metric=metric, kind=kind, ax=ax, thresholds=thresholds, names=names,
+                     top_n=top_n)
+    return fig
+
+
+def plot_participant_timeline(
+    participants: pd.DataFrame,
+    *,
+    segments: pd.DataFrame | None = None,
+    names: Mapping[str, str] | None = None,
+    verdicts: pd.DataFrame | None = None,
+    ax: Axes | None = None,
+    max_rows: int = 40,
+) -> Axes:
+    """Who was there when: one row per participant, a bar from join to leave. With ``segments`` (one row per
+    peer segment with ``participant_id``/``start``/``end``, e.g. ``quality_segments_frame``) every
+    rejoin is its own bar. Bars are coloured by verdict when ``verdicts`` is given.
+
+    Example:
+        >>> import pandas as pd
+        >>> p = pd.DataFrame({"id": ["p1"], "display_name": ["Ada"],
+        ...                   "joined_at": pd.to_datetime(["2026-01-01T10:00Z"]),
+        ...                   "left_at": pd.to_datetime(["2026-01-01T10:30Z"])})
+        >>> [t.get_text() for t in plot_participant_timeline(p).get_yticklabels()]
+        ['Ada']
+    """
+    ax = _new_ax(ax, (10.0, 1.0 + 0.32 * min(max(len(participants), 1), max_rows)))
+    names = dict(names or {})
+    if "display_name" in participants.columns:
+        for pid, name in zip(participants["id"], participants["display_name"], strict=True):
+            if isinstance(name, str):
+                names.setdefault(pid, name)
+    if segments is not None and len(segments) and {"participant_id", "start", "end"} <= set(segments.columns):
+        bars = pd.DataFrame({"participant_id": segments["participant_id"].astype("str"),
+                             "start": pd.to_datetime(segments["start"], utc=True),
+                             "end": pd.to_datetime(segments["end"], utc=True)})
+    else:
+        bars = pd.DataFrame({"participant_id": participants["id"].astype("str"),
+                             "start": pd.to_datetime(participants["joined_at"], utc=True),
+                             "end": pd.to_datetime(participants["left_at"], utc=True)})
+    bars = bars.dropna(subset=["start"])
+    session_end = bars["end"].max() if bars["end"].notna().any() else bars["start"].max()
+    bars = bars.assign(end=bars["end"].fillna(session_end))
+    order = bars.groupby("participant_id")["start"].min().sort_values()
+    rows = list(order.index[:max_rows])
+    verdict_of = {} if verdicts is None else dict(
+        zip(verdicts["participant_id"], verdicts["verdict"], strict=True))
+    verdict_colour = {"poor": POOR_COLOUR, "warn": WARN_COLOUR, "good": OKABE_ITO[2]}
+    seen_verdicts: set[str] = set()
+    for y, pid in enumerate(rows):
+        verdict = verdict_of.get(pid)
+        colour = verdict_colour.get(verdict, OKABE_ITO[0])
+        for start, end in bars.loc[bars["participant_id"] == pid, ["start", "end"]].itertuples(index=False):
+            s = mdates.date2num(start.tz_convert("UTC").tz_localize(None))
+            e = mdates.date2num(end.tz_convert("UTC").tz_localize(None))
+            label = verdict if verdict and verdict not in seen_verdicts else "_bar"
+            if verdict:
+                seen_verdicts.add(verdict)
+            ax.broken_barh([(s, max(e - s, 1e-6))], (y - 0.35, 0.7), facecolors=colour, label=label)
+    ax.set_yticks(range(len(rows)), [_label(pid, names) for pid in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    if len(order) > max_rows:
+        ax.set_title(f"participants (first {max_rows} of {len(order)} by join time)")
+    else:
+        ax.set_title("participants: joined → left")
+    ax.xaxis_date()
+    _utc_time_axis(ax)
+    ax.grid(True, axis="x", alpha=0.3)
+    if seen_verdicts:
+        _outside_legend(ax, title="verdict")
+    return ax
+
+
+def plot_quality_by(table: pd.DataFrame, by: str, *, value: str = "mean", ax: Axes | None = None) -> Axes:
+    """Horizontal bars of quality per category (the output of ``quality.quality_by``), each bar annotated
+    with its participant count.
+
+    Example:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"browser": ["Chrome", "Safari"], "mean": [80.0, 40.0], "participants": [5, 2]})
+        >>> len(plot_quality_by(t, "browser").patches)
+        2
+    """
+    ax = _new_ax(ax, (8.0, 1.0 + 0.35 * max(len(table), 1)))
+    labels = table[by].astype("str").tolist()
+    values = pd.to_numeric(table[value]).astype("float64").fillna(0.0).to_numpy()
+    bars = ax.barh(range(len(labels)), values, color=OKABE_ITO[0])
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    if "participants" in table.columns:
+        for bar, n in zip(bars, table["participants"], strict=True):
+            ax.annotate(f"n={n}", (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize="small")
+    ax.set_xlabel(f"quality score ({value})")
+    ax.set_title(f"quality by {by}")
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def _time_column(frame: pd.DataFrame, candidates: Sequence[str]) -> str | None:
+    for name in candidates:
+        if name in frame.columns:
+            return name
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            return name
+    return None
+
+
+def plot_chat_activity(chat: pd.DataFrame, *, freq: str = "1min", ax: Axes | None = None) -> Axes:
+    """Chat messages per time bucket (``freq``, default one minute), as bars on a UTC time axis.
+
+    Example:
+        >>> import pandas as pd
+        >>> chat = pd.DataFrame({"created_at": pd.to_datetime(["2026-01-01T10:00:10Z", "2026-01-01T10:00:50Z",
+        ...                                                      "2026-01-01T10:02:00Z"])})
+        >>> len(plot_chat_activity(chat).patches)
+        3
+    """
+    ax = _new_ax(ax, (10.0, 2.6))
+    column = _time_column(chat, ("created_at", "timestamp", "time", "sent_at"))
+    if column is None or chat.empty:
+        ax.text(0.5, 0.5, "no chat messages", transform=ax.transAxes, ha="center", va="center")
+        return ax
+    times = pd.to_datetime(chat[column], utc=True).dropna()
+    counts = times.dt.floor(freq).value_counts().sort_index()
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq)
+    counts = counts.reindex(full, fill_value=0)
+    width = pd.Timedelta(freq) / pd.Timedelta(days=1) * 0.9
+    ax.bar(mdates.date2num(counts.index.tz_localize(None)), counts.to_numpy(), width=width, align="edge",
+           color=OKABE_ITO[0])
+    ax.xaxis_date()
+    _utc_time_axis(ax)
+    ax.set_ylabel(f"messages per {freq}")
+    ax.set_title("chat activity")
+    ax.grid(True, axis="y", alpha=0.3)
+    return ax
+
+
+def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 20) -> Axes:
+    """Horizontal bars of speaking time per participant (the output of ``conversation.talk_time``).
+
+    The name column is the first of ``display_name``/``name``/``speaker``/``participant_id`` present; the
+    value column the first of ``talk_time_s``/``seconds``/``talk_seconds``/``duration_s`` (else the first
+    numeric column).
+
+    Example:
+        >>> import pandas as pd
+        >>> ax = plot_talk_time(pd.DataFrame({"name": ["Ada", "Bob"], "talk_time_s": [120.0, 30.0]}))
+        >>> [t.get_text() for t in ax.get_yticklabels()]
+        ['Ada', 'Bob']
+    """
+    ax = _new_ax(ax, (8.0, 1.0 + 0.35 * min(max(len(talk), 1), top_n)))
+    name_col = next((c for c in ("display_name", "name", "speaker", "participant_id", "peer_id")
+                     if c in talk.columns), None)
+    value_col = next((c for c in ("talk_time_s", "seconds", "talk_seconds", "duration_s", "talk_time")
+                      if c in talk.columns), None)
+    if value_col is None:
+        value_col = next((c for c in talk.columns if pd.api.types.is_numeric_dtype(talk[c])), None)
+    if name_col is None or value_col is None or talk.empty:
+        ax.text(0.5, 0.5, "no transcript", transform=ax.transAxes, ha="center", va="center")
+        return ax
+    values = talk[value_col]
+    if pd.api.types.is_timedelta64_dtype(values):
+        values = values.dt.total_seconds()
+    data = pd.DataFrame({"name": talk[name_col].astype("str").fillna("(unknown)"),
+                         "seconds": pd.to_numeric(values).astype("float64")})
+    data = data.groupby("name", dropna=False)["seconds"].sum().sort_values(ascending=False).head(top_n)
+    ax.barh(range(len(data)), data.to_numpy() / 60.0, color=OKABE_ITO[2])
+    ax.set_yticks(range(len(data)), data.index.tolist())
+    ax.invert_yaxis()
+    ax.set_xlabel("speaking time (min)")
+    ax.set_title("talk time")
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def plot_sessions_per_day(per_day: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Sessions per UTC day as bars, with minutes on a second axis (the output of
+    ``quality.sessions_per_day``).
+
+    Example:
+        >>> import pandas as pd
+        >>> d = pd.DataFrame({"day": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),
+        ...                   "sessions": [3, 5], "minutes": [40.0, 90.0]})
+        >>> len(plot_sessions_per_day(d).patches)
+        2
+    """
+    ax = _new_ax(ax, (10.0, 3.0))
+    days = mdates.date2num(_naive_utc(per_day["day"]))
+    ax.bar(days, per_day["sessions"].to_numpy(), width=0.8, color=OKABE_ITO[0], label="sessions")
+    ax.set_ylabel("sessions")
+    twin = ax.twinx()
+    twin.plot(days, per_day["minutes"].to_numpy(), color=OKABE_ITO[1], marker="o", label="minutes")
+    twin.set_ylabel("participant minutes")
+    ax.xaxis_date()
+    _utc_time_axis(ax)
+    ax.set_xlabel("day (UTC)")
+    ax.set_title("sessions and minutes per day")
+    return ax

@@ -1,0 +1,59 @@
+"""Parquet round-trips; spreadsheet-safe CSV neutralises formulas but keeps numbers numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+import pytest
+
+from rtk_frames.export import neutralise_formula, to_csv_safe, write_parquet
+
+
+def test_write_parquet_round_trips_pandas3_dtypes(tmp_path):
+    frame = pd.DataFrame({
+        "id": pd.Series(["a", None], dtype="str"),
+        "at": pd.to_datetime(["2026-01-01T10:00:00.123456Z", None], utc=True).astype("datetime64[us, UTC]"),
+        "n": pd.array([2**60, None], dtype="Int64"),
+        "flag": pd.array([True, None], dtype="boolean"),
+        "x": [1.5, float("nan")],
+    })
+    paths = write_parquet({"sessions": frame, "../evil name": frame.head(1)}, tmp_path / "out")
+    assert paths["sessions"] == tmp_path / "out" / "sessions.parquet"
+    assert paths["../evil name"].parent == tmp_path / "out"  # no escaping the directory
+    back = pd.read_parquet(paths["sessions"])
+    pd.testing.assert_frame_equal(back, frame)
+    assert back["n"].iloc[0] == 2**60  # exact beyond 2**53
+
+
+@pytest.mark.parametrize("cell", ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "=HYPERLINK(\"u\")"])
+def test_formula_cells_get_a_leading_quote(cell):
+    assert neutralise_formula(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["-12", "-3.5", "+4", "-1e5", "hello", "", "a=b"])
+def test_plain_numbers_and_text_are_left_alone(cell):
+    assert neutralise_formula(cell) == cell
+
+
+def test_to_csv_safe_escapes_text_keeps_negative_numbers_and_header():
+    frame = pd.DataFrame({
+        "name": pd.Series(["=cmd|' /C calc'!A0", "Ada", None], dtype="str"),
+        "delta": [-3.5, 2.0, -1.0],
+        "count": pd.array([-2, None, 5], dtype="Int64"),
+        "=evil_header": ["@x", "-7", "ok"],
+    })
+    text = to_csv_safe(frame, index=False)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["name", "delta", "count", "'=evil_header"]
+    assert rows[1] == ["'=cmd|' /C calc'!A0", "-3.5", "-2", "'@x"]
+    assert rows[2] == ["Ada", "2.0", "", "-7"]
+    assert rows[3] == ["", "-1.0", "5", "ok"]
+    assert frame.loc[0, "name"].startswith("=")  # the caller's frame is untouched
+
+
+def test_to_csv_safe_writes_to_a_path(tmp_path):
+    path = tmp_path / "chat.csv"
+    assert to_csv_safe(pd.DataFrame({"text": ["+1 555 0100 call me"]}), path, index=False) is None
+    assert path.read_text().splitlines() == ["text", "'+1 555 0100 call me"]

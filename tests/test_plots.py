@@ -1,0 +1,143 @@
+"""Plots return the Axes/Figure they drew, with the lines, labels and thresholds a reader expects."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from rtk_frames import plots
+from rtk_frames.quality import quality_samples
+
+T0 = pd.Timestamp("2026-03-02T10:00:00Z")
+
+
+def qs(participant: str, peer: str, values: list[float], *, start=T0, kind="audio", metric="quality"):
+    return pd.DataFrame({
+        "participant_id": participant, "peer_id": peer, "kind": kind,
+        "timestamp": pd.date_range(start, periods=len(values), freq="7s"), metric: values,
+    })
+
+
+def labelled(ax):
+    return [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def test_plot_quality_one_labelled_line_per_participant_plus_threshold_lines():
+    frame = pd.concat([qs("p1", "a", [90.0, 85.0, 80.0]), qs("p2", "b", [30.0, 35.0, 20.0])])
+    ax = plots.plot_quality(frame, names={"p1": "Ada", "p2": "Bob"})
+    assert labelled(ax) == ["Bob", "Ada", "poor < 40", "warn < 60"]  # worst participant first
+    assert ax.get_xlabel() == "time (UTC)"
+    assert ax.get_ylim() == (0.0, 100.0)
+    assert ax.get_legend() is not None
+
+
+def test_plot_quality_rejoin_is_a_separate_segment_with_a_join_marker():
+    frame = pd.concat([qs("p1", "first-peer", [80.0, 80.0, 80.0]),
+                       qs("p1", "second-peer", [70.0, 70.0], start=T0 + pd.Timedelta(minutes=10))])
+    ax = plots.plot_quality(frame, thresholds=())
+    data_lines = [ln for ln in ax.get_lines() if ln.get_linestyle() != "None"]
+    markers = [ln for ln in ax.get_lines() if ln.get_label() == "_join"]
+    assert len(data_lines) == 2 and len(markers) == 2
+    assert labelled(ax) == ["p1"]  # one legend entry for both segments
+    assert data_lines[0].get_color() == data_lines[1].get_color()
+
+
+def test_plot_quality_breaks_the_line_over_a_long_gap_inside_one_peer():
+    times = [T0 + pd.Timedelta(seconds=s) for s in (0, 7, 14, 21, 600, 607)]
+    frame = pd.DataFrame({"participant_id": "p1", "peer_id": "a", "kind": "audio", "timestamp": times,
+                          "quality": [50.0] * 6})
+    ax = plots.plot_quality(frame, thresholds=())
+    ydata = ax.get_lines()[0].get_ydata()
+    assert np.isnan(ydata).sum() == 1 and len(ydata) == 7
+
+
+def test_plot_quality_many_participants_top_n_plus_others():
+    frame = pd.concat([qs(f"p{i:02d}", f"peer{i}", [float(i * 4)] * 3) for i in range(12)])
+    ax = plots.plot_quality(frame, top_n=5, thresholds=())
+    names = labelled(ax)
+    assert names[:5] == ["p00", "p01", "p02", "p03", "p04"]  # the 5 lowest quality
+    assert names[5] == "others (7)"
+    assert len(names) == 6
+
+
+def test_plot_quality_jitter_from_raw_frame_uses_ms_and_the_30ms_line():
+    frame = qs("p1", "a", [12.0, 45.0, 50.0], metric="jitter")
+    ax = plots.plot_quality(frame, metric="jitter")
+    assert "poor > 30" in labelled(ax)
+    assert ax.get_ylabel() == "jitter (ms)"
+    assert list(ax.get_lines()[0].get_ydata()) == [12.0, 45.0, 50.0]
+
+
+def test_plot_quality_kind_filter_and_empty_message():
+    frame = qs("p1", "a", [60.0, 61.0], kind="video")
+    ax = plots.plot_quality(frame, kind="audio")
+    assert ax.get_lines()[0].get_label().startswith("poor")  # only threshold lines
+    assert any("no audio quality samples" in t.get_text() for t in ax.texts)
+
+
+def test_plot_quality_time_axis_is_utc():
+    frame = qs("p1", "a", [60.0, 61.0, 62.0])
+    ax = plots.plot_quality(frame)
+    x0 = mdates.num2date(ax.get_lines()[0].get_xdata(orig=False)[0])
+    assert x0.replace(tzinfo=None) == T0.tz_localize(None).to_pydatetime()
+
+
+def test_plot_network_small_multiples_on_a_samples_frame():
+    pr = pd.DataFrame({"participant_id": "p", "peer_id": "a", "stream": "audio_producer",
+                       "timestamp": pd.date_range(T0, periods=4, freq="10s"), "rtt": [0.1, 0.5, 0.6, 0.7],
+                       "jitter": [0.01] * 4, "packets_sent": [100.0, 200.0, 300.0, 400.0],
+                       "packets_lost": [0.0, 5.0, 10.0, 15.0]})
+    fig = plots.plot_network(quality_samples(peer_report_series=pr))
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert [ax.get_ylabel() for ax in fig.axes] == ["jitter (ms)", "packet loss (%)", "RTT (ms)"]
+    assert list(fig.axes[2].get_lines()[0].get_ydata()) == pytest.approx([100.0, 500.0, 600.0, 700.0])
+
+
+def test_participant_timeline_rows_and_rejoin_bars():
+    participants = pd.DataFrame({"id": ["p1", "p2"], "display_name": ["Ada", "<b>Bob</b>"],
+                                 "joined_at": [T0, T0 + pd.Timedelta(minutes=1)],
+                                 "left_at": [T0 + pd.Timedelta(minutes=30), pd.NaT]})
+    segments = pd.DataFrame({"participant_id": ["p1", "p1", "p2"],
+                             "start": [T0, T0 + pd.Timedelta(minutes=10), T0 + pd.Timedelta(minutes=1)],
+                             "end": [T0 + pd.Timedelta(minutes=5), T0 + pd.Timedelta(minutes=30), pd.NaT]})
+    verdicts = pd.DataFrame({"participant_id": ["p1", "p2"], "verdict": ["poor", "good"]})
+    ax = plots.plot_participant_timeline(participants, segments=segments, verdicts=verdicts)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Ada", "<b>Bob</b>"]
+    assert len(ax.collections) == 3  # two bars for p1's rejoin, one for p2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["poor", "good"]
+
+
+def test_quality_by_and_talk_time_and_chat_bars():
+    table = pd.DataFrame({"device_info_browser": ["Safari", "Chrome"], "mean": [40.0, 80.0],
+                          "participants": [2, 9]})
+    ax = plots.plot_quality_by(table, "device_info_browser")
+    assert [p.get_width() for p in ax.patches] == [40.0, 80.0]
+    assert [t.get_text() for t in ax.texts] == ["n=2", "n=9"]
+
+    talk = pd.DataFrame({"display_name": ["Ada", "Bob", "Ada"], "talk_time_s": [60.0, 300.0, 60.0]})
+    ax = plots.plot_talk_time(talk)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Bob", "Ada"]
+    assert [p.get_width() for p in ax.patches] == pytest.approx([5.0, 2.0])  # minutes
+
+    chat = pd.DataFrame({"created_at": [T0, T0 + pd.Timedelta(seconds=30), T0 + pd.Timedelta(minutes=3)]})
+    ax = plots.plot_chat_activity(chat)
+    assert [p.get_height() for p in ax.patches] == [2, 0, 0, 1]
+
+
+def test_sessions_per_day_bars_and_minutes_line():
+    per_day = pd.DataFrame({"day": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True), "sessions": [3, 5],
+                            "minutes": [40.0, 90.0]})
+    ax = plots.plot_sessions_per_day(per_day)
+    assert [p.get_height() for p in ax.patches] == [3, 5]
+
+
+def test_figures_render_to_png_without_pyplot():
+    ax = plots.plot_quality(qs("p1", "a", [60.0, 61.0, 62.0]))
+    buffer = io.BytesIO()
+    ax.figure.savefig(buffer, format="png")
+    assert buffer.getvalue().startswith(b"\x89PNG\r\n\x1a\n")
