@@ -1,0 +1,160 @@
+"""Paging when the service's ``paging`` is missing or lies, against a tiny local stub over real HTTP.
+
+The sandbox pages honestly, so these misbehaviours (no ``paging`` at all, a ``total_count`` that never
+arrives, a server that ignores ``page_no``, overlapping pages, a server that caps ``per_page``) come from
+a stub server whose page function each test writes. Honest paging is tested against the sandbox in
+test_client.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+import pytest
+
+from rtk_frames.client import Client
+
+PageFunction = Callable[[int, int], dict]  # (page_no, per_page) -> the JSON body
+
+
+@contextmanager
+def stub_api(page: PageFunction) -> Iterator[tuple[Client, list[int]]]:
+    """A sessions endpoint on 127.0.0.1 answering ``page(page_no, per_page)``.
+
+    Yields the client pointed at it and the list of page numbers asked for, in order."""
+    asked: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)
+            page_no, per_page = int(query["page_no"][0]), int(query["per_page"][0])
+            asked.append(page_no)
+            body = orjson.dumps(page(page_no, per_page))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
+    thread.start()
+    client = Client("acc", "app", "stub-token", base_url=f"http://127.0.0.1:{server.server_port}/client/v4",
+                    rate_limiter=None, max_retries=0)
+    try:
+        yield client, asked
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+
+
+def sessions(ids) -> dict:
+    return {"success": True, "data": {"sessions": [{"id": f"s{i}"} for i in ids]}}
+
+
+def collected(client: Client, **kwargs) -> list[str]:
+    return [s["id"] for page in client.paginate("get_sessions", **kwargs) for s in page["data"]["sessions"]]
+
+
+def test_missing_paging_and_a_server_repeating_its_last_page_stops_on_no_new_ids():
+    # 25 items; past the end the server keeps answering the last full page again
+    def page(page_no, per_page):
+        last_full = 25 // per_page
+        page_no = min(page_no, last_full)
+        return sessions(range((page_no - 1) * per_page, page_no * per_page))
+
+    with stub_api(page) as (client, asked):
+        ids = collected(client, per_page=5)
+    assert ids == [f"s{i}" for i in range(25)]
+    assert asked == [1, 2, 3, 4, 5, 6]  # page 6 repeated page 5: stop
+
+
+def test_a_server_ignoring_page_no_yields_its_page_once():
+    with stub_api(lambda page_no, per_page: sessions(range(per_page))) as (client, asked):
+        pages = list(client.paginate("get_sessions", per_page=4))
+    assert [len(p["data"]["sessions"]) for p in pages] == [4]
+    assert asked == [1, 2]
+
+
+def test_total_count_that_lies_high_stops_on_the_empty_page():
+    real = 12
+
+    def page(page_no, per_page):
+        body = sessions(i for i in range((page_no - 1) * per_page, page_no * per_page) if i < real)
+        body["paging"] = {"total_count": 10**6, "start_offset": 0, "end_offset": 0}
+        return body
+
+    with stub_api(page) as (client, asked):
+        ids = collected(client, per_page=5)
+    assert ids == [f"s{i}" for i in range(real)]
+    assert asked == [1, 2, 3, 4]  # 5, 5, 2 (short, but total says more), then empty
+
+
+def test_overlapping_pages_yield_each_item_once():
+    # each page starts 2 items before the previous one ended (a list that shifted under us)
+    def page(page_no, per_page):
+        start = max((page_no - 1) * per_page - 2, 0)
+        return sessions(i for i in range(start, start + per_page) if i < 20)
+
+    with stub_api(page) as (client, _asked):
+        ids = collected(client, per_page=6)
+    assert ids == [f"s{i}" for i in range(20)]
+    assert len(ids) == len(set(ids))
+
+
+def test_server_capping_per_page_still_pages_to_total_count():
+    total, cap = 23, 5
+
+    def page(page_no, per_page):
+        size = min(per_page, cap)
+        body = sessions(i for i in range((page_no - 1) * size, page_no * size) if i < total)
+        body["data"]["paging"] = {"total_count": total, "start_offset": (page_no - 1) * size + 1,
+                                  "end_offset": min(page_no * size, total)}
+        return body
+
+    with stub_api(page) as (client, asked):
+        ids = collected(client, per_page=100)
+    assert ids == [f"s{i}" for i in range(total)]
+    assert asked == [1, 2, 3, 4, 5]  # stopped on end_offset == total_count, no extra request
+
+
+def test_short_page_without_paging_ends_without_another_request():
+    with stub_api(lambda page_no, per_page: sessions(range(3) if page_no == 1 else range(3, 6))) as (
+            client, asked):
+        ids = collected(client, per_page=10)
+    assert ids == ["s0", "s1", "s2"]
+    assert asked == [1]
+
+
+def endless(page_no: int, per_page: int) -> dict:
+    return sessions(range((page_no - 1) * per_page, page_no * per_page))
+
+
+def test_max_pages_bounds_the_requests():
+    with stub_api(endless) as (client, asked):
+        ids = collected(client, per_page=2, max_pages=3)
+    assert ids == [f"s{i}" for i in range(6)]
+    assert asked == [1, 2, 3]
+
+
+def test_empty_first_page_is_yielded_once_so_callers_see_the_shape():
+    with stub_api(lambda page_no, per_page: sessions([])) as (client, asked):
+        pages = list(client.paginate("get_sessions"))
+    assert len(pages) == 1 and pages[0]["data"]["sessions"] == []
+    assert asked == [1]
+
+
+def test_paginate_refuses_methods_that_do_not_page():
+    client = Client("acc", "app", "stub-token", rate_limiter=None)
+    with pytest.raises(ValueError, match="get_sessions"):
+        next(client.paginate("get_session_chat", session_id="x"))
