@@ -1,0 +1,262 @@
+"""Who said what: chat and transcripts joined to participants, talk time, chat activity over time.
+
+Inputs are the frames of :func:`rtk_frames.chat_frame`, :func:`rtk_frames.transcript_frame` and
+:func:`rtk_frames.participants_frame`. Every function keeps its input rows (a join never duplicates or
+drops a message/utterance) and never modifies its inputs.
+
+Decisions where the API reference is silent:
+
+- Transcript ``Participant ID`` / ``peerData.id`` is a **peer id** (= participants' ``id``), ``User ID`` /
+  ``userId`` is ``user_id``, ``cpi`` / custom id is ``custom_participant_id``: matched in that order.
+- Chat ``participantId`` is undocumented: it is tried as a peer id first, then as a user id.
+- Several participant rows can share a key (a person who rejoined has one ``user_id`` and several peer
+  ids; a page may repeat a row). The one chosen is deterministic: the earliest ``joined_at`` (missing
+  last), then the smallest ``id``.
+- Talk time is the sum of utterance durations (``end - start``); utterances without an end (the ISO CSV
+  transcripts carry none) add nothing and are counted in ``utterances_without_end``.
+
+Example:
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"peer_id": ["p1", "p1", "p2"], "user_id": ["u1", "u1", "u2"],
+    ...                   "display_name": ["Ann", "Ann", "Bo"], "start_offset_s": [0.0, 2.0, 5.0],
+    ...                   "end_offset_s": [2.0, 4.0, 6.0]})
+    >>> talk_time(t)[["peer_id", "speaking_s", "turns"]].values.tolist()
+    [['p1', 4.0, 1], ['p2', 1.0, 1]]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["chat_activity", "join_chat", "join_transcript", "talk_time"]
+
+PARTICIPANT_PREFIX = "participant_"
+UNKNOWN_SENDER = "(unknown)"
+# left key column -> participants' key column, in the order tried
+TRANSCRIPT_KEYS: tuple[tuple[str, str], ...] = (
+    ("peer_id", "id"),
+    ("user_id", "user_id"),
+    ("custom_participant_id", "custom_participant_id"),
+)
+CHAT_KEYS: tuple[tuple[str, str], ...] = (("participant_id", "id"), ("participant_id", "user_id"))
+# the name matched_by reports for each participants' key column
+MATCHED_BY_NAME = {"id": "peer_id", "user_id": "user_id", "custom_participant_id": "custom_participant_id",
+                   "display_name": "display_name"}
+
+
+def _participants_in_preference_order(participants: pd.DataFrame) -> pd.DataFrame:
+    """Participants sorted so that "first per key" is the deterministic choice (earliest join, then id)."""
+    order = pd.DataFrame({"position": np.arange(len(participants))})
+    order["joined_at"] = (participants["joined_at"].to_numpy() if "joined_at" in participants
+                          else pd.Series(pd.NaT, index=order.index, dtype="datetime64[us, UTC]"))
+    order["id"] = participants["id"].astype("str").to_numpy() if "id" in participants else ""
+    order = order.sort_values(["joined_at", "id", "position"], na_position="last", kind="stable")
+    return participants.iloc[order["position"].to_numpy()].reset_index(drop=True)
+
+
+def _match_positions(left_keys: pd.Series, candidates: pd.DataFrame, key: str) -> np.ndarray:
+    """For each left key, the position in ``candidates`` of the first row with that key (-1: none)."""
+    if key not in candidates:
+        return np.full(len(left_keys), -1)
+    right = candidates[key].astype("str")
+    first = right[right.notna() & (right.str.strip() != "")].drop_duplicates(keep="first")
+    lookup = pd.Index(first.to_numpy(dtype=object))
+    hits = lookup.get_indexer(left_keys.astype("str").to_numpy(dtype=object))
+    positions = first.index.to_numpy()[np.maximum(hits, 0)] if len(first) else np.full(len(hits), -1)
+    return np.where((hits >= 0) & left_keys.notna().to_numpy(), positions, -1)
+
+
+def _join(left: pd.DataFrame, participants: pd.DataFrame, keys: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    candidates = _participants_in_preference_order(participants)
+    chosen = np.full(len(left), -1)
+    matched_by = np.full(len(left), None, dtype=object)
+    for left_key, right_key in keys:
+        if left_key not in left:
+            continue
+        positions = _match_positions(left[left_key], candidates, right_key)
+        newly = (chosen < 0) & (positions >= 0)
+        chosen[newly] = positions[newly]
+        matched_by[newly] = MATCHED_BY_NAME[right_key]
+    attached = candidates.drop(columns=[c for c in ("session_id",) if c in candidates])
+    attached = attached.rename(columns={"id": "peer_id"}).add_prefix(PARTICIPANT_PREFIX)
+    # reindex with -1 -> a missing label gives all-NA rows while keeping each column's dtype
+    attached = attached.reindex(pd.Index(chosen)).set_axis(left.index)
+    result = pd.concat([left, attached], axis=1)
+    result["matched_by"] = pd.array(matched_by, dtype="str")
+    result["matched"] = pd.array(chosen >= 0, dtype="boolean")
+    return result
+
+
+def join_chat(chat: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    """Left-join chat messages to participants: every message once, ``matched``/``matched_by`` saying how.
+
+    The chat's ``participant_id`` is matched to participants' ``id`` (peer id), else to ``user_id``.
+    Participants' columns are added with the prefix ``participant_`` (``id`` as ``participant_peer_id``);
+    unmatched messages have them NA and ``matched == False``.
+
+    Example:
+        >>> import pandas as pd
+        >>> chat = pd.DataFrame({"id": ["m1", "m2"], "participant_id": ["u1", "ghost"]})
+        >>> people = pd.DataFrame({"id": ["p1"], "user_id": ["u1"], "display_name": ["Ann"]})
+        >>> join_chat(chat, people)[["id", "participant_display_name", "matched_by"]].values.tolist()
+        [['m1', 'Ann', 'user_id'], ['m2', nan, nan]]
+    """
+    return _join(chat, participants, CHAT_KEYS)
+
+
+def join_transcript(transcript: pd.DataFrame, participants: pd.DataFrame, *,
+                    match_names: bool = False) -> pd.DataFrame:
+    """Left-join utterances to participants: every utterance once, ``matched``/``matched_by`` saying how.
+
+    Keys tried in order: ``peer_id`` ↔ ``id``, ``user_id`` ↔ ``user_id``, ``custom_participant_id`` ↔
+    ``custom_participant_id``; with ``match_names=True`` also ``display_name`` (SRT/VTT carry only
+    names; a name shared by several participants takes the earliest joiner). Participants' columns are
+    added with the prefix ``participant_``, so an ``iso_4col`` transcript gains ``participant_user_id``.
+
+    Example:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"peer_id": ["p1", None], "user_id": [None, "u2"], "text": ["hi", "yo"]})
+        >>> people = pd.DataFrame({"id": ["p1", "p2"], "user_id": ["u1", "u2"]})
+        >>> join_transcript(t, people)["matched_by"].tolist()
+        ['peer_id', 'user_id']
+    """
+    keys = list(TRANSCRIPT_KEYS) + ([("display_name", "display_name")] if match_names else [])
+    return _join(transcript, participants, keys)
+
+
+def _speaker_keys(transcript: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """The first non-empty of ``columns`` per row (text); rows with none get ``UNKNOWN_SENDER``."""
+    key = pd.Series(pd.NA, index=transcript.index, dtype="object")
+    for column in columns:
+        if column in transcript:
+            values = transcript[column].astype("str")
+            usable = values.notna() & (values.str.strip() != "")
+            key = key.where(key.notna() | ~usable, values)
+    return key.fillna(UNKNOWN_SENDER).astype("str")
+
+
+def _utterance_order(transcript: pd.DataFrame) -> np.ndarray:
+    """Positions of the utterances in time order (offsets, else absolute starts, else file order)."""
+    if "start_offset_s" in transcript and transcript["start_offset_s"].notna().any():
+        when = transcript["start_offset_s"].astype("float64")
+    elif "start" in transcript and transcript["start"].notna().any():
+        when = (transcript["start"] - transcript["start"].min()).dt.total_seconds()
+    else:
+        return np.arange(len(transcript))
+    return np.argsort(when.to_numpy(na_value=np.inf), kind="stable")
+
+
+def _durations_s(transcript: pd.DataFrame) -> pd.Series:
+    if {"start_offset_s", "end_offset_s"} <= set(transcript.columns):
+        spans = transcript["end_offset_s"].astype("float64") - transcript["start_offset_s"].astype("float64")
+    else:
+        spans = pd.Series(np.nan, index=transcript.index)
+    if {"start", "end"} <= set(transcript.columns):
+        spans = spans.fillna((transcript["end"] - transcript["start"]).dt.total_seconds())
+    return spans.clip(lower=0.0)
+
+
+def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer") -> pd.DataFrame:
+    """Speaking time per speaker: seconds spoken, share of the session's speaking time, utterances, turns.
+
+    ``by="peer"`` counts each peer (one connection) apart; ``by="person"`` merges a person's rejoins by
+    ``user_id`` (falling back to ``custom_participant_id``, then the peer id, then the name, so SRT/VTT
+    transcripts work too). A turn is a run of consecutive utterances (in time order) by one speaker.
+    Sorted by speaking time, longest first.
+
+    Columns: the key (``peer_id``, or ``person``), ``display_name`` (the most frequent), ``speaking_s``,
+    ``share`` (0–1 of all speaking time), ``utterances``, ``turns``, ``utterances_without_end``, and for
+    ``by="person"`` ``peers`` (distinct peer ids: 2 means one rejoin).
+
+    Example:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"peer_id": ["p1", "p2", "p3"], "user_id": ["u1", "u2", "u1"],
+        ...                   "start_offset_s": [0.0, 3.0, 10.0], "end_offset_s": [3.0, 4.0, 13.0]})
+        >>> talk_time(t, by="person")[["person", "speaking_s", "share", "peers"]].values.tolist()
+        [['u1', 6.0, 0.8571428571428571, 2], ['u2', 1.0, 0.14285714285714285, 1]]
+    """
+    if by not in ("peer", "person"):
+        raise ValueError(f"talk_time: by must be 'peer' or 'person', got {by!r}")
+    key_name = "peer_id" if by == "peer" else "person"
+    key_columns = (("peer_id", "display_name") if by == "peer"
+                   else ("user_id", "custom_participant_id", "peer_id", "display_name"))
+    keys = _speaker_keys(transcript, key_columns)
+    durations = _durations_s(transcript)
+    order = _utterance_order(transcript)
+    ordered_keys = keys.to_numpy()[order]
+    turn_starts = np.ones(len(ordered_keys), dtype=bool)
+    turn_starts[1:] = ordered_keys[1:] != ordered_keys[:-1]
+    turns = pd.Series(turn_starts, index=ordered_keys).groupby(level=0).sum()
+    names = (transcript["display_name"].astype("str") if "display_name" in transcript
+             else pd.Series(pd.NA, index=transcript.index, dtype="str"))
+    work = pd.DataFrame({"key": keys, "duration": durations, "name": names,
+                         "no_end": durations.isna(),
+                         "peer": (transcript["peer_id"].astype("str") if "peer_id" in transcript
+                                  else pd.Series(pd.NA, index=transcript.index, dtype="str"))})
+    grouped = work.groupby("key", sort=True)
+    result = pd.DataFrame({
+        "speaking_s": grouped["duration"].sum(min_count=0).astype("float64"),
+        "utterances": grouped.size().astype("int64"),
+        "utterances_without_end": grouped["no_end"].sum().astype("int64"),
+        "display_name": grouped["name"].agg(_most_frequent),
+    })
+    result["turns"] = turns.reindex(result.index).fillna(0).astype("int64")
+    total_s = float(result["speaking_s"].sum())
+    result["share"] = result["speaking_s"] / total_s if total_s > 0 else np.nan
+    columns = ["display_name", "speaking_s", "share", "utterances", "turns", "utterances_without_end"]
+    if by == "person":
+        result["peers"] = grouped["peer"].nunique().astype("int64")
+        columns.append("peers")
+    result = result.rename_axis(key_name).reset_index()
+    result[key_name] = result[key_name].astype("str")
+    result = result.sort_values(["speaking_s", key_name], ascending=[False, True], kind="stable")
+    return result[[key_name, *columns]].reset_index(drop=True)
+
+
+def _most_frequent(names: pd.Series) -> str | float:
+    counts = names.dropna().value_counts(sort=False)
+    if counts.empty:
+        return np.nan
+    return str(counts.sort_index(kind="stable").idxmax())
+
+
+def chat_activity(chat: pd.DataFrame, freq: str = "1min", *, by: str | None = None) -> pd.DataFrame:
+    """Messages per time interval (UTC index, every interval present, empty ones 0).
+
+    ``by=None`` gives one ``messages`` column; ``by="participant_id"`` (or ``"display_name"``, or any
+    column) gives one column per sender (senders with no value count under ``"(unknown)"``). Messages
+    without a ``created_at`` cannot be placed in time: they are left out, and a warning says how many.
+
+    Example:
+        >>> import pandas as pd
+        >>> chat = pd.DataFrame({"created_at": pd.to_datetime(
+        ...     ["2024-01-01T10:00:05Z", "2024-01-01T10:00:50Z", "2024-01-01T10:02:01Z"])})
+        >>> chat_activity(chat)["messages"].tolist()
+        [2, 0, 1]
+    """
+    times = pd.to_datetime(chat["created_at"], utc=True) if len(chat) else \
+        pd.Series([], dtype="datetime64[us, UTC]")
+    missing = int(times.isna().sum())
+    if missing:
+        warnings.warn(f"chat_activity: {missing} message(s) without created_at are not counted",
+                      UserWarning, stacklevel=2)
+    slots = times.dt.floor(freq)
+    present = slots.notna()
+    if present.any():
+        index = pd.date_range(slots[present].min(), slots[present].max(), freq=freq, name="interval")
+    else:
+        index = pd.DatetimeIndex([], dtype="datetime64[us, UTC]", name="interval")
+    if by is None:
+        counts = slots[present].value_counts().reindex(index, fill_value=0).astype("int64")
+        return pd.DataFrame({"messages": counts.to_numpy()}, index=index)
+    senders = chat[by].astype("str").fillna(UNKNOWN_SENDER)
+    table = (pd.DataFrame({"interval": slots[present], "sender": senders[present]})
+             .groupby(["interval", "sender"]).size().unstack("sender", fill_value=0))
+    table = table.reindex(index, fill_value=0).astype("int64")
+    table.columns = pd.Index(table.columns.astype("str"), name=by)
+    return table
