@@ -686,10 +686,10 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     first = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     details = client.get_session_details(first, include_breakout_rooms=True)
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
+            ...     details = api.client().get_session_details(ds.sessions[0]["id"],
+            ...                                                include_breakout_rooms=True)
             >>> details["success"]
             True
         """
@@ -712,11 +712,10 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     first = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     page = client.get_session_participants(first, per_page=10, sort_by="joinedAt")
-            >>> isinstance(page["data"]["participants"], list)
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
+            ...     page = api.client().get_session_participants(ds.sessions[0]["id"], sort_by="joinedAt")
+            >>> len(page["data"]["participants"]) == len(ds.participants[ds.sessions[0]["id"]])
             True
         """
         params = {"include_peer_events": include_peer_events, "page_no": page_no, "per_page": per_page,
@@ -740,11 +739,10 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     pid = client.get_session_participants(sid)["data"]["participants"][0]["id"]
-            ...     details = client.get_session_participant_details(sid, pid, filters=["device_info"])
+            >>> ds = Dataset.from_samples()
+            >>> sid, pid = ds.sessions[0]["id"], ds.participants[ds.sessions[0]["id"]][0]["id"]
+            >>> with serve(ds) as api:
+            ...     details = api.client().get_session_participant_details(sid, pid, filters=["device_info"])
             >>> details["data"]["participant"]["id"] == pid
             True
         """
@@ -757,10 +755,10 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     "chat_download_url" in client.get_session_chat(sid)["data"]
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
+            ...     chat = api.client().get_session_chat(ds.sessions[0]["id"])
+            >>> chat["data"]["chat_download_url"].startswith("http")
             True
         """
         return self._api("GET", "get_session_chat", f"/sessions/{_segment(session_id)}/chat")
@@ -772,10 +770,10 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     "transcript_download_url" in client.get_session_transcripts(sid, format="VTT")["data"]
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
+            ...     transcript = api.client().get_session_transcripts(ds.sessions[0]["id"], format="VTT")
+            >>> transcript["data"]["transcript_download_url"].startswith("http")
             True
         """
         return self._api("GET", "get_session_transcripts", f"/sessions/{_segment(session_id)}/transcript",
@@ -787,10 +785,12 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
             ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     client.generate_summary_of_transcripts(sid)["success"]
+            ...     _ = client.generate_summary_of_transcripts(ds.sessions[0]["id"])
+            ...     summary = client.get_session_summary(ds.sessions[0]["id"])
+            >>> summary["data"]["summaryDownloadUrl"].startswith("http")
             True
         """
         return self._api("GET", "get_session_summary", f"/sessions/{_segment(session_id)}/summary")
@@ -800,10 +800,10 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     client.generate_summary_of_transcripts(sid)["success"]
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
+            ...     answer = api.client().generate_summary_of_transcripts(ds.sessions[-1]["id"])
+            >>> answer["success"]
             True
         """
         return self._api("POST", "generate_summary_of_transcripts",
@@ -820,13 +820,11 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     part = client.get_session_participants(sid)["data"]["participants"][0]
-            ...     peer = client.get_session_participant_details(sid, part["id"],
-            ...         include_peer_events=True)["data"]["participant"]
-            >>> isinstance(peer, dict)
+            >>> ds = Dataset.from_samples()
+            >>> sid, pid = ds.sessions[0]["id"], ds.participants[ds.sessions[0]["id"]][0]["id"]
+            >>> with serve(ds) as api:   # in RealtimeKit a participant row's id is its peer id
+            ...     report = api.client().get_participant_data_from_peer_id(pid, include_peer_events=True)
+            >>> "peer_report" in report["data"]["participant"]
             True
         """
         return self._api("GET", "get_participant_data_from_peer_id",
@@ -893,11 +891,12 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
             ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     url = client.get_session_chat(sid)["data"]["chat_download_url"]
-            ...     isinstance(client.download(url), bytes)
+            ...     url = client.get_session_chat(ds.sessions[0]["id"])["data"]["chat_download_url"]
+            ...     content = client.download(url)
+            >>> content.startswith(b"id,")
             True
         """
         parts = urlsplit(url)
@@ -937,11 +936,11 @@ class Client:
 
         Example:
             >>> from rtk_frames.sandbox import Dataset, serve
-            >>> with serve(Dataset.from_samples()) as api:
-            ...     client = api.client()
-            ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-            ...     chat = client.download_session_file("chat", sid)
-            >>> isinstance(chat.content, bytes)
+            >>> ds = Dataset.from_samples()
+            >>> with serve(ds) as api:
+            ...     transcript = api.client().download_session_file("transcript", ds.sessions[0]["id"],
+            ...                                                     format="CSV")
+            >>> len(transcript.content) > 0
             True
         """
         if kind not in _DOWNLOAD_URL_KEYS:
