@@ -71,8 +71,8 @@ S_PER_MINUTE = 60.0
 S_PER_HOUR = 3600.0
 EPOCH_OFFSET_LIMIT_S = 1e9  # a "start" number this large is an epoch time, not an offset (~31 years)
 TRANSCRIPT_FORMATS = ("CSV", "JSON", "SRT", "VTT")
-FILE_PAYLOAD_TYPES = frozenset({"IMAGE_MESSAGE", "FILE_MESSAGE"})
-TEXT_PAYLOAD_TYPE = "TEXT_MESSAGE"
+FILE_PAYLOAD_TYPES = frozenset({"IMAGE", "FILE"})
+TEXT_PAYLOAD_TYPE = "TEXT"
 CURRENT_CSV_COLUMNS = ("start", "peer_id", "user_id", "custom_participant_id", "display_name", "text")
 # header-CSV names (normalised) -> transcript columns
 HEADER_CSV_COLUMNS = {
@@ -223,6 +223,13 @@ def _name_from_url(url: str | None) -> str | None:
     return last or None
 
 
+def _payload_kind(payload_type: str | None) -> str:
+    """``TEXT_MESSAGE``/``text``/``Text`` -> ``TEXT`` (and IMAGE, FILE): the documented names and the
+    short lower-case ones some exports use read alike; ``payload_type`` itself is kept verbatim."""
+    kind = (payload_type or "").strip().upper()
+    return kind.removesuffix("_MESSAGE")
+
+
 def _chat_header(first_row: Sequence[str]) -> list[str] | None:
     """The normalised header, or ``None`` when the first record is data (a headerless file)."""
     names = [normalize_key(cell.strip()) for cell in first_row]
@@ -266,7 +273,7 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
             name = f"{name}_2"
         columns[name] = table[position][first_data_row:] if position < len(table) else [""] * n_rows
     payloads: list[str | None] = columns.get("payload", [None] * n_rows)
-    kinds = [(k or "").strip().upper() for k in columns.get("payload_type", [""] * n_rows)]
+    kinds = [_payload_kind(k) for k in columns.get("payload_type", [""] * n_rows)]
     texts = [p if kind == TEXT_PAYLOAD_TYPE else None for p, kind in zip(payloads, kinds, strict=True)]
     files = [_file_fields(p, report) if kind in FILE_PAYLOAD_TYPES else (None, None, None)
              for p, kind in zip(payloads, kinds, strict=True)]
