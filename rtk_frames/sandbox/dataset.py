@@ -1,0 +1,227 @@
+"""The data a sandbox serves: sessions, participants, per-peer statistics, chat, transcripts, summaries.
+
+Records are plain JSON-ready dicts in the service's own field names (SDK 5.9.0 shapes, plus the seed's
+extra blocks); the server reshapes them per endpoint and flavor. Keys:
+
+- ``sessions``: top-level sessions (SDK ``DataSession`` fields + ``meta`` + ``breakout_rooms``).
+- ``breakout_rooms[parent_session_id]``: child sessions (same fields; ``meta.parent_session_id``).
+- ``participants[session_id]``: participant rows (SDK ``DataParticipant`` fields incl. ``peer_events``);
+  a row's ``id`` is its peer id; a rejoin is a second row with a new id and the same ``user_id``.
+- ``details[peer_id]``: ``{"peer_stats": {...}, "quality_stats": [segments]}`` (participant details).
+- ``peer_reports[peer_id]``: ``{"role", "peer_report": {metadata, quality}, "peer_stats", "quality_stats"}``.
+- ``chats[session_id]``: rows keyed by the chat CSV header; ``transcripts[session_id]``: utterances
+  ``{start_ms, end_ms, peer_id, user_id, custom_participant_id, name, text, joined_at, left_at}``;
+  ``transcript_generation[session_id]``; ``summaries[session_id]``: text (absent = not generated yet).
+
+Example:
+    >>> from rtk_frames.sandbox import Dataset
+    >>> ds = Dataset.from_samples()
+    >>> len(ds.sessions) >= 3 and all(s["id"] in ds.participants for s in ds.sessions)
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DATASET_FILES", "Dataset", "LazyRecords", "samples_dir"]
+
+Record = dict[str, Any]
+
+# file name -> Dataset attribute, as written by Dataset.to_dir()
+DATASET_FILES: dict[str, str] = {
+    "sessions.json": "sessions",
+    "breakout_rooms.json": "breakout_rooms",
+    "participants.json": "participants",
+    "participant_details.json": "details",
+    "peer_reports.json": "peer_reports",
+    "chats.json": "chats",
+    "transcripts.json": "transcripts",
+    "transcript_generation.json": "transcript_generation",
+    "summaries.json": "summaries",
+}
+META_FILE = "dataset.json"
+
+
+class LazyRecords(Mapping[str, Record]):
+    """A read-only mapping whose values are built on access by ``build(key)`` (nothing is cached).
+
+    The synthetic generator keeps quality series as numpy arrays and builds each participant's JSON
+    only when a request asks for it.
+
+    Example:
+        >>> lazy = LazyRecords(["a", "b"], lambda key: {"id": key})
+        >>> lazy["b"], len(lazy), "c" in lazy
+        ({'id': 'b'}, 2, False)
+    """
+
+    def __init__(self, keys: list[str], build: Callable[[str], Record]) -> None:
+        self._keys = list(keys)
+        self._key_set = set(self._keys)
+        self._build = build
+
+    def __getitem__(self, key: str) -> Record:
+        if key not in self._key_set:
+            raise KeyError(key)
+        return self._build(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._key_set
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"LazyRecords({len(self._keys)} records)"
+
+
+def samples_dir() -> Path:
+    """Where the bundled sample data lives: the wheel's ``_data_samples``, else the repo's ``data_samples``.
+
+    Example:
+        >>> (samples_dir() / "demo").is_dir()
+        True
+    """
+    import rtk_frames
+
+    package_dir = Path(rtk_frames.__file__).parent
+    installed = package_dir / "_data_samples"
+    if installed.is_dir():
+        return installed
+    return package_dir.parent / "data_samples"
+
+
+@dataclass
+class Dataset:
+    """Everything one sandbox serves (see the module docstring for the record shapes).
+
+    Example:
+        >>> ds = Dataset.synthetic(sessions=2, participants=3, samples=5, seed=1)
+        >>> sorted(ds.counts())
+        ['chats', 'participants', 'sessions', 'summaries', 'utterances']
+    """
+
+    account_id: str = "sandbox-account"
+    app_id: str = "sandbox-app"
+    sessions: list[Record] = field(default_factory=list)
+    breakout_rooms: dict[str, list[Record]] = field(default_factory=dict)
+    participants: dict[str, list[Record]] = field(default_factory=dict)
+    details: MutableMapping[str, Record] | Mapping[str, Record] = field(default_factory=dict)
+    peer_reports: MutableMapping[str, Record] | Mapping[str, Record] = field(default_factory=dict)
+    chats: dict[str, list[Record]] = field(default_factory=dict)
+    transcripts: dict[str, list[Record]] = field(default_factory=dict)
+    transcript_generation: dict[str, str] = field(default_factory=dict)
+    summaries: dict[str, str] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- constructors
+
+    @classmethod
+    def from_samples(cls) -> Dataset:
+        """The small realistic dataset bundled in ``data_samples/demo`` (3 sessions).
+
+        Example:
+            >>> Dataset.from_samples().sessions[0]["status"] in ("LIVE", "ENDED")
+            True
+        """
+        return cls.from_dir(samples_dir() / "demo")
+
+    @classmethod
+    def synthetic(
+        cls, sessions: int = 5, participants: int = 8, samples: int = 60, seed: int = 0, **options: Any
+    ) -> Dataset:
+        """A realistic, reproducible dataset of any size (see :mod:`rtk_frames.sandbox.synthetic`).
+
+        ``participants`` is the number of participant rows per session (rejoins included) and
+        ``samples`` the number of quality samples (~7 s apart) per participant.
+
+        Example:
+            >>> a = Dataset.synthetic(sessions=1, participants=3, samples=4, seed=3)
+            >>> b = Dataset.synthetic(sessions=1, participants=3, samples=4, seed=3)
+            >>> a.sessions == b.sessions
+            True
+        """
+        from rtk_frames.sandbox.synthetic import generate
+
+        return generate(sessions=sessions, participants=participants, samples=samples, seed=seed, **options)
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> Dataset:
+        """Load a dataset written by :meth:`to_dir` (missing files mean empty collections).
+
+        Example:
+            >>> from rtk_frames.sandbox.dataset import samples_dir
+            >>> Dataset.from_dir(samples_dir() / "demo").account_id != ""
+            True
+        """
+        root = Path(path)
+        if not root.is_dir():
+            raise FileNotFoundError(f"no dataset directory at {root}")
+        meta = _read_json(root / META_FILE, {})
+        ds = cls(account_id=meta.get("account_id", cls.account_id), app_id=meta.get("app_id", cls.app_id))
+        for name, attribute in DATASET_FILES.items():
+            default = [] if attribute == "sessions" else {}
+            setattr(ds, attribute, _read_json(root / name, default))
+        return ds
+
+    def to_dir(self, path: str | Path) -> Path:
+        """Write the dataset as JSON files (one per collection) into ``path``; returns the directory.
+
+        Example:
+            >>> import tempfile
+            >>> ds = Dataset.synthetic(sessions=1, participants=2, samples=3, seed=0)
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     Dataset.from_dir(ds.to_dir(tmp)).sessions == ds.sessions
+            True
+        """
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        _write_json(
+            root / META_FILE,
+            {"account_id": self.account_id, "app_id": self.app_id, "files": sorted(DATASET_FILES)},
+        )
+        for name, attribute in DATASET_FILES.items():
+            value = getattr(self, attribute)
+            if isinstance(value, Mapping):
+                value = {key: value[key] for key in value}
+            _write_json(root / name, value)
+        return root
+
+    # ---------------------------------------------------------------- helpers
+
+    def all_sessions(self) -> Iterator[Record]:
+        """Every session record: the top-level ones, then each one's breakout rooms."""
+        yield from self.sessions
+        for children in self.breakout_rooms.values():
+            yield from children
+
+    def counts(self) -> dict[str, int]:
+        """How much data there is (sessions include breakout rooms).
+
+        Example:
+            >>> Dataset().counts()["sessions"]
+            0
+        """
+        return {
+            "sessions": sum(1 for _ in self.all_sessions()),
+            "participants": sum(len(rows) for rows in self.participants.values()),
+            "chats": sum(len(rows) for rows in self.chats.values()),
+            "utterances": sum(len(rows) for rows in self.transcripts.values()),
+            "summaries": len(self.summaries),
+        }
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
