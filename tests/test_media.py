@@ -516,3 +516,81 @@ def test_render_transcript_times_are_exact_at_the_millisecond_far_into_a_session
     )
     assert frame.loc[0, "start"] == pd.Timestamp(start + timedelta(milliseconds=86_399_999))
     assert frame.loc[0, "start_offset_s"] == pytest.approx(86_399.999, abs=1e-6)
+
+
+# ------------------------------------------------------------------ over HTTP, through the sandbox
+
+HTTP_GENERATIONS = {"current": 0, "seconds": 1, "iso": 2, "iso_4col": 3}
+
+
+@pytest.fixture(scope="module")
+def transcript_api():
+    """A sandbox whose first four sessions serve UTTERANCES in each generation, the fifth an empty one."""
+    from rtk_frames.sandbox import Dataset, serve
+
+    dataset = Dataset.synthetic(sessions=5, participants=3, samples=3, seed=21)
+    ids = [s["id"] for s in dataset.sessions]
+    for generation, index in HTTP_GENERATIONS.items():
+        dataset.transcripts[ids[index]] = [dict(u) for u in UTTERANCES]
+        dataset.transcript_generation[ids[index]] = generation
+        dataset.chats[ids[index]] = [dict(r, sessionId=ids[index]) for r in CHAT_ROWS]
+    dataset.transcripts[ids[4]] = []
+    with serve(dataset) as api:
+        yield api, dataset
+
+
+def _download(api, session_id: str, kind: str, fmt: str | None = None) -> bytes:
+    import requests
+
+    path = f"{api.base_url}/accounts/{api.account_id}/realtime/kit/{api.app_id}/sessions/{session_id}/{kind}"
+    answer = requests.get(
+        path,
+        params={"format": fmt} if fmt else None,
+        headers={"Authorization": f"Bearer {api.api_token}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    url = answer.json()["data"][f"{kind}_download_url"]
+    file = requests.get(url, timeout=10)  # presigned: no Authorization header
+    file.raise_for_status()
+    return file.content
+
+
+@pytest.mark.parametrize("generation", list(HTTP_GENERATIONS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_transcripts_downloaded_over_http_parse_to_the_records(transcript_api, generation, fmt):
+    api, dataset = transcript_api
+    session = dataset.sessions[HTTP_GENERATIONS[generation]]
+    raw = _download(api, session["id"], "transcript", fmt)
+    frame = transcript_frame(raw, session_started_at=session["started_at"], session_id=session["id"])
+    fields = carried_fields(generation, fmt)
+    assert parsed_rows(frame, fields) == expected_rows(UTTERANCES, fields, cues=fmt in ("SRT", "VTT"))
+    started = pd.Timestamp(session["started_at"])
+    assert frame["start"].tolist() == [started + pd.Timedelta(milliseconds=u["start_ms"]) for u in UTTERANCES]
+
+
+def test_an_empty_transcript_downloads_as_zero_bytes_and_parses_with_a_warning(transcript_api):
+    api, dataset = transcript_api
+    raw = _download(api, dataset.sessions[4]["id"], "transcript", "CSV")
+    assert raw == b""
+    with pytest.warns(UserWarning, match="0 bytes"):
+        frame = transcript_frame(raw)
+    assert frame.empty and list(frame.columns) == SCHEMAS["transcript"].names
+
+
+def test_chat_downloaded_over_http_keeps_hostile_content(transcript_api):
+    api, dataset = transcript_api
+    session_id = dataset.sessions[0]["id"]
+    frame = chat_frame(_download(api, session_id, "chat"))
+    assert frame["payload"].tolist() == [r["payload"] for r in CHAT_ROWS]
+    assert frame["session_id"].tolist() == [session_id] * len(CHAT_ROWS)
+    assert frame["file_size"].iloc[2] == 123456
+
+
+def test_fetch_transcript_through_the_client_places_utterances_in_utc(transcript_api):
+    api, dataset = transcript_api
+    session = dataset.sessions[HTTP_GENERATIONS["iso_4col"]]
+    frame = rtk_frames.fetch_transcript(api.client(), session["id"], format="CSV")
+    assert frame["text"].tolist() == [u["text"] for u in UTTERANCES]
+    assert frame["start_offset_s"].tolist() == pytest.approx([u["start_ms"] / 1000 for u in UTTERANCES])
+    assert set(frame["generation"]) == {"iso_4col"}
