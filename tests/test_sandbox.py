@@ -15,8 +15,12 @@ def test_sessions_list_pages_through_every_sample_session_once():
     with serve(Dataset.from_samples()) as api:
         seen = []
         for page_no in (1, 2, 3):
-            body = requests.get(api.url("sessions"), params={"per_page": 1, "page_no": page_no},
-                                headers=_auth(api), timeout=10).json()
+            body = requests.get(
+                api.url("sessions"),
+                params={"per_page": 1, "page_no": page_no},
+                headers=_auth(api),
+                timeout=10,
+            ).json()
             seen += [s["id"] for s in body["data"]["sessions"]]
         assert sorted(seen) == sorted(s["id"] for s in api.dataset.sessions)
         assert body["paging"] == {"start_offset": 3, "end_offset": 3, "total_count": 3}

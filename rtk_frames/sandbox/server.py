@@ -165,7 +165,10 @@ def _iso_now(epoch_s: float) -> str:
 def _parse_time(text: str | None) -> datetime | None:
     if text is None or text == "":
         return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+    text = text.strip().replace("Z", "+00:00")
+    if " " in text and "T" in text:  # an unencoded "+" of a UTC offset arrives as a space
+        text = text.replace(" ", "+")
+    moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
