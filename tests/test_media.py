@@ -594,3 +594,27 @@ def test_fetch_transcript_through_the_client_places_utterances_in_utc(transcript
     assert frame["text"].tolist() == [u["text"] for u in UTTERANCES]
     assert frame["start_offset_s"].tolist() == pytest.approx([u["start_ms"] / 1000 for u in UTTERANCES])
     assert set(frame["generation"]) == {"iso_4col"}
+
+
+def test_a_json_transcript_that_is_not_json_or_not_a_list_is_a_payload_error():
+    with pytest.raises(rtk_frames.PayloadError, match="not valid JSON"):
+        transcript_frame(b'[{"startTime": 0, "sentence": "cut off')
+    with pytest.raises(rtk_frames.PayloadError, match="list of utterances"):
+        transcript_frame(b"42", format="JSON")
+
+
+def test_headerless_csv_with_epoch_millisecond_starts_gives_absolute_times():
+    epoch_ms = int(SESSION_START_TS.timestamp() * 1000) + 2500
+    frame = transcript_frame(
+        f'"{epoch_ms}","p","u","c","Ann","hi"\r\n'.encode(), session_started_at=SESSION_START
+    )
+    assert frame.loc[0, "start"] == SESSION_START_TS + pd.Timedelta(milliseconds=2500)
+    assert frame.loc[0, "start_offset_s"] == 2.5
+
+
+def test_an_explicit_format_wins_over_sniffing():
+    # a one-cue SRT whose text looks like JSON is still SRT when the caller says so
+    raw = b"1\n00:00:00,000 --> 00:00:01,000\nAnn: [1, 2]\n"
+    assert transcript_frame(raw, format="srt").loc[0, "text"] == "[1, 2]"
+    with pytest.raises(ValueError, match="format must be one of"):
+        transcript_frame(raw, format="DOCX")

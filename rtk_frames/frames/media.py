@@ -53,7 +53,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO, TextIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import orjson
 import pandas as pd
@@ -178,48 +178,66 @@ def _none_if_blank(values: Sequence[Any]) -> list[Any]:
     return [None if v is None or (v.isspace() or not v if type(v) is str else False) else v for v in values]
 
 
+def _none_if_blank_cells(cells: Sequence[str]) -> list[str | None]:
+    """The CSV-cell (all text) version of :func:`_none_if_blank`: the hot path on big files."""
+    return [cell if cell and not cell.isspace() else None for cell in cells]
+
+
 def _flag_words(values: Sequence[Any]) -> list[Any]:
     """The wire's ``true``/``false`` as booleans up front (the common case, fast); any other value is
     left for the shared coercion, which reads the other spellings and counts what it cannot."""
-    return [_FLAG_WORDS.get(v.strip().lower(), v) if type(v) is str else v for v in values]
+    lookup = _FLAG_WORDS.get
+    return [lookup(v, v) if type(v) is str else v for v in values]
 
 
-_FLAG_WORDS = {"true": True, "false": False, "": None}
+_FLAG_WORDS = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False,
+               "": None}
 
 
 # ------------------------------------------------------------------------------------------------
 # Chat
 
 
+_FILE_URL_KEYS = ("link", "url", "fileUrl", "file_url", "src", "href")
+_FILE_NAME_KEYS = ("name", "fileName", "file_name", "filename", "title")
+_FILE_SIZE_KEYS = ("size", "fileSize", "file_size", "bytes")
+
+
+def _first_present(blob: dict[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        value = blob.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
 def _file_fields(payload: str | None, report: CoercionReport) -> tuple[str | None, str | None, Any]:
     """(file_name, file_url, file_size) of an IMAGE_/FILE_MESSAGE payload: a link, or a JSON blob."""
-    if payload is None or not payload.strip():
+    if not payload or payload.isspace():
         return None, None, None
     text = payload.strip()
-    if text.startswith("{"):
-        try:
-            blob = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            report.add("file_url", "file payload is neither a link nor a JSON object")
-            return None, None, None
-        if not isinstance(blob, dict):
-            report.add("file_url", "file payload is neither a link nor a JSON object")
-            return None, None, None
-        keys = {normalize_key(k): v for k, v in blob.items()}
-        url = next((keys[k] for k in ("link", "url", "file_url", "src", "href") if keys.get(k)), None)
-        name = next((keys[k] for k in ("name", "file_name", "filename", "title") if keys.get(k)), None)
-        size = next((keys[k] for k in ("size", "file_size", "bytes") if keys.get(k) is not None), None)
-        url = str(url) if url is not None else None
-        name = str(name) if name is not None else _name_from_url(url)
-        return name, url, size
-    return _name_from_url(text), text, None
+    if text[0] != "{":
+        return _name_from_url(text), text, None
+    try:
+        blob = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        blob = None
+    if not isinstance(blob, dict):
+        report.add("file_url", "file payload is neither a link nor a JSON object")
+        return None, None, None
+    url = _first_present(blob, _FILE_URL_KEYS)
+    url = str(url) if url is not None else None
+    name = _first_present(blob, _FILE_NAME_KEYS)
+    name = str(name) if name is not None else _name_from_url(url)
+    return name, url, _first_present(blob, _FILE_SIZE_KEYS)
 
 
 def _name_from_url(url: str | None) -> str | None:
+    """The last path segment of a link, percent-decoded (``…/cat%201.png`` -> ``cat 1.png``)."""
     if not url:
         return None
-    path = urlsplit(url).path
-    last = unquote(path.rsplit("/", 1)[-1]) if path else ""
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    last = unquote(path.rstrip("/").rsplit("/", 1)[-1]) if "/" in path else ""
     return last or None
 
 
@@ -279,7 +297,7 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
              for p, kind in zip(payloads, kinds, strict=True)]
     for name in list(columns):
         if name != "payload":
-            columns[name] = _none_if_blank(columns[name])
+            columns[name] = _none_if_blank_cells(columns[name])
     for name in ("pinned", "is_edited"):
         if name in columns:
             columns[name] = _flag_words(columns[name])
@@ -380,7 +398,7 @@ def _transcript_from_csv(text: str, report: CoercionReport) -> tuple[dict[str, l
         columns[name if name not in columns else f"{name}_2"] = values[first_data_row:]
     for name in list(columns):
         if name != "text":
-            columns[name] = _none_if_blank(columns[name])
+            columns[name] = _none_if_blank_cells(columns[name])
     n_rows = len(table[0]) - first_data_row
     offsets, absolute = _split_start(columns.pop("start", [None] * n_rows), scale_to_s=scale_to_s)
     if generation != "current" and any(o is not None for o in offsets):
@@ -399,6 +417,11 @@ def _transcript_from_json(text: str, report: CoercionReport) -> tuple[dict[str, 
         raise PayloadError(f"transcript_frame: the JSON transcript is not valid JSON ({exc})") from None
     if isinstance(document, dict):  # a wrapper object: take its (first) list of utterances
         document = next((v for v in document.values() if isinstance(v, list)), [document])
+    if not isinstance(document, list):
+        from rtk_frames.errors import PayloadError
+
+        raise PayloadError(f"transcript_frame: a JSON transcript is a list of utterances, got "
+                           f"{type(document).__name__}")
     items = [item for item in document if isinstance(item, dict)]
     peers = [item.get("peerData") if isinstance(item.get("peerData"), dict) else {} for item in items]
     current = any("joinedAt" in peer or "leftAt" in peer for peer in peers)
