@@ -331,6 +331,7 @@ def test_rate_limited_then_answered_honours_retry_after(api):
     assert payload["success"] is True
     assert sleep.waits == [7.0, 7.0]
     assert client.stats.retry_waits_s == [7.0, 7.0]
+    assert client.stats.retries == 2 and client.stats.requests["get_sessions"] == 1
     assert [r.status for r in api.request_log] == [429, 429, 200]
 
 
@@ -397,6 +398,24 @@ def test_post_is_not_retried_on_a_server_error(api):
     with pytest.raises(ServerError):
         client.generate_summary_of_transcripts(sid)
     assert [r.method for r in api.request_log if r.path.endswith("/summary")] == ["POST"]
+
+
+def test_post_is_not_retried_once_sent_but_is_when_the_connection_was_refused(api):
+    from rtk_frames.sandbox import Faults
+
+    client, sleep = fast_client(api)
+    sid = client.get_sessions()["data"]["sessions"][0]["id"]
+    api.set_faults(Faults(drop_connections_first=1, path_pattern=r"/summary$"))
+    with pytest.raises(TransportError):
+        client.generate_summary_of_transcripts(sid)
+    assert [r.method for r in api.request_log if r.path.endswith("/summary")] == ["POST"]
+    assert sleep.waits == []
+    refused_sleep = SleepRecorder()
+    refused = Client("acc", "app", "tok", base_url="http://127.0.0.1:9/client/v4", rate_limiter=None,
+                     max_retries=2, sleep=refused_sleep, backoff_factor=0.0)
+    with pytest.raises(TransportError, match="POST"):
+        refused.generate_summary_of_transcripts(sid)
+    assert len(refused_sleep.waits) == 2  # nothing was sent: connecting again is safe
 
 
 def test_html_error_page_is_retried_then_reported_with_its_first_bytes(api):

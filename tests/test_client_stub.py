@@ -1,9 +1,9 @@
-"""Paging when the service's ``paging`` is missing or lies, against a tiny local stub over real HTTP.
+"""What the sandbox never does, against a tiny local stub over real HTTP.
 
-The sandbox pages honestly, so these misbehaviours (no ``paging`` at all, a ``total_count`` that never
-arrives, a server that ignores ``page_no``, overlapping pages, a server that caps ``per_page``) come from
-a stub server whose page function each test writes. Honest paging is tested against the sandbox in
-test_client.py.
+The sandbox pages honestly and always answers JSON, so these misbehaviours come from a stub server whose
+answer function each test writes: ``paging`` missing or lying (a ``total_count`` that never arrives, a
+server that ignores ``page_no``, overlapping pages, a server that caps ``per_page``), a 200 that is not
+JSON, a 200 with ``"success": false``. Everything else is tested against the sandbox in test_client.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import orjson
 import pytest
 
 from rtk_frames.client import Client
+from rtk_frames.errors import APIError, PayloadError
 
-PageFunction = Callable[[int, int], dict]  # (page_no, per_page) -> the JSON body
+PageFunction = Callable[[int, int], "dict | bytes"]  # (page_no, per_page) -> the JSON body (or raw bytes)
 
 
 @contextmanager
@@ -32,9 +33,10 @@ def stub_api(page: PageFunction) -> Iterator[tuple[Client, list[int]]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             query = parse_qs(urlsplit(self.path).query)
-            page_no, per_page = int(query["page_no"][0]), int(query["per_page"][0])
+            page_no, per_page = int(query.get("page_no", ["1"])[0]), int(query.get("per_page", ["20"])[0])
             asked.append(page_no)
-            body = orjson.dumps(page(page_no, per_page))
+            answer = page(page_no, per_page)
+            body = answer if isinstance(answer, bytes) else orjson.dumps(answer)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -152,6 +154,26 @@ def test_empty_first_page_is_yielded_once_so_callers_see_the_shape():
         pages = list(client.paginate("get_sessions"))
     assert len(pages) == 1 and pages[0]["data"]["sessions"] == []
     assert asked == [1]
+
+
+def test_a_200_that_is_not_json_is_a_payload_error():
+    maintenance = b"<html>maintenance</html>"
+    with stub_api(lambda page_no, per_page: maintenance) as (client, _asked), \
+            pytest.raises(PayloadError, match="not JSON") as caught:
+        client.get_sessions()
+    assert "maintenance" in str(caught.value)
+
+
+def test_a_200_with_a_json_list_is_a_payload_error():
+    with stub_api(lambda page_no, per_page: [1, 2]) as (client, _asked), pytest.raises(PayloadError):
+        client.get_sessions()
+
+
+def test_a_200_saying_success_false_is_an_api_error_with_the_services_message():
+    body = {"success": False, "errors": [{"code": 1234, "message": "app is suspended"}], "data": None}
+    with stub_api(lambda page_no, per_page: body) as (client, _asked), pytest.raises(APIError) as caught:
+        client.get_sessions()
+    assert (caught.value.status, caught.value.code, caught.value.message) == (200, "1234", "app is suspended")
 
 
 def test_paginate_refuses_methods_that_do_not_page():
