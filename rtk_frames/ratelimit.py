@@ -30,6 +30,8 @@ DEFAULT_WINDOWS: tuple[tuple[int, float], ...] = ((1000, 300.0), (200, 10.0))
 #: Below this many remaining requests (or this fraction of the policy's quota) the limiter paces itself.
 LOW_REMAINING_REQUESTS = 10
 LOW_REMAINING_FRACTION = 0.1
+#: The longest a Ratelimit header's reset time may hold requests back (Cloudflare's lockout is 5 minutes).
+RESET_MAX_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class RateLimiter:
         sleep: how to wait (inject a fake that advances the fake clock in tests).
         low_remaining: pace requests when the service says at most this many remain ...
         low_remaining_fraction: ... or at most this fraction of its quota.
+        reset_max_s: a header's reset time ``t`` is cut to this (a wrong header never blocks for hours).
 
     When the service's headers (fed through :meth:`observe`) say ``r=0``, the next request waits ``t``
     seconds; when little is left, the remaining ``r`` requests are spread evenly over the ``t`` seconds.
@@ -160,6 +163,7 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
         low_remaining: int = LOW_REMAINING_REQUESTS,
         low_remaining_fraction: float = LOW_REMAINING_FRACTION,
+        reset_max_s: float = RESET_MAX_S,
     ) -> None:
         self.windows: tuple[tuple[int, float], ...] = tuple((int(n), float(s)) for n, s in windows)
         for max_requests, window_s in self.windows:
@@ -170,6 +174,7 @@ class RateLimiter:
         self._sleep = sleep
         self._low_remaining = low_remaining
         self._low_remaining_fraction = low_remaining_fraction
+        self._reset_max_s = reset_max_s
         self._lock = threading.Lock()
         self._granted_at: list[float] = []  # sorted: the clock at each granted request
         self._longest_window_s = max((s for _, s in self.windows), default=0.0)
@@ -240,12 +245,13 @@ class RateLimiter:
             now = self._clock()
             self.last_server_status = status
             low_water = max(self._low_remaining, self._low_remaining_fraction * (status.limit or 0))
+            reset_s = min(status.reset_s, self._reset_max_s)
             if status.remaining <= 0:
-                self._not_before = max(self._not_before, now + status.reset_s)
+                self._not_before = max(self._not_before, now + reset_s)
                 self._pace_until = -math.inf
             elif status.remaining <= low_water:
-                self._pace_interval_s = status.reset_s / status.remaining
-                self._pace_until = now + status.reset_s
+                self._pace_interval_s = reset_s / status.remaining
+                self._pace_until = now + reset_s
             else:
                 self._pace_until = -math.inf
         return status

@@ -113,6 +113,12 @@ def test_server_saying_nothing_remains_makes_the_next_request_wait_its_reset():
     assert limiter.acquire() == pytest.approx(42.0)
 
 
+def test_an_absurd_reset_time_is_cut_to_the_maximum():
+    limiter, _clock = fake_limiter(((100, 10.0),), reset_max_s=300.0)
+    limiter.observe({"Ratelimit": '"default";r=0;t=21600'})
+    assert limiter.acquire() == pytest.approx(300.0)
+
+
 def test_server_saying_little_remains_spreads_the_rest_over_the_reset_time():
     limiter, clock = fake_limiter(((1000, 10.0),))
     limiter.acquire()
