@@ -837,7 +837,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             answer = self._api_answer(method, endpoint, params, query, authorization, path)
         service.record(RequestRecord(status=answer.status, **log))
-        self._send(answer, truncate=fault == "truncate")
+        try:
+            self._send(answer, truncate=fault == "truncate")
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its timeout fired)
+            self.close_connection = True
 
     def _api_answer(
         self,
