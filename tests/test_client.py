@@ -227,6 +227,23 @@ def test_paging_stops_without_an_extra_request_when_total_is_reached(big_api, bi
     assert len(asked) == 1
 
 
+def test_one_client_serves_several_threads(big_api, big_dataset):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, _ = fast_client(big_api)
+    session_ids = [s["id"] for s in big_dataset.sessions[:6]]
+
+    def participant_ids(sid):
+        pages = client.paginate("get_session_participants", session_id=sid, per_page=5)
+        return sid, {p["id"] for page in pages for p in page["data"]["participants"]}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = dict(pool.map(participant_ids, session_ids))
+    assert found == {sid: {p["id"] for p in big_dataset.participants[sid]} for sid in session_ids}
+    assert client.stats.requests["get_session_participants"] == sum(
+        -(-len(big_dataset.participants[sid]) // 5) for sid in session_ids)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # filters: each one changes the answer
 

@@ -29,12 +29,14 @@ def stub_api(page: PageFunction) -> Iterator[tuple[Client, list[int]]]:
 
     Yields the client pointed at it and the list of page numbers asked for, in order."""
     asked: list[int] = []
+    headers_seen: list[dict[str, str]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             query = parse_qs(urlsplit(self.path).query)
             page_no, per_page = int(query.get("page_no", ["1"])[0]), int(query.get("per_page", ["20"])[0])
             asked.append(page_no)
+            headers_seen.append(dict(self.headers))
             answer = page(page_no, per_page)
             body = answer if isinstance(answer, bytes) else orjson.dumps(answer)
             self.send_response(200)
@@ -52,6 +54,7 @@ def stub_api(page: PageFunction) -> Iterator[tuple[Client, list[int]]]:
     thread.start()
     client = Client("acc", "app", "stub-token", base_url=f"http://127.0.0.1:{server.server_port}/client/v4",
                     rate_limiter=None, max_retries=0)
+    client.headers_seen = headers_seen  # for the one test that looks at what was sent
     try:
         yield client, asked
     finally:
@@ -174,6 +177,17 @@ def test_a_200_saying_success_false_is_an_api_error_with_the_services_message():
     with stub_api(lambda page_no, per_page: body) as (client, _asked), pytest.raises(APIError) as caught:
         client.get_sessions()
     assert (caught.value.status, caught.value.code, caught.value.message) == (200, "1234", "app is suspended")
+
+
+def test_requests_say_who_sends_them_and_accept_json():
+    from rtk_frames import __version__
+
+    with stub_api(lambda page_no, per_page: sessions([])) as (client, _asked):
+        client.get_sessions()
+        sent = client.headers_seen[-1]
+    assert sent["User-Agent"] == f"rtk-frames/{__version__}"
+    assert sent["Accept"] == "application/json"
+    assert sent["Authorization"] == "Bearer stub-token"
 
 
 def test_paginate_refuses_methods_that_do_not_page():
