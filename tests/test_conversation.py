@@ -278,3 +278,61 @@ def test_chat_and_transcript_from_the_sandbox_join_to_participants_over_http():
     said = join_transcript(transcript, people)
     assert len(said) == len(transcript) and said["matched"].all()
     assert (said["participant_peer_id"] == said["peer_id"]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    speakers=st.lists(
+        st.tuples(
+            st.sampled_from(["p1", "p2", "p3", None]),
+            st.sampled_from(["c1", "c2", None]),
+            st.integers(0, 10_000),
+            st.integers(0, 5_000),
+        ),
+        max_size=25,
+    )
+)
+def test_property_every_utterance_appears_exactly_once_in_the_transcript_join(speakers):
+    transcript = pd.DataFrame(
+        {
+            "peer_id": pd.Series([s[0] for s in speakers], dtype="str"),
+            "custom_participant_id": pd.Series([s[1] for s in speakers], dtype="str"),
+            "text": [f"t{i}" for i in range(len(speakers))],
+        }
+    )
+    joined = join_transcript(transcript, PEOPLE)
+    assert joined["text"].tolist() == transcript["text"].tolist()
+    expected = [p in {"p1", "p2", "p3"} or c in {"c1", "c2"} for p, c, _, _ in speakers]
+    assert joined["matched"].tolist() == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    speakers=st.lists(
+        st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(0, 10_000), st.integers(0, 5_000)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_property_talk_time_adds_up(speakers):
+    users = {"p1": "u1", "p2": "u2", "p3": "u1"}
+    transcript = pd.DataFrame(
+        {
+            "peer_id": [s[0] for s in speakers],
+            "user_id": [users[s[0]] for s in speakers],
+            "start_offset_s": [s[1] / 10 for s in speakers],
+            "end_offset_s": [(s[1] + s[2]) / 10 for s in speakers],
+        }
+    )
+    total_s = sum(s[2] / 10 for s in speakers)
+    for by in ("peer", "person"):
+        table = talk_time(transcript, by=by)
+        assert table["speaking_s"].sum() == pytest.approx(total_s)
+        assert table["utterances"].sum() == len(speakers)
+        assert (table["turns"] <= table["utterances"]).all() and (table["turns"] >= 1).all()
+        if total_s > 0:
+            assert table["share"].sum() == pytest.approx(1.0)
+    # merging rejoins never creates turns: a person has at most the turns of their peers together
+    peer_turns = talk_time(transcript).set_index("peer_id")["turns"]
+    person_turns = talk_time(transcript, by="person").set_index("person")["turns"]
+    assert person_turns.get("u1", 0) <= peer_turns.get("p1", 0) + peer_turns.get("p3", 0)
