@@ -618,3 +618,15 @@ def test_an_explicit_format_wins_over_sniffing():
     assert transcript_frame(raw, format="srt").loc[0, "text"] == "[1, 2]"
     with pytest.raises(ValueError, match="format must be one of"):
         transcript_frame(raw, format="DOCX")
+
+
+def test_whitespace_only_files_warn_like_empty_ones():
+    with pytest.warns(UserWarning, match="only whitespace"):
+        assert transcript_frame(b"\r\n  \r\n").empty
+    with pytest.warns(UserWarning, match="only whitespace"):
+        assert chat_frame("\ufeff\n").empty
+
+
+def test_chat_without_a_payload_type_column_reads_payloads_as_text():
+    frame = chat_frame(b"id,payload\nm1,hello\n")
+    assert frame.loc[0, "text"] == "hello"

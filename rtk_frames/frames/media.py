@@ -29,7 +29,8 @@ Decisions where the documentation is silent:
   VTT ``<v Name>`` voice tags are read too, and VTT's ``&amp; &lt; &gt;`` escapes are undone. Cue text is
   kept verbatim otherwise (HTML-looking text is data, never interpreted).
 - Empty cells mean "no value" (NA) except in ``text`` / ``payload``, where an empty message stays ``""``.
-- A 0-byte file is an empty frame with every column, and a ``UserWarning`` saying so.
+- A 0-byte (or whitespace-only) file is an empty frame with every column, and a ``UserWarning`` saying so.
+- A chat file without a ``payloadType`` column is read as all text messages.
 
 Example:
     >>> from rtk_frames.sandbox.media import render_transcript
@@ -145,8 +146,9 @@ def _decode(raw: bytes | str, report: CoercionReport) -> str:
     return text[1:] if text.startswith(UTF8_BOM) else text
 
 
-def _warn_empty(frame_name: str) -> None:
-    warnings.warn(f"{frame_name}: the file is empty (0 bytes): returning an empty frame with every column",
+def _warn_empty(frame_name: str, size_bytes: int) -> None:
+    what = "is empty (0 bytes)" if size_bytes == 0 else f"holds only whitespace ({size_bytes} bytes)"
+    warnings.warn(f"{frame_name}: the file {what}: returning an empty frame with every column",
                   UserWarning, stacklevel=3)
 
 
@@ -271,9 +273,9 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
     """
     report = CoercionReport("chat_frame")
     raw = _read_content(content)
-    if len(raw) == 0:
-        _warn_empty("chat_frame")
     text = _decode(raw, report)
+    if not text.strip():
+        _warn_empty("chat_frame", len(raw))
     table = _csv_columns(text, skip_initial_space=False) if text.strip() else []
     header = _chat_header([col[0] for col in table]) if table else list(CHAT_DOCUMENTED_ORDER)
     if header is None:  # undocumented but cheap to support: no header row, the documented column order
@@ -291,7 +293,9 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
             name = f"{name}_2"
         columns[name] = table[position][first_data_row:] if position < len(table) else [""] * n_rows
     payloads: list[str | None] = columns.get("payload", [None] * n_rows)
-    kinds = [_payload_kind(k) for k in columns.get("payload_type", [""] * n_rows)]
+    # no payloadType column at all: every payload is a message text
+    kinds = ([_payload_kind(k) for k in columns["payload_type"]] if "payload_type" in columns
+             else [TEXT_PAYLOAD_TYPE] * n_rows)
     texts = [p if kind == TEXT_PAYLOAD_TYPE else None for p, kind in zip(payloads, kinds, strict=True)]
     files = [_file_fields(p, report) if kind in FILE_PAYLOAD_TYPES else (None, None, None)
              for p, kind in zip(payloads, kinds, strict=True)]
@@ -527,8 +531,7 @@ def transcript_frame(content: Content, *, format: str | None = None,
         )
     session_start = _as_utc(session_started_at)
     if not text.strip():
-        if len(raw) == 0:
-            _warn_empty("transcript_frame")
+        _warn_empty("transcript_frame", len(raw))
         columns: dict[str, list[Any]] = {}
         generation = None
     else:
