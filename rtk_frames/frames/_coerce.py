@@ -42,6 +42,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,7 @@ __all__ = [
     "parse_timestamps",
     "plain",
     "records_to_columns",
+    "repeat_text",
     "unwrap_items",
 ]
 
@@ -277,42 +279,100 @@ def _merge_first_non_null(target: list, source: list) -> None:
             target[i] = value
 
 
-def sample_columns(samples: Sequence[Any], *, report: CoercionReport) -> dict[str, list]:
-    """Columns of a list of (mostly flat) sample dicts, fast: one ``dict.get`` pass per key.
+_FAST_VALUE_TYPES = frozenset({str, int, float, type(None)})
 
-    Keys are normalised (two spellings of one key merge, first non-null wins); nested objects are
-    flattened with ``_``; an item that is not an object still makes a row (all NA), counted.
+
+def _struct_fast_path(
+    rows: Sequence[dict], raw_keys: set, schema: pa.Schema | None
+) -> tuple[dict[str, pa.Array], set]:
+    """Convert the declared text/float/timestamp fields of flat sample dicts in one Arrow call.
+
+    Only when every value is a plain str/int/float/None and the keys are already normalised; Arrow raises
+    on a wrong-typed value (text in a number field, a number in a text field), and then the caller
+    takes the per-key path for everything. Returns (columns, keys still to do).
+    """
+    if schema is None or not rows:
+        return {}, raw_keys
+    fast: list[pa.Field] = []
+    for key in raw_keys:
+        if not isinstance(key, str) or normalize_key(key) != key or key not in schema.names:
+            continue
+        declared = schema.field(key).type
+        if pa.types.is_floating(declared):
+            fast.append(pa.field(key, pa.float64()))
+        elif pa.types.is_string(declared) or pa.types.is_timestamp(declared):
+            fast.append(pa.field(key, pa.string()))
+    if not fast:
+        return {}, raw_keys
+    value_types = set(map(type, chain.from_iterable(map(dict.values, rows))))
+    if not value_types <= _FAST_VALUE_TYPES:
+        return {}, raw_keys
+    try:
+        struct = pa.array(rows, type=pa.struct(fast))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+        return {}, raw_keys
+    columns = {field.name: struct.field(i) for i, field in enumerate(fast)}
+    return columns, raw_keys - set(columns)
+
+
+def sample_columns(
+    samples: Sequence[Any], *, report: CoercionReport, schema: pa.Schema | None = None
+) -> dict[str, Any]:
+    """Columns of a list of (mostly flat) sample dicts, fast.
+
+    With ``schema``, the declared number/text/timestamp fields of clean flat samples are converted in one
+    Arrow call (values come back as Arrow arrays); everything else takes one ``dict.get`` pass per key
+    (Python lists). Keys are normalised (two spellings of one key merge, first non-null wins); nested
+    objects are flattened with ``_``; an item that is not an object still makes a row (all NA), counted.
 
     Example:
         >>> sample_columns([{"frameWidth": 640}, {"frame_width": 320, "codec": {"name": "opus"}}],
         ...                report=CoercionReport("demo"))
         {'frame_width': [640, 320], 'codec_name': [None, 'opus']}
     """
-    rows = [plain(s) for s in samples] if any(not isinstance(s, dict) for s in samples) else samples
-    odd = sum(1 for s in rows if not isinstance(s, dict))
-    if odd:
-        report.add("sample", "not an object", odd)
+    rows = samples
+    if set(map(type, rows)) - {dict}:
+        rows = [plain(s) for s in rows]
+        report.add("sample", "not an object", sum(1 for s in rows if not isinstance(s, dict)))
         rows = [s if isinstance(s, dict) else {} for s in rows]
     raw_keys = set().union(*rows) if rows else set()
-    columns: dict[str, list] = {}
+    columns: dict[str, Any]
+    columns, raw_keys = _struct_fast_path(rows, raw_keys, schema)
     for raw_key in sorted(raw_keys, key=str):
         name = normalize_key(raw_key)
         values = [s.get(raw_key) for s in rows]
         if name in columns:
+            if isinstance(columns[name], pa.Array):
+                columns[name] = columns[name].to_pylist()
             _merge_first_non_null(columns[name], values)
         else:
             columns[name] = values
-    for name in [n for n, v in columns.items() if dict in set(map(type, v))]:
+    nested_names = [n for n, v in columns.items() if isinstance(v, list) and dict in set(map(type, v))]
+    for name in nested_names:
         nested = columns.pop(name)
         flat = [flatten_record(v, name) if isinstance(v, dict) else {} for v in nested]
         for sub_name, sub_values in records_to_columns(flat).items():
             if sub_name in columns:
+                if isinstance(columns[sub_name], pa.Array):
+                    columns[sub_name] = columns[sub_name].to_pylist()
                 _merge_first_non_null(columns[sub_name], sub_values)
             else:
                 columns[sub_name] = sub_values
         if any(v is not None and not isinstance(v, dict) for v in nested):  # a scalar where an object was
             columns.setdefault(name, [None if isinstance(v, dict) else v for v in nested])
     return columns
+
+
+def repeat_text(values: Sequence[Any], counts: Sequence[int]) -> pa.Array:
+    """A text column where ``values[i]`` repeats ``counts[i]`` times, built in Arrow (no per-row Python).
+
+    Example:
+        >>> repeat_text(["a", 7], [2, 1]).to_pylist()
+        ['a', 'a', '7']
+    """
+    distinct = _texts(list(values))
+    positions = np.repeat(np.arange(len(distinct), dtype=np.int64), np.asarray(counts, dtype=np.int64))
+    return distinct.take(pa.array(positions))
 
 
 def make_frame(
@@ -433,12 +493,19 @@ def _timestamps_slow(values: Sequence[Any], column: str, report: CoercionReport)
     return pa.array(out, type=UTC_MICROS)
 
 
-def _timestamps_arrow(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
+def _timestamps_arrow(values: Sequence[Any] | pa.Array, column: str, report: CoercionReport) -> pa.Array:
     """Whole-column parse in Arrow's C++; only the values that fail the strict form go the slow way."""
-    types = set(map(type, values))
-    if not types <= {str, type(None)}:
-        return _timestamps_slow(values, column, report)
-    text = pa.array(values, type=pa.string())
+    if isinstance(values, pa.Array):
+        text = values
+    else:
+        types = set(map(type, values))
+        if not types <= {str, type(None)}:
+            return _timestamps_slow(values, column, report)
+        text = pa.array(values, type=pa.string())
+    try:  # the common case: every value is ISO 8601 with a zone -> one C++ cast, done
+        return text.cast(UTC_MICROS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     strict = pc.match_substring_regex(text, _ISO_STRICT)
     strict = pc.fill_null(strict, True)
     if pc.all(strict).as_py():
@@ -452,15 +519,15 @@ def _timestamps_arrow(values: Sequence[Any], column: str, report: CoercionReport
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return _timestamps_slow(values, column, report)
     odd_positions = np.flatnonzero(~np.asarray(strict.to_numpy(zero_copy_only=False), dtype=bool))
-    repaired = _timestamps_slow([values[i] for i in odd_positions], column, report)
-    merged = parsed.to_pylist() if len(odd_positions) * 4 > len(values) else None
+    repaired = _timestamps_slow(text.take(pa.array(odd_positions)).to_pylist(), column, report)
+    merged = parsed.to_pylist() if len(odd_positions) * 4 > len(text) else None
     if merged is not None:
         for pos, val in zip(odd_positions, repaired.to_pylist(), strict=True):
             merged[pos] = val
         return pa.array(merged, type=UTC_MICROS)
     # few odd values: scatter them into the parsed column without a Python pass over everything
-    indices = np.arange(len(values))
-    indices[odd_positions] = len(values) + np.arange(len(odd_positions))
+    indices = np.arange(len(text))
+    indices[odd_positions] = len(text) + np.arange(len(odd_positions))
     combined = pa.concat_arrays([parsed, repaired])
     return combined.take(pa.array(indices))
 
@@ -625,6 +692,16 @@ def coerce_array(
     values: Sequence[Any], arrow_type: pa.DataType, *, column: str, report: CoercionReport
 ) -> pa.Array:
     """Coerce one raw column to ``arrow_type`` (timestamp[us, UTC], float64, int64, bool or string)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        if values.type == arrow_type:
+            return values
+        if pa.types.is_null(values.type):
+            return pa.nulls(len(values), type=arrow_type)
+        if pa.types.is_string(values.type) and pa.types.is_timestamp(arrow_type):
+            return _timestamps_arrow(values, column, report)
+        values = values.to_pylist()
     values = values if isinstance(values, list) else list(values)
     if pa.types.is_timestamp(arrow_type):
         return _timestamps_arrow(values, column, report)

@@ -37,6 +37,7 @@ from rtk_frames.frames._coerce import (
     sample_columns,
 )
 from rtk_frames.frames.participants import participant_items
+from rtk_frames.schemas import SCHEMAS
 
 __all__ = ["peer_report_frame", "peer_report_series_frame"]
 
@@ -169,7 +170,7 @@ def peer_report_series_frame(payload: Any, *, peer_id: str | None = None) -> pd.
             participant_ids.extend([participant.get("id")] * count)
             peer_ids.extend([this_peer] * count)
             streams.extend([stream] * count)
-    columns = sample_columns(samples, report=report)
+    columns = sample_columns(samples, report=report, schema=SCHEMAS["peer_report_series"])
     if "peer_id" in columns:
         columns["remote_peer_id"] = columns.pop("peer_id")
     for name in ("participant_id", "stream"):

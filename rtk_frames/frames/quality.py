@@ -33,9 +33,11 @@ from rtk_frames.frames._coerce import (
     normalized,
     plain,
     records_to_columns,
+    repeat_text,
     sample_columns,
 )
 from rtk_frames.frames.participants import participant_items
+from rtk_frames.schemas import SCHEMAS
 
 __all__ = ["quality_segments_frame", "quality_stats_frame"]
 
@@ -79,9 +81,8 @@ def quality_stats_frame(payload: Any) -> pd.DataFrame:
     """
     report = CoercionReport("quality_stats_frame")
     samples: list[Any] = []
-    participant_ids: list[Any] = []
-    peer_ids: list[Any] = []
-    kinds: list[str] = []
+    blocks: list[tuple[Any, Any, str]] = []  # (participant_id, peer_id, kind) of each run of samples
+    counts: list[int] = []
     for item in participant_items(payload):
         participant = normalized(item)
         participant_id = participant.get("id")
@@ -90,16 +91,15 @@ def quality_stats_frame(payload: Any) -> pd.DataFrame:
                 kind_samples = plain(segment.get(f"{kind}_stats"))
                 if not isinstance(kind_samples, list | tuple):
                     continue
-                count = len(kind_samples)
                 samples.extend(kind_samples)
-                participant_ids.extend([participant_id] * count)
-                peer_ids.extend([peer_id] * count)
-                kinds.extend([kind] * count)
-    columns = sample_columns(samples, report=report)
+                blocks.append((participant_id, peer_id, kind))
+                counts.append(len(kind_samples))
+    columns: dict[str, Any] = sample_columns(samples, report=report, schema=SCHEMAS["quality_stats"])
     for name in _CONTEXT_COLUMNS:  # a sample's own copy of a context field is kept aside, not lost
         if name in columns:
             columns[f"sample_{name}"] = columns.pop(name)
-    columns.update(participant_id=participant_ids, peer_id=peer_ids, kind=kinds)
+    for position, name in enumerate(_CONTEXT_COLUMNS):
+        columns[name] = repeat_text([block[position] for block in blocks], counts)
     return make_frame("quality_stats", columns, report=report)
 
 
