@@ -20,6 +20,7 @@ import email.utils
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -72,6 +73,9 @@ BACKOFF_MAX_S = 30.0
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 ERROR_BODY_PREVIEW_CHARS = 200
 POOL_MAXSIZE = 16
+MIN_SCRUBBED_TOKEN_CHARS = 6
+_S3_ERROR = re.compile(r"<Error>.*?(?:<Code>(?P<code>[^<]*)</Code>)?.*?<Message>(?P<message>[^<]*)</Message>",
+                       re.DOTALL)
 USER_AGENT = f"rtk-frames/{__version__}"
 
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
@@ -283,8 +287,8 @@ def error_from_response(
 ) -> APIError:
     """The typed error for an error answer: the class from the status, the message from the body.
 
-    The message is the service's own (either envelope), else the first ~200 characters of a non-JSON
-    (e.g. HTML) body, else a generic one. Never any header.
+    The message is the service's own (either envelope, or an object store's XML ``<Error>``), else the
+    first ~200 characters of a non-JSON (e.g. HTML) body, else a generic one. Never any header.
 
     Example:
         >>> err = error_from_response(404, b'{"success":false,"error":{"code":404,"message":"No session"}}',
@@ -294,8 +298,12 @@ def error_from_response(
     """
     payload = _decode_json(body)
     found = service_error(payload)
+    text = body[:4096].decode("utf-8", errors="replace") if payload is _NOT_JSON else ""
+    s3_error = _S3_ERROR.search(text)
     if found is not None:
         code, message = found
+    elif s3_error is not None:  # an object store's XML error (expired or bad presigned URL)
+        code, message = s3_error["code"] or None, s3_error["message"]
     elif payload is _NOT_JSON and body.strip():
         code, message = None, _body_preview(body)
     else:
@@ -352,7 +360,8 @@ class _BearerAuth(AuthBase):
         return request
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        """``text`` with the token masked (a toy token shorter than 6 characters is left alone)."""
+        return text.replace(self._token, "***") if len(self._token) >= MIN_SCRUBBED_TOKEN_CHARS else text
 
     def __repr__(self) -> str:
         return "_BearerAuth(<hidden>)"

@@ -107,6 +107,14 @@ def test_html_body_gives_its_first_bytes_as_the_message():
     assert len(err.message) <= 200
 
 
+def test_object_store_xml_error_gives_its_code_and_message():
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            b"<Message>Request has expired</Message><RequestId>1</RequestId></Error>")
+    err = error_from_response(403, body, method="GET", path="//bucket/x")
+    assert isinstance(err, AuthenticationError)
+    assert (err.code, err.message) == ("AccessDenied", "Request has expired")
+
+
 def test_empty_error_body_still_says_something():
     err = error_from_response(500, b"", method="GET", path="/sessions")
     assert err.message and "500" in str(err)
