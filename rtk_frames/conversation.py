@@ -10,8 +10,10 @@ Decisions where the API reference is silent:
   ``userId`` is ``user_id``, ``cpi`` / custom id is ``custom_participant_id``: matched in that order.
 - Chat ``participantId`` is undocumented: it is tried as a peer id first, then as a user id.
 - Several participant rows can share a key (a person who rejoined has one ``user_id`` and several peer
-  ids; a page may repeat a row). The one chosen is deterministic: the earliest ``joined_at`` (missing
-  last), then the smallest ``id``.
+  ids; a page may repeat a row). A row matched by ``user_id``/``custom_participant_id`` goes to that
+  person's connection present at its time (the latest ``joined_at`` not after the message's
+  ``created_at`` / the utterance's ``start``); otherwise, and for repeated peer ids, the choice is the
+  earliest ``joined_at`` (missing last), then the smallest ``id``. Deterministic either way.
 - Talk time is the sum of utterance durations (``end - start``); utterances without an end (the ISO CSV
   transcripts carry none) add nothing and are counted in ``utterances_without_end``.
 
@@ -44,6 +46,8 @@ TRANSCRIPT_KEYS: tuple[tuple[str, str], ...] = (
     ("custom_participant_id", "custom_participant_id"),
 )
 CHAT_KEYS: tuple[tuple[str, str], ...] = (("participant_id", "id"), ("participant_id", "user_id"))
+# keys one person keeps across rejoins: matched to the connection present at the row's time
+PERSON_KEYS = frozenset({"user_id", "custom_participant_id"})
 # the name matched_by reports for each participants' key column
 MATCHED_BY_NAME = {"id": "peer_id", "user_id": "user_id", "custom_participant_id": "custom_participant_id",
                    "display_name": "display_name"}
@@ -71,7 +75,32 @@ def _match_positions(left_keys: pd.Series, candidates: pd.DataFrame, key: str) -
     return np.where((hits >= 0) & left_keys.notna().to_numpy(), positions, -1)
 
 
-def _join(left: pd.DataFrame, participants: pd.DataFrame, keys: Sequence[tuple[str, str]]) -> pd.DataFrame:
+def _present_at(left_keys: pd.Series, left_times: pd.Series, candidates: pd.DataFrame, key: str,
+                fallback: np.ndarray) -> np.ndarray:
+    """For keys a person keeps across rejoins (user id, custom id): the participant row that had joined
+    most recently at the row's time (the connection the message/utterance came from); ``fallback``
+    (the earliest joiner) where the time or the joins are unknown or the row predates every join."""
+    if key not in candidates or "joined_at" not in candidates:
+        return fallback
+    right = pd.DataFrame({"key": candidates[key].astype("str"),
+                          "joined_at": candidates["joined_at"].astype("datetime64[us, UTC]"),
+                          "position": np.arange(len(candidates))}).dropna(subset=["key", "joined_at"])
+    left = pd.DataFrame({"key": left_keys.astype("str").to_numpy(),
+                         "at": pd.to_datetime(left_times, utc=True).astype("datetime64[us, UTC]").to_numpy(),
+                         "row": np.arange(len(left_keys))}).dropna(subset=["key", "at"])
+    if right.empty or left.empty:
+        return fallback
+    # among equal join times keep the preferred (first) row: merge_asof takes the last one it sees
+    right = right.drop_duplicates(["key", "joined_at"], keep="first").sort_values("joined_at", kind="stable")
+    found = pd.merge_asof(left.sort_values("at", kind="stable"), right, left_on="at", right_on="joined_at",
+                          by="key", direction="backward").dropna(subset=["position"])
+    positions = fallback.copy()
+    positions[found["row"].to_numpy()] = found["position"].to_numpy(dtype=np.int64)
+    return positions
+
+
+def _join(left: pd.DataFrame, participants: pd.DataFrame, keys: Sequence[tuple[str, str]],
+          time_column: str) -> pd.DataFrame:
     candidates = _participants_in_preference_order(participants)
     chosen = np.full(len(left), -1)
     matched_by = np.full(len(left), None, dtype=object)
@@ -79,6 +108,9 @@ def _join(left: pd.DataFrame, participants: pd.DataFrame, keys: Sequence[tuple[s
         if left_key not in left:
             continue
         positions = _match_positions(left[left_key], candidates, right_key)
+        if right_key in PERSON_KEYS and time_column in left:
+            positions = np.where(positions >= 0, _present_at(left[left_key], left[time_column], candidates,
+                                                             right_key, positions), -1)
         newly = (chosen < 0) & (positions >= 0)
         chosen[newly] = positions[newly]
         matched_by[newly] = MATCHED_BY_NAME[right_key]
@@ -106,7 +138,7 @@ def join_chat(chat: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
         >>> join_chat(chat, people)[["id", "participant_display_name", "matched_by"]].values.tolist()
         [['m1', 'Ann', 'user_id'], ['m2', nan, nan]]
     """
-    return _join(chat, participants, CHAT_KEYS)
+    return _join(chat, participants, CHAT_KEYS, time_column="created_at")
 
 
 def join_transcript(transcript: pd.DataFrame, participants: pd.DataFrame, *,
@@ -126,7 +158,7 @@ def join_transcript(transcript: pd.DataFrame, participants: pd.DataFrame, *,
         ['peer_id', 'user_id']
     """
     keys = list(TRANSCRIPT_KEYS) + ([("display_name", "display_name")] if match_names else [])
-    return _join(transcript, participants, keys)
+    return _join(transcript, participants, keys, time_column="start")
 
 
 def _speaker_keys(transcript: pd.DataFrame, columns: Sequence[str]) -> pd.Series:

@@ -104,6 +104,32 @@ def test_join_chat_tries_peer_id_then_user_id_and_keeps_every_message_once():
     assert joined["participant_peer_id"].tolist()[:2] == ["p2", "p1"]
 
 
+def test_a_user_id_match_goes_to_the_connection_present_at_the_message_time():
+    times = ["2024-01-01T10:25:00Z", "2024-01-01T10:10:00Z", "2024-01-01T09:00:00Z", None]
+    chat = pd.DataFrame(
+        {
+            "id": ["late", "early", "before-any-join", "no-time"],
+            "participant_id": ["u1"] * 4,
+            "created_at": pd.to_datetime(pd.Series(times), utc=True).astype("datetime64[us, UTC]"),
+        }
+    )
+    joined = join_chat(chat, PEOPLE)
+    # Ann rejoined from her phone (p3) at 10:20; before that, and when unknown, her first peer p1
+    assert joined["participant_peer_id"].tolist() == ["p3", "p1", "p1", "p1"]
+    assert joined["matched_by"].tolist() == ["user_id"] * 4
+
+
+def test_a_transcript_user_id_match_uses_the_utterance_start():
+    transcript = pd.DataFrame(
+        {
+            "peer_id": pd.Series([None, None], dtype="str"),
+            "user_id": ["u1", "u1"],
+            "start": pd.to_datetime(pd.Series(["2024-01-01T10:21:00Z", "2024-01-01T10:01:00Z"]), utc=True),
+        }
+    )
+    assert join_transcript(transcript, PEOPLE)["participant_peer_id"].tolist() == ["p3", "p1"]
+
+
 def test_joins_leave_their_inputs_untouched():
     chat = pd.DataFrame({"id": ["m1"], "participant_id": ["p1"]})
     before_chat, before_people = chat.copy(), PEOPLE.copy()
