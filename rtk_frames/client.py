@@ -556,8 +556,10 @@ class Client:
 
         Example:
             >>> import os
-            >>> os.environ.update(CLOUDFLARE_API_TOKEN="t0ken", CLOUDFLARE_ACCOUNT_ID="acc", RTK_APP_ID="app")
-            >>> Client.from_env(rate_limiter=None)
+            >>> from unittest import mock
+            >>> env = {"CLOUDFLARE_API_TOKEN": "t0ken", "CLOUDFLARE_ACCOUNT_ID": "acc", "RTK_APP_ID": "app"}
+            >>> with mock.patch.dict(os.environ, env, clear=True):
+            ...     Client.from_env(rate_limiter=None)
             Client(account_id='acc', app_id='app', base_url='https://api.cloudflare.com/client/v4')
         """
         missing = [name for name in (TOKEN_ENV, ACCOUNT_ENV, APP_ENV) if not os.environ.get(name)]

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rtk_frames.client import Client
 from rtk_frames.errors import APIError, PayloadError
@@ -194,3 +196,43 @@ def test_paginate_refuses_methods_that_do_not_page():
     client = Client("acc", "app", "stub-token", rate_limiter=None)
     with pytest.raises(ValueError, match="get_sessions"):
         next(client.paginate("get_session_chat", session_id="x"))
+
+
+@pytest.fixture(scope="module")
+def switchable_stub():
+    """One stub for many hypothesis examples: tests set ``answer[0]`` to their page function."""
+    answer: list[PageFunction] = [lambda page_no, per_page: sessions([])]
+    with stub_api(lambda page_no, per_page: answer[0](page_no, per_page)) as (client, asked):
+        yield client, asked, answer
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pages=st.lists(st.lists(st.integers(0, 30), max_size=6), min_size=1, max_size=6),
+    per_page=st.integers(1, 6),
+    total=st.one_of(st.none(), st.integers(0, 40)),
+    paging_under_data=st.booleans(),
+    past_the_end=st.sampled_from(["empty", "repeat_last"]),
+)
+def test_any_paging_behaviour_ends_and_yields_each_fetched_item_once(
+        switchable_stub, pages, per_page, total, paging_under_data, past_the_end):
+    client, asked, answer = switchable_stub
+
+    def ids_on(page_no):
+        if page_no <= len(pages):
+            return pages[page_no - 1]
+        return [] if past_the_end == "empty" else pages[-1]
+
+    def page(page_no, _per_page):
+        body = sessions(ids_on(page_no))
+        if total is not None:
+            paging = {"total_count": total, "start_offset": 1, "end_offset": 0}
+            (body["data"] if paging_under_data else body)["paging"] = paging
+        return body
+
+    answer[0] = page
+    asked.clear()
+    got = collected(client, per_page=per_page)
+    fetched = [i for page_no in asked for i in ids_on(page_no)]
+    assert got == list(dict.fromkeys(f"s{i}" for i in fetched))  # every fetched item, in order, once
+    assert len(asked) <= len(pages) + 1  # it never ran past the first page after the data ran out
