@@ -166,8 +166,9 @@ LOCATIONS = (
         "British Telecommunications",
     ),
 )
-GOOD_NETWORKS = ("wifi", "wifi", "wifi", "ethernet", "ethernet", "4g")
-POOR_NETWORKS = ("3g", "3g", "4g", "wifi")
+# (desktop, mobile) network types; a laptop on 3g/4g is tethered to a phone
+GOOD_NETWORKS = (("wifi", "wifi", "wifi", "ethernet", "ethernet"), ("wifi", "wifi", "4g"))
+POOR_NETWORKS = (("3g", "4g", "wifi"), ("3g", "3g", "4g", "wifi"))
 CHAT_LINES = (
     "Can everyone see my screen?",
     "You're on mute 🙂",
@@ -321,10 +322,7 @@ def _profile(rng: _Draws, *, poor: bool, weak_cpu: bool) -> _Profile:
     if name == "Safari" and os_name not in ("macOS", "iOS"):
         os_name, os_versions, mobile, ua_os = OPERATING_SYSTEMS[1]
     version = rng.pick(versions)
-    networks = POOR_NETWORKS if poor else GOOD_NETWORKS
-    network = rng.pick(networks)
-    if not mobile and network in ("3g", "4g"):
-        network = "wifi" if not poor else network  # a laptop tethered to a phone is the poor case
+    network = rng.pick((POOR_NETWORKS if poor else GOOD_NETWORKS)[int(mobile)])
     location = rng.pick(LOCATIONS)
     host = rng.gen.integers(1, 255, size=2)
     return _Profile(
@@ -334,7 +332,7 @@ def _profile(rng: _Draws, *, poor: bool, weak_cpu: bool) -> _Profile:
         browser=(name, engine, version, ua.format(ua_os=ua_os, v=version)),
         os=(os_name, rng.pick(os_versions), mobile),
         sdk_version=rng.pick(SDK_VERSIONS),
-        cpus=2 if weak_cpu else rng.pick((4, 8, 8, 12, 16)),
+        cpus=2 if weak_cpu else rng.pick((6, 8) if mobile else (4, 8, 8, 12, 16)),
         memory_gb=2 if weak_cpu else rng.pick((4, 8, 8, 16)),
         location=location,
         ipv4=f"{location[6]}.{host[0]}.{host[1]}",
@@ -357,12 +355,16 @@ def _presence(rng: _Draws, start_s: float, min_presence_s: float, rejoin: bool) 
 
 
 def _person_name(rng: _Draws, used: set[str]) -> str:
-    for _ in range(50):
-        name = f"{rng.pick(FIRST_NAMES)} {rng.pick(LAST_NAMES)}"
+    """A display name, unique within the session (big webinars get "Name (2)" like real apps show)."""
+    name = f"{rng.pick(FIRST_NAMES)} {rng.pick(LAST_NAMES)}"
+    for _ in range(3):
         if name not in used:
-            used.add(name)
-            return name
-    name = f"Guest {len(used) + 1}"
+            break
+        name = f"{rng.pick(FIRST_NAMES)} {rng.pick(LAST_NAMES)}"
+    base, copy_no = name, 1
+    while name in used:
+        copy_no += 1
+        name = f"{base} ({copy_no})"
     used.add(name)
     return name
 
@@ -1385,7 +1387,8 @@ def demo_dataset() -> Dataset:
     # keep sessions on different days, as a real account has them
     ds.sessions.sort(key=lambda s: s["started_at"])
     first = ds.sessions[0]["id"]
-    hostile = ds.participants[first][-1]
+    users = [row["user_id"] for row in ds.participants[first]]
+    hostile = next(row for row in reversed(ds.participants[first]) if users.count(row["user_id"]) == 1)
     _rename(ds, hostile["id"], "<script>alert(1)</script>")
     chat = ds.chats[first]
     if chat:
