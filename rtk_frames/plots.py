@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from rtk_frames.quality import DEFAULT_THRESHOLDS, Threshold, _as_thresholds, quality_samples
 
@@ -118,6 +119,27 @@ def _break_gaps(times: pd.Series, values: pd.Series) -> tuple[np.ndarray, np.nda
     return np.insert(t, cut, mid), np.insert(v, cut, np.nan)
 
 
+# which sample source draws a metric when both have it: peer-report loss is per interval while
+# quality_stats loss is a segment average; RTT and MOS exist only in the peer report
+PREFERRED_SOURCE = {"loss_pct": "peer_report", "rtt_ms": "peer_report", "mos": "peer_report",
+                    "mos_estimated": "peer_report", "quality": "quality_stats", "jitter_ms": "quality_stats",
+                    "fps": "quality_stats", "frames_dropped": "quality_stats"}
+
+
+def _one_view(data: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per participant, the samples of one source (the preferred one when it has data) and, for peer
+    reports, one direction (the producer: what the participant sent, i.e. their own uplink)."""
+    if data.empty or "source" not in data.columns:
+        return data
+    preferred = PREFERRED_SOURCE.get(metric)
+    has_preferred = data.groupby("participant_id")["source"].transform(lambda s: (s == preferred).any())
+    data = data[~has_preferred | (data["source"] == preferred)]
+    stream = data["stream"].astype("str")
+    is_producer = stream.str.endswith("producer")
+    has_producer = is_producer.groupby(data["participant_id"]).transform("any")
+    return data[~(has_producer & (data["source"] == "peer_report") & ~is_producer)]
+
+
 def plot_quality(
     quality_stats: pd.DataFrame,
     *,
@@ -127,15 +149,20 @@ def plot_quality(
     thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
     names: Mapping[str, str] | None = None,
     top_n: int = DEFAULT_TOP_N,
+    colours: Mapping[str, str] | None = None,
 ) -> Axes:
     """A metric over time, one colour per participant; each peer segment (a join → leave) is its own
     line, so leaves and rejoins show as breaks, and a marker sits at every (re)join. The threshold table's
     poor/warn lines are drawn dashed. With more than ``top_n`` participants the worst ``top_n`` (by the
-    metric's mean) are coloured and the rest drawn thin grey as "others (k)".
+    metric's mean) are coloured and the rest drawn thin grey as "others (k)". Where a samples frame has a
+    metric from both sources, one is drawn (``PREFERRED_SOURCE``), and of the peer report's streams the
+    producer (the participant's uplink).
 
     ``quality_stats`` is a ``quality_stats_frame`` or a ``quality.quality_samples`` frame. ``metric``:
     ``quality``, ``jitter`` / ``jitter_ms``, ``loss`` / ``loss_pct``, ``rtt`` / ``rtt_ms``, ``fps``,
-    ``mos``, ``mos_estimated``, ``frames_dropped``. ``names`` maps participant id → display name.
+    ``mos``, ``mos_estimated``, ``frames_dropped``. ``names`` maps participant id → display name;
+    ``colours`` participant id → colour, to keep one colour per person across several plots (default:
+    Okabe–Ito by rank in this plot).
 
     Example:
         >>> import pandas as pd
@@ -150,6 +177,7 @@ def plot_quality(
     metric = METRIC_ALIASES.get(metric, metric)
     samples = _as_samples(quality_stats)
     data = samples[(samples["kind"] == kind) & samples[metric].notna() & samples["timestamp"].notna()]
+    data = _one_view(data, metric)
     threshold = _threshold_for(metric, kind, thresholds)
     higher_is_worse = threshold is None or threshold.direction == "above"
     if metric == "quality" or (threshold is not None and threshold.direction == "below"):
@@ -157,7 +185,7 @@ def plot_quality(
     means = data.groupby("participant_id")[metric].mean().sort_values(ascending=not higher_is_worse)
     shown = list(means.index[:top_n])
     others = list(means.index[top_n:])
-    colours = {pid: OKABE_ITO[i % len(OKABE_ITO)] for i, pid in enumerate(shown)}
+    colours = {pid: (colours or {}).get(pid) or OKABE_ITO[i % len(OKABE_ITO)] for i, pid in enumerate(shown)}
     for pid in [*shown, *others]:
         rows = data[data["participant_id"] == pid].sort_values("timestamp")
         is_other = pid not in colours
@@ -202,6 +230,7 @@ def plot_network(
     names: Mapping[str, str] | None = None,
     thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
     top_n: int = DEFAULT_TOP_N,
+    colours: Mapping[str, str] | None = None,
 ) -> Figure:
     """Small multiples of network metrics over time (jitter, loss, RTT by default), sharing the time axis.
 
@@ -216,7 +245,9 @@ def plot_network(
     axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
     for ax, metric in zip(axes, metrics, strict=True):
         plot_quality(samples, metric=metric, kind=kind, ax=ax, thresholds=thresholds, names=names,
-                     top_n=top_n)
+                     top_n=top_n, colours=colours)
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
     return fig
 
 
@@ -348,6 +379,7 @@ def plot_chat_activity(chat: pd.DataFrame, *, freq: str = "1min", ax: Axes | Non
            color=OKABE_ITO[0])
     ax.xaxis_date()
     _utc_time_axis(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"messages per {freq}")
     ax.set_title("chat activity")
     ax.grid(True, axis="y", alpha=0.3)
@@ -358,8 +390,8 @@ def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 2
     """Horizontal bars of speaking time per participant (the output of ``conversation.talk_time``).
 
     The name column is the first of ``display_name``/``name``/``speaker``/``participant_id`` present; the
-    value column the first of ``talk_time_s``/``seconds``/``talk_seconds``/``duration_s`` (else the first
-    numeric column).
+    value column the first of ``speaking_s``/``talk_time_s``/``seconds``/``talk_seconds``/``duration_s``
+    (else the first numeric column).
 
     Example:
         >>> import pandas as pd
@@ -370,7 +402,7 @@ def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 2
     ax = _new_ax(ax, (8.0, 1.0 + 0.35 * min(max(len(talk), 1), top_n)))
     name_col = next((c for c in ("display_name", "name", "speaker", "participant_id", "peer_id")
                      if c in talk.columns), None)
-    value_col = next((c for c in ("talk_time_s", "seconds", "talk_seconds", "duration_s", "talk_time")
+    value_col = next((c for c in ("speaking_s", "talk_time_s", "seconds", "talk_seconds", "duration_s")
                       if c in talk.columns), None)
     if value_col is None:
         value_col = next((c for c in talk.columns if pd.api.types.is_numeric_dtype(talk[c])), None)
@@ -380,14 +412,19 @@ def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 2
     values = talk[value_col]
     if pd.api.types.is_timedelta64_dtype(values):
         values = values.dt.total_seconds()
-    data = pd.DataFrame({"name": talk[name_col].astype("str").fillna("(unknown)"),
-                         "seconds": pd.to_numeric(values).astype("float64")})
-    data = data.groupby("name", dropna=False)["seconds"].sum().sort_values(ascending=False).head(top_n)
-    ax.barh(range(len(data)), data.to_numpy() / 60.0, color=OKABE_ITO[2])
+    seconds = pd.to_numeric(values).astype("float64")
+    if not (seconds > 0).any() and "utterances" in talk.columns:  # e.g. transcripts without end times
+        amount, xlabel, title = pd.to_numeric(talk["utterances"]).astype("float64"), "utterances", \
+            "utterances per speaker (this transcript has no end times)"
+    else:
+        amount, xlabel, title = seconds / 60.0, "speaking time (min)", "talk time"
+    data = pd.DataFrame({"name": talk[name_col].astype("str").fillna("(unknown)"), "amount": amount})
+    data = data.groupby("name", dropna=False)["amount"].sum().sort_values(ascending=False).head(top_n)
+    ax.barh(range(len(data)), data.to_numpy(), color=OKABE_ITO[2])
     ax.set_yticks(range(len(data)), data.index.tolist())
     ax.invert_yaxis()
-    ax.set_xlabel("speaking time (min)")
-    ax.set_title("talk time")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3)
     return ax
 

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -120,6 +121,7 @@ class Threshold:
 
     Example:
         >>> import dataclasses
+import itertools
         >>> strict = tuple(dataclasses.replace(t, poor=2.0) if t.metric == "loss_pct" else t
         ...                for t in DEFAULT_THRESHOLDS)
         >>> [t.poor for t in strict if t.metric == "loss_pct"]
@@ -567,16 +569,26 @@ def poor_intervals(
         'audio jitter 50 ms > 30 ms (Twilio)'
     """
     rows: list[dict] = []
-    table = _as_thresholds(thresholds)
+    table = [t for t in _as_thresholds(thresholds) if t.metric in samples.columns]
     levels = tuple(levels)
-    ordered = samples.sort_values("timestamp", kind="stable", na_position="last")
-    for key, group in ordered.groupby(_GROUP_KEYS, dropna=False, sort=True):
-        participant_id, peer_id, kind, source, stream = key
+    # one sort and plain numpy slices per group: pandas per-group indexing costs ~100× more
+    ordered = samples.sort_values([*_GROUP_KEYS, "timestamp"], kind="stable", na_position="last")
+    times = ordered["timestamp"].to_numpy()
+    metrics = {t.metric: ordered[t.metric].to_numpy(dtype="float64", na_value=np.nan) for t in table}
+    keys = ordered[_GROUP_KEYS].astype("object").where(ordered[_GROUP_KEYS].notna(), None)
+    key_tuples = list(keys.itertuples(index=False, name=None))
+    bounds = [0] + [i for i in range(1, len(key_tuples)) if key_tuples[i] != key_tuples[i - 1]]
+    bounds.append(len(key_tuples))
+    for lo, hi in itertools.pairwise(bounds):
+        if hi <= lo:
+            continue
+        participant_id, peer_id, kind, source, stream = key_tuples[lo]
         for t in table:
-            if t.metric not in group.columns or kind not in t.kinds:
+            if kind not in t.kinds:
                 continue
-            series = group[["timestamp", t.metric]].dropna(subset=[t.metric])
-            values = series[t.metric].to_numpy(dtype="float64")
+            raw = metrics[t.metric][lo:hi]
+            present = ~np.isnan(raw)
+            values, stamps = raw[present], times[lo:hi][present]
             if len(values) < min_bad:
                 continue
             for level in levels:
@@ -584,20 +596,22 @@ def poor_intervals(
                 if limit is None:
                     continue
                 bad = values > limit if t.direction == "above" else values < limit
-                if level == "warn":  # a warn interval is one that is bad but not already poor
-                    poor_bad = values > t.poor if t.direction == "above" else values < t.poor
-                    bad = bad & ~poor_bad if "poor" in levels else bad
+                if level == "warn" and "poor" in levels:  # warn = bad but not already poor
+                    bad &= ~(values > t.poor if t.direction == "above" else values < t.poor)
                 for i, j in _alarm_runs(bad, window, min_bad):
                     value = float(values[i : j + 1].mean())
                     rows.append({
                         "participant_id": participant_id, "peer_id": peer_id, "kind": kind,
                         "source": source, "stream": stream, "metric": t.metric, "level": level,
-                        "start": series["timestamp"].iloc[i], "end": series["timestamp"].iloc[j],
+                        "start": stamps[i], "end": stamps[j],
                         "n_samples": j - i + 1, "n_bad_samples": int(bad[i : j + 1].sum()),
                         "value": value, "threshold": limit, "unit": t.unit,
                         "source_of_threshold": t.source, "reason": _reason(kind, t, value, limit),
                     })
     frame = pd.DataFrame(rows, columns=list(INTERVAL_COLUMNS))
+    if len(frame):
+        frame["start"] = pd.to_datetime(frame["start"], utc=True)
+        frame["end"] = pd.to_datetime(frame["end"], utc=True)
     return frame.astype({
         "participant_id": "str", "peer_id": "str", "kind": "str", "source": "str", "stream": "str",
         "metric": "str", "level": "str", "start": "datetime64[us, UTC]", "end": "datetime64[us, UTC]",
@@ -661,14 +675,21 @@ def verdicts(
     return frame.reset_index(drop=True)
 
 
+MAX_REASONS = 4
+
+
 def _top_reasons(intervals: pd.DataFrame, table: Sequence[Threshold]) -> list[str]:
-    """The worst interval per (metric, kind): furthest past its threshold."""
+    """The worst interval per (metric, kind), relatively furthest past its threshold first; at most
+    ``MAX_REASONS`` (then "+ N more")."""
     direction = {t.metric: t.direction for t in table}
     sign = intervals["metric"].map(direction).map({"above": 1.0, "below": -1.0}).fillna(1.0)
-    excess = (intervals["value"] - intervals["threshold"]) * sign
+    scale = intervals["threshold"].abs().clip(lower=1e-9)
+    excess = (intervals["value"] - intervals["threshold"]) * sign / scale
     worst_rows = intervals.assign(_excess=excess).sort_values("_excess", ascending=False)
-    worst_rows = worst_rows.drop_duplicates(["metric", "kind"])
-    return worst_rows["reason"].tolist()
+    reasons = worst_rows.drop_duplicates(["metric", "kind"])["reason"].tolist()
+    if len(reasons) > MAX_REASONS:
+        return [*reasons[:MAX_REASONS], f"+ {len(reasons) - MAX_REASONS} more"]
+    return reasons
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -730,6 +751,8 @@ def likely_causes(
 
 
 def _diagnose(participant_id, bad_metrics: set[str], participants, samples) -> tuple[str, str]:
+    """(cause, evidence): the first cause that applies, in order of directness, and every clue found."""
+    findings: list[tuple[str, str]] = []
     # 1. the encoder said why it limited video
     if samples is not None and len(samples) and "quality_limitation_reason" in samples.columns:
         mine = samples.loc[samples["participant_id"] == participant_id, "quality_limitation_reason"].dropna()
@@ -737,15 +760,17 @@ def _diagnose(participant_id, bad_metrics: set[str], participants, samples) -> t
         if len(counts) and counts.iloc[0] >= MIN_EVIDENCE_SAMPLES:
             reason, n = counts.index[0], int(counts.iloc[0])
             if reason == "cpu":
-                return "device", f"the video encoder reported CPU limitation in {n} samples"
-            return "network", f"the video encoder reported bandwidth limitation in {n} samples"
+                findings.append(("device", f"the video encoder reported CPU limitation in {n} samples"))
+            else:
+                findings.append(("network",
+                                 f"the video encoder reported bandwidth limitation in {n} samples"))
     # 2. the pre-call network test already looked bad
     precall = []
     rtt = _first(participants, participant_id, ["precall_network_information_rtt"])
     jitter = _first(participants, participant_id, ["precall_network_information_jitter"])
     loss = _first(participants, participant_id, ["precall_network_information_fractional_loss"])
-    net = _first(participants, participant_id, ["precall_network_information_effective_networktype",
-                                                "precall_network_information_effective_network_type"])
+    net = _first(participants, participant_id, ["precall_network_information_effective_network_type",
+                                                "precall_network_information_effective_networktype"])
     if rtt is not None and float(rtt) > PRECALL_RTT_POOR_MS:
         precall.append(f"RTT {float(rtt):.0f} ms")
     if jitter is not None and float(jitter) > PRECALL_JITTER_POOR_MS:
@@ -755,16 +780,21 @@ def _diagnose(participant_id, bad_metrics: set[str], participants, samples) -> t
     if net is not None and str(net).lower() in SLOW_NETWORK_TYPES:
         precall.append(f"network type {net}")
     if precall:
-        return "network", "the pre-call network test already showed " + ", ".join(precall)
+        findings.append(("network", "the pre-call network test already showed " + ", ".join(precall)))
     # 3. what went bad during the call
     if bad_metrics & NETWORK_METRICS:
         named = sorted(m.removesuffix("_pct").removesuffix("_ms") for m in bad_metrics & NETWORK_METRICS)
-        return "network", f"packet {' and '.join(named)} on the media path"
-    if "rtt_ms" in bad_metrics:
-        return "server/route", "high RTT with no loss or jitter: distance or routing to the media server"
-    if bad_metrics & DEVICE_METRICS:
-        return "device", "low frame rate / dropped frames while the network showed no loss or jitter"
-    return "unknown", "the data can't tell: the quality score fell with no RTT, loss, jitter or device signal"
+        findings.append(("network", f"packet {' and '.join(named)} on the media path"))
+    elif "rtt_ms" in bad_metrics:
+        findings.append(("server/route",
+                         "high RTT with no loss or jitter: distance or routing to the media server"))
+    elif bad_metrics & DEVICE_METRICS:
+        findings.append(("device",
+                         "low frame rate / dropped frames while the network showed no loss or jitter"))
+    if not findings:
+        return "unknown", ("the data can't tell: the quality score fell with no RTT, loss, jitter or "
+                           "device signal")
+    return findings[0][0], "; ".join(evidence for _, evidence in findings)
 
 
 # ---------------------------------------------------------------------------------------------------------

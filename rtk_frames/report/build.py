@@ -1,0 +1,659 @@
+"""The HTML quality report: fetch a session's frames, analyse them, render one self-contained file.
+
+Two steps, so tests (and notebooks) can render from hand-built frames:
+
+- :func:`collect_session` (network): every frame of one session, tolerant of a missing chat, transcript
+  or summary (a 404 becomes ``None`` and a line in ``data_gaps``).
+- :func:`render_session_report` (no network): analysis, plots (PNG data URIs), ``report.html`` (jinja2,
+  autoescaped: names, titles and chat text are data, never markup) and every frame used as parquet beside it.
+
+The fleet report (:func:`render_fleet_report`) does the same over many sessions (``rtk_frames.sync``).
+
+Example:
+    >>> import tempfile
+    >>> from rtk_frames.sandbox import Dataset, serve
+    >>> with serve(Dataset.from_samples()) as api:
+    ...     client = api.client()
+    ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
+    ...     data = collect_session(client, sid)
+    >>> render_session_report(data, tempfile.mkdtemp()).name
+    'report.html'
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import logging
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from rtk_frames import plots
+from rtk_frames._version import __version__
+from rtk_frames.errors import NotFoundError, RTKError
+from rtk_frames.export import write_parquet
+from rtk_frames.quality import (
+    DEFAULT_THRESHOLDS,
+    EMODEL_FORMULA,
+    EMODEL_SOURCE,
+    EVIDENCE_WINDOW_SAMPLES,
+    MIN_EVIDENCE_SAMPLES,
+    Threshold,
+    likely_causes,
+    participant_summary,
+    poor_intervals,
+    quality_by,
+    quality_samples,
+    sessions_per_day,
+    thresholds_frame,
+    verdicts,
+    worst,
+)
+
+__all__ = [
+    "SessionAnalysis",
+    "SessionData",
+    "analyse_session",
+    "collect_session",
+    "render_fleet_report",
+    "render_session_report",
+]
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+REPORT_FILE = "report.html"
+MAX_CHAT_ROWS = 500
+MAX_TRANSCRIPT_ROWS = 500
+MAX_INTERVAL_ROWS = 100
+PLOT_DPI = 110
+FLEET_DIMENSIONS = {
+    "device_info_browser": "browser",
+    "device_info_os": "OS",
+    "device_info_sdk_version": "SDK version",
+    "precall_network_information_effective_network_type": "network type",
+    "ip_information_country": "country",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionData:
+    """Every frame of one session that the report uses; ``None`` where the API had nothing.
+
+    ``participant_details`` is ``participant_frame`` (one wide row per participant: device, IP, pre-call
+    network); ``data_gaps`` says in words what is missing and why.
+    """
+
+    session_id: str
+    session: pd.DataFrame
+    participants: pd.DataFrame
+    participant_details: pd.DataFrame | None = None
+    quality_stats: pd.DataFrame | None = None
+    quality_segments: pd.DataFrame | None = None
+    peer_events: pd.DataFrame | None = None
+    peer_report: pd.DataFrame | None = None
+    peer_report_series: pd.DataFrame | None = None
+    chat: pd.DataFrame | None = None
+    transcript: pd.DataFrame | None = None
+    summary: str | None = None
+    data_gaps: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The non-empty frames by name (what ``render_session_report`` writes as parquet)."""
+        names = ("session", "participants", "participant_details", "quality_stats", "quality_segments",
+                 "peer_events", "peer_report", "peer_report_series", "chat", "transcript")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+@dataclass
+class SessionAnalysis:
+    """The analytics behind a session report (all frames; see ``rtk_frames.quality``)."""
+
+    samples: pd.DataFrame
+    summary: pd.DataFrame
+    intervals: pd.DataFrame
+    verdicts: pd.DataFrame
+    causes: pd.DataFrame
+    participants: pd.DataFrame  # one row per participant: who, when, device/network, verdict, reasons
+    thresholds: pd.DataFrame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {"quality_samples": self.samples, "participant_summary": self.summary,
+                "poor_intervals": self.intervals, "verdicts": self.verdicts, "likely_causes": self.causes,
+                "participant_table": self.participants, "thresholds": self.thresholds}
+
+
+def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
+    frames = [f for f in frames if f is not None and len(f.columns)]
+    if not frames:
+        return None
+    with warnings.catch_warnings():  # all-NA columns in some parts: the dtype is declared anyway
+        warnings.simplefilter("ignore", FutureWarning)
+        return pd.concat(frames, ignore_index=True)
+
+
+def _optional(what: str, session_id: str, gaps: list[str], call: Callable[[], Any]) -> Any:
+    """Run ``call``; a 404 (or any other typed API failure) becomes ``None`` and a line in ``gaps``."""
+    try:
+        return call()
+    except NotFoundError as exc:
+        gaps.append(f"{what}: not available for session {session_id} (HTTP 404: {exc.message})")
+    except RTKError as exc:
+        gaps.append(f"{what}: could not be fetched ({type(exc).__name__}: {exc})")
+    return None
+
+
+def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
+                    transcript_format: str = "CSV") -> SessionData:
+    """Fetch everything one session's report needs: the session, its participants, each participant's
+    details (device, network, quality samples and segments, peer events), the peer reports (per peer
+    id), chat, transcript and summary. A missing chat/transcript/summary/peer report (404) is ``None``
+    with a note in ``data_gaps``; a missing session raises ``NotFoundError``.
+
+    Example:
+        >>> from rtk_frames.sandbox import Dataset, serve
+        >>> with serve(Dataset.from_samples()) as api:
+        ...     client = api.client()
+        ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
+        ...     data = collect_session(client, sid)
+        >>> data.session.loc[0, "id"] == sid
+        True
+    """
+    from rtk_frames import fetch
+    from rtk_frames.frames.participants import participant_frame, peer_events_frame
+    from rtk_frames.frames.peer_report import peer_report_frame, peer_report_series_frame
+    from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
+
+    gaps: list[str] = []
+    session = fetch.fetch_session(client, session_id)
+    participants = fetch.fetch_participants(client, session_id)
+    details_payloads = []
+    for participant_id in participants["id"].dropna().unique():
+        payload = _optional(f"participant {participant_id} details", session_id, gaps,
+                            lambda pid=participant_id: client.get_session_participant_details(
+                                session_id, pid, include_peer_events=True))
+        if payload is not None:
+            details_payloads.append(payload)
+    data = SessionData(session_id=session_id, session=session, participants=participants, data_gaps=gaps,
+                       source=getattr(client, "base_url", ""))
+    if details_payloads:
+        data.participant_details = participant_frame(details_payloads, session_id=session_id)
+        data.quality_stats = quality_stats_frame(details_payloads)
+        data.quality_segments = quality_segments_frame(details_payloads)
+        data.peer_events = peer_events_frame(details_payloads, session_id=session_id)
+    if peer_reports:
+        peer_ids = _peer_ids(data)
+        reports = []
+        for peer_id in peer_ids:
+            payload = _optional(f"peer report {peer_id}", session_id, gaps,
+                                lambda p=peer_id: client.get_participant_data_from_peer_id(p))
+            if payload is not None:
+                reports.append((peer_id, payload))
+        data.peer_report = _concat([peer_report_frame(p, peer_id=peer) for peer, p in reports])
+        data.peer_report_series = _concat([peer_report_series_frame(p, peer_id=peer) for peer, p in reports])
+    data.chat = _optional("chat", session_id, gaps, lambda: fetch.fetch_chat(client, session_id))
+    data.transcript = _optional("transcript", session_id, gaps,
+                                lambda: fetch.fetch_transcript(client, session_id, format=transcript_format))
+    data.summary = _optional("summary", session_id, gaps, lambda: fetch.fetch_summary(client, session_id))
+    return data
+
+
+def _peer_ids(data: SessionData) -> list[str]:
+    ids: list[str] = []
+    for frame in (data.quality_segments, data.quality_stats, data.peer_events):
+        if frame is not None and "peer_id" in frame.columns:
+            ids.extend(frame["peer_id"].dropna().astype("str").tolist())
+    return list(dict.fromkeys(ids))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Analysis
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _names(participants: pd.DataFrame | None) -> dict[str, str]:
+    """participant id → display name; a name two ids share gets the id's first 4 characters appended."""
+    if participants is None or not len(participants) or "display_name" not in participants.columns:
+        return {}
+    pairs = participants[["id", "display_name"]].dropna().drop_duplicates("id")
+    ids, names = pairs["id"].astype("str"), pairs["display_name"].astype("str")
+    shared = names.duplicated(keep=False)
+    labels = names.where(~shared, names + " [" + ids.str[:4] + "]")
+    return dict(zip(ids, labels, strict=True))
+
+
+def _pivot_kind(summary: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    if summary.empty:
+        return pd.DataFrame({"participant_id": pd.Series(dtype="str")})
+    wide = summary.pivot_table(index="participant_id", columns="kind", values=list(columns), aggfunc="first")
+    wide.columns = [f"{kind}_{column}" for column, kind in wide.columns]
+    return wide.reset_index()
+
+
+def analyse_session(data: SessionData,
+                    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS) -> SessionAnalysis:
+    """Samples in explicit units, per-participant summaries, poor intervals, verdicts, likely causes and
+    one participant table (who, when, device, network, verdict, reasons) for a session.
+
+    Example:
+        >>> import pandas as pd
+        >>> data = SessionData("s1", pd.DataFrame({"id": ["s1"]}), pd.DataFrame({"id": ["p1"]}))
+        >>> analyse_session(data).participants["verdict"].tolist()
+        ['no data']
+    """
+    samples = quality_samples(data.quality_stats, data.peer_report_series, segments=data.quality_segments)
+    summary = participant_summary(samples)
+    intervals = poor_intervals(samples, thresholds)
+    verdict_frame = verdicts(samples, thresholds, intervals=intervals)
+    causes = likely_causes(verdict_frame, intervals, participants=data.participant_details, samples=samples)
+    table = _participant_table(data, summary, verdict_frame, causes)
+    return SessionAnalysis(samples=samples, summary=summary, intervals=intervals, verdicts=verdict_frame,
+                           causes=causes, participants=table, thresholds=thresholds_frame(thresholds))
+
+
+DETAIL_COLUMNS = ("device_info_browser", "device_info_browser_version", "device_info_os",
+                  "device_info_os_version", "device_info_is_mobile", "device_info_sdk_name",
+                  "device_info_sdk_version", "precall_network_information_effective_network_type",
+                  "precall_network_information_rtt", "ip_information_country", "ip_information_city")
+
+
+def _participant_table(data: SessionData, summary: pd.DataFrame, verdict_frame: pd.DataFrame,
+                       causes: pd.DataFrame) -> pd.DataFrame:
+    base_cols = [c for c in ("id", "display_name", "custom_participant_id", "preset_name", "joined_at",
+                             "left_at", "duration") if c in data.participants.columns]
+    table = data.participants[base_cols].rename(columns={"id": "participant_id"})
+    table = table.assign(participant_id=table["participant_id"].astype("str"))
+    if data.participant_details is not None and len(data.participant_details):
+        details = data.participant_details
+        cols = [c for c in DETAIL_COLUMNS if c in details.columns]
+        extra = details[["id", *cols]].rename(columns={"id": "participant_id"})
+        extra = extra.drop_duplicates("participant_id")
+        table = table.merge(extra.astype({"participant_id": "str"}), on="participant_id", how="left")
+    wide = _pivot_kind(summary, ["quality_mean", "quality_p10", "jitter_ms_mean", "loss_pct_mean",
+                                 "rtt_ms_mean", "mos_mean", "mos_estimated_mean", "fps_median", "n_samples"])
+    table = table.merge(wide, on="participant_id", how="left")
+    table = table.merge(verdict_frame[["participant_id", "verdict", "reasons"]], on="participant_id",
+                        how="left")
+    table = table.merge(causes, on="participant_id", how="left")
+    table = table.assign(verdict=table["verdict"].fillna("no data"))
+    order = table["verdict"].map({"poor": 0, "warn": 1, "good": 2, "insufficient data": 3}).fillna(4)
+    sort_cols = ["_o", "joined_at"] if "joined_at" in table.columns else ["_o"]
+    table = table.assign(_o=order).sort_values(sort_cols, kind="stable").drop(columns="_o")
+    return table.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rendering helpers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # every value is escaped unless a template says otherwise (only the data URIs)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = _fmt
+    env.filters["when"] = _when
+    return env
+
+
+def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
+    """Numbers for people: NA → '—', floats rounded, an optional unit."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "—"
+    if isinstance(value, float) and math.isnan(value):
+        return "—"
+    if isinstance(value, pd.Timestamp):
+        return _when(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        text = f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+        return f"{text} {unit}".strip()
+    return str(value)
+
+
+def _when(value: Any) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if ts is pd.NaT:
+        return "—"
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(start: Any, end: Any) -> str:
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return "—"
+    seconds = int((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds())
+    hours, rest = divmod(max(seconds, 0), 3600)
+    return f"{hours}h {rest // 60:02d}m {rest % 60:02d}s" if hours else f"{rest // 60}m {rest % 60:02d}s"
+
+
+def _png_data_uri(figure: Any) -> str:
+    """A matplotlib Figure as a ``data:image/png;base64,…`` URI (the report opens offline)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=PLOT_DPI, facecolor="white")  # constrained layout: no "tight"
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _plot(title: str, draw: Callable[[], Any], gaps: list[str]) -> dict[str, str] | None:
+    """Draw one plot; a plotting failure is a data gap, never a failed report."""
+    try:
+        drawn = draw()
+    except (KeyError, ValueError, TypeError) as exc:
+        gaps.append(f"plot '{title}' was skipped: {type(exc).__name__}: {exc}")
+        logger.debug("plot %s failed", title, exc_info=True)
+        return None
+    figure = drawn if hasattr(drawn, "savefig") else drawn.figure
+    return {"title": title, "src": _png_data_uri(figure)}
+
+
+def _records(frame: pd.DataFrame | None, columns: Sequence[str], limit: int | None = None) -> list[dict]:
+    if frame is None or not len(frame):
+        return []
+    present = [c for c in columns if c in frame.columns]
+    rows = frame[present].head(limit) if limit else frame[present]
+    out = []
+    for row in rows.to_dict("records"):
+        out.append({c: (None if _is_na(row.get(c)) else row.get(c)) for c in columns})
+    return out
+
+
+def _is_na(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _coercion_gaps(frames: Mapping[str, pd.DataFrame]) -> list[str]:
+    notes = []
+    for name, frame in frames.items():
+        coercions = (frame.attrs.get("rtk_frames") or {}).get("coercions") or {}
+        if coercions:
+            parts = ", ".join(f"{k} ×{v}" for k, v in coercions.items())
+            notes.append(f"{name}: values set to NA while reading: {parts}")
+    return notes
+
+
+def _write_frames(frames: Mapping[str, pd.DataFrame], out_dir: Path, gaps: list[str]) -> dict[str, str]:
+    written: dict[str, str] = {}
+    for name, frame in frames.items():
+        try:
+            path = write_parquet({name: frame}, out_dir)[name]
+        except (ValueError, TypeError, OSError, ImportError) as exc:  # pyarrow's errors subclass these
+            gaps.append(f"{name}: not written as parquet ({type(exc).__name__}: {exc})")
+            continue
+        written[name] = path.name
+    return written
+
+
+def _methodology(thresholds: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "thresholds": _records(thresholds, ["metric", "label", "warn", "poor", "unit", "direction", "kinds",
+                                            "source"]),
+        "emodel_formula": EMODEL_FORMULA,
+        "emodel_source": EMODEL_SOURCE,
+        "min_evidence": MIN_EVIDENCE_SAMPLES,
+        "window": EVIDENCE_WINDOW_SAMPLES,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Session report
+# ---------------------------------------------------------------------------------------------------------
+
+
+REPORT_TOP_N = 6  # coloured lines per plot; the rest are grey "others"
+
+
+def _session_plots(data: SessionData, analysis: SessionAnalysis, gaps: list[str]) -> list[dict[str, str]]:
+    names = _names(data.participants)
+    samples = analysis.samples
+    # one colour per participant in every plot, worst participants first
+    palette = {pid: plots.OKABE_ITO[i % len(plots.OKABE_ITO)]
+               for i, pid in enumerate(analysis.participants["participant_id"])}
+    style = {"names": names, "colours": palette, "top_n": REPORT_TOP_N}
+    out: list[dict[str, str] | None] = []
+    if "joined_at" in data.participants.columns and data.participants["joined_at"].notna().any():
+        out.append(_plot("Who was there: joined → left (bars per peer segment, coloured by verdict)",
+                         lambda: plots.plot_participant_timeline(
+                             data.participants, segments=data.quality_segments, names=names,
+                             verdicts=analysis.verdicts), gaps))
+    for kind in ("audio", "video"):
+        if ((samples["kind"] == kind) & samples["quality"].notna()).any():
+            out.append(_plot(f"{kind.capitalize()} quality over time",
+                             lambda k=kind: plots.plot_quality(samples, metric="quality", kind=k, **style),
+                             gaps))
+    network = [m for m in ("jitter_ms", "loss_pct", "rtt_ms") if samples[m].notna().any()]
+    if network:
+        out.append(_plot("Audio network: " + ", ".join(plots.METRIC_LABELS[m] for m in network),
+                         lambda: plots.plot_network(samples, kind="audio", metrics=network, **style), gaps))
+    if samples["mos_estimated"].notna().any() or samples["mos"].notna().any():
+        metric = "mos" if samples["mos"].notna().any() else "mos_estimated"
+        out.append(_plot(f"Audio {plots.METRIC_LABELS[metric]}",
+                         lambda: plots.plot_quality(samples, metric=metric, kind="audio", **style), gaps))
+    if data.chat is not None and len(data.chat):
+        out.append(_plot("Chat messages per minute", lambda: plots.plot_chat_activity(data.chat), gaps))
+    if data.transcript is not None and len(data.transcript):
+        from rtk_frames.conversation import talk_time
+
+        out.append(_plot("Talk time (from the transcript)",
+                         lambda: plots.plot_talk_time(talk_time(data.transcript)), gaps))
+    return [p for p in out if p is not None]
+
+
+def _header(data: SessionData) -> dict[str, Any]:
+    row = data.session.iloc[0].to_dict() if len(data.session) else {}
+    started, ended = row.get("started_at"), row.get("ended_at")
+    return {
+        "meeting": row.get("meeting_display_name") if not _is_na(row.get("meeting_display_name")) else None,
+        "session_id": data.session_id,
+        "status": row.get("status"),
+        "started_at": started,
+        "ended_at": ended,
+        "duration": _duration(started, ended),
+        "participants": int(data.participants["id"].nunique()) if "id" in data.participants else 0,
+        "max_concurrent": row.get("max_concurrent_participants"),
+        "minutes": row.get("minutes_consumed"),
+        "associated_id": row.get("associated_id"),
+    }
+
+
+def _analysis_gaps(data: SessionData, analysis: SessionAnalysis) -> list[str]:
+    gaps = []
+    names = _names(data.participants)
+    with_samples = set(analysis.samples["participant_id"].dropna())
+    missing = [names.get(p, p) for p in data.participants.get("id", pd.Series(dtype="str")).dropna()
+               if p not in with_samples]
+    if missing:
+        listed = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        gaps.append(f"no quality samples for {len(missing)} participant(s): {listed}")
+    if data.peer_report_series is None or not len(data.peer_report_series):
+        gaps.append("no peer-report samples: RTT and the E-model MOS estimate are unavailable "
+                    "(participant-details quality_stats carry no RTT)")
+    if analysis.samples["loss_pct"].isna().all() and len(analysis.samples):
+        gaps.append("no packet-loss percentage: quality_stats report lost packets but not packets sent")
+    elif (analysis.samples["source"] == "quality_stats").any():
+        gaps.append("quality_stats loss % is the segment average (audio_packet_loss / video_packet_loss), "
+                    "so loss verdicts from quality_stats cover whole segments")
+    return gaps
+
+
+def render_session_report(
+    data: SessionData,
+    out_dir: str | Path,
+    *,
+    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
+    title: str | None = None,
+) -> Path:
+    """Analyse ``data`` and write ``out_dir/report.html`` (self-contained: inline CSS, plots as PNG data
+    URIs, no external resources) plus every frame used as parquet beside it. Returns the HTML's path.
+
+    Example:
+        >>> import pandas as pd, tempfile
+        >>> data = SessionData("s1", pd.DataFrame({"id": ["s1"], "meeting_display_name": ["<b>Standup</b>"]}),
+        ...                    pd.DataFrame({"id": ["p1"], "display_name": ["Ada"]}))
+        >>> html = render_session_report(data, tempfile.mkdtemp()).read_text()
+        >>> "&lt;b&gt;Standup&lt;/b&gt;" in html and "<b>Standup" not in html
+        True
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    analysis = analyse_session(data, thresholds)
+    gaps = list(data.data_gaps)
+    gaps.extend(_analysis_gaps(data, analysis))
+    gaps.extend(_coercion_gaps(data.frames()))
+    figures = _session_plots(data, analysis, gaps)
+    files = _write_frames({**data.frames(), **analysis.frames()}, out, gaps)
+    verdict_counts = analysis.participants["verdict"].value_counts().to_dict()
+    context = {
+        "title": title or "Call quality report",
+        "generated_at": _when(pd.Timestamp.now(tz="UTC")),
+        "version": __version__,
+        "source": data.source,
+        "header": _header(data),
+        "verdict_counts": {k: int(verdict_counts.get(k, 0))
+                           for k in ("poor", "warn", "good", "insufficient data", "no data")},
+        "participants": _records(analysis.participants, [
+            "participant_id", "display_name", "joined_at", "left_at", "duration", "verdict", "reasons",
+            "cause", "evidence", "device_info_browser", "device_info_browser_version", "device_info_os",
+            "device_info_is_mobile", "device_info_sdk_version",
+            "precall_network_information_effective_network_type", "ip_information_country",
+            "audio_quality_mean", "video_quality_mean", "audio_jitter_ms_mean", "audio_loss_pct_mean",
+            "video_loss_pct_mean", "audio_rtt_ms_mean", "audio_mos_mean", "audio_mos_estimated_mean",
+            "video_fps_median"]),
+        "intervals": _records(_named(analysis.intervals.query("level == 'poor'"), data.participants),
+                              ["display_name", "kind", "source", "stream", "start", "end", "n_samples",
+                               "reason"],
+                              MAX_INTERVAL_ROWS),
+        "n_intervals": int((analysis.intervals["level"] == "poor").sum()),
+        "max_interval_rows": MAX_INTERVAL_ROWS,
+        "figures": figures,
+        "chat": _records(data.chat, ["created_at", "display_name", "payload_type", "text", "file_name",
+                                     "pinned"], MAX_CHAT_ROWS),
+        "n_chat": 0 if data.chat is None else len(data.chat),
+        "max_chat_rows": MAX_CHAT_ROWS,
+        "transcript": _records(data.transcript, ["start", "start_offset_s", "display_name", "text"],
+                               MAX_TRANSCRIPT_ROWS),
+        "n_transcript": 0 if data.transcript is None else len(data.transcript),
+        "max_transcript_rows": MAX_TRANSCRIPT_ROWS,
+        "summary": data.summary,
+        "methodology": _methodology(analysis.thresholds),
+        "data_gaps": gaps,
+        "files": files,
+    }
+    html = _environment().get_template("session.html.j2").render(**context)
+    path = out / REPORT_FILE
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _named(frame: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    names = _names(participants)
+    return frame.assign(display_name=frame["participant_id"].map(lambda p: names.get(p, p)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fleet report
+# ---------------------------------------------------------------------------------------------------------
+
+
+def render_fleet_report(fleet: Any, out_dir: str | Path, *,
+                        thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS) -> Path:
+    """Write ``out_dir/report.html`` for many sessions (a ``rtk_frames.sync.FleetData``): sessions and
+    minutes per day, quality by browser / OS / SDK version / network type / country, the worst sessions
+    and participants, methodology and data gaps; every frame as parquet beside it.
+
+    Example:
+        >>> import tempfile
+        >>> from rtk_frames.sandbox import Dataset, serve
+        >>> from rtk_frames.sync import fetch_fleet
+        >>> with serve(Dataset.from_samples()) as api:
+        ...     fleet = fetch_fleet(api.client(), progress=False)
+        >>> render_fleet_report(fleet, tempfile.mkdtemp()).name
+        'report.html'
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gaps = list(fleet.data_gaps)
+    table = fleet.participant_table
+    figures: list[dict[str, str] | None] = []
+    sessions = fleet.sessions
+    if len(sessions) and sessions["started_at"].notna().any():
+        per_day = sessions_per_day(sessions)
+        figures.append(_plot("Sessions and participant minutes per day (UTC)",
+                             lambda: plots.plot_sessions_per_day(per_day), gaps))
+    breakdowns = []
+    for column, label in FLEET_DIMENSIONS.items():
+        if column in table.columns and table[column].notna().any():
+            by = quality_by(table, column)
+            breakdowns.append({"label": label, "rows": _records(by, [column, "participants", "mean", "median",
+                                                                     "poor_share"]), "column": column})
+            figures.append(_plot(f"Quality by {label}",
+                                 lambda b=by, c=column: plots.plot_quality_by(b, c), gaps))
+        else:
+            gaps.append(f"quality by {label}: no participant has {column}")
+    session_table = fleet.session_table
+    context = {
+        "title": "Fleet call-quality report",
+        "generated_at": _when(pd.Timestamp.now(tz="UTC")),
+        "version": __version__,
+        "source": fleet.source,
+        "period": {"start": fleet.start_time, "end": fleet.end_time},
+        "totals": {
+            "sessions": len(sessions),
+            "minutes": float(pd.to_numeric(sessions.get("minutes_consumed",
+                                                        pd.Series(dtype="float64"))).sum()),
+            "participants": len(table),
+            "poor": int((table.get("verdict", pd.Series(dtype="str")) == "poor").sum()),
+        },
+        "figures": [f for f in figures if f is not None],
+        "breakdowns": breakdowns,
+        "worst_sessions": _records(worst(session_table, 15), [
+            "session_id", "meeting_display_name", "started_at", "participants", "quality_mean", "poor_share",
+            "minutes_consumed"]),
+        "worst_participants": _records(worst(table, 20), ["session_id", "display_name", "verdict", "reasons",
+                                                          "cause", "quality_mean", "device_info_browser",
+                                                          "device_info_os", "ip_information_country"]),
+        "methodology": _methodology(thresholds_frame(thresholds)),
+        "data_gaps": gaps,
+        "files": {},
+    }
+    context["files"] = _write_frames(fleet.frames(), out, gaps)
+    html = _environment().get_template("fleet.html.j2").render(**context)
+    path = out / REPORT_FILE
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def today_utc() -> dt.date:
+    """Today's date in UTC (the CLI's default fleet window ends here).
+
+    Example:
+        >>> isinstance(today_utc(), dt.date)
+        True
+    """
+    return dt.datetime.now(dt.UTC).date()

@@ -1,0 +1,106 @@
+"""The command line: the offline demo, real-API mode against the sandbox via the environment, and
+one-line errors (exit 2) for expected failures."""
+
+from __future__ import annotations
+
+import base64
+import csv
+
+import pandas as pd
+import pytest
+
+from rtk_frames.cli import main
+
+CREDENTIAL_VARS = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "RTK_APP_ID", "RTK_BASE_URL")
+
+
+@pytest.fixture()
+def no_credentials(monkeypatch):
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture()
+def sandbox_env(monkeypatch, sample_api):
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", sample_api.api_token)
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", sample_api.account_id)
+    monkeypatch.setenv("RTK_APP_ID", sample_api.app_id)
+    monkeypatch.setenv("RTK_BASE_URL", sample_api.base_url)
+    return sample_api
+
+
+def test_demo_report_works_offline_without_credentials(no_credentials, tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["report", "--demo", "--out", str(out), "--quiet"]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert capsys.readouterr().out.strip() == str(out / "report.html")
+    assert "Weekly sync" in html  # the demo's richest session (7 concurrent participants)
+    assert "&lt;script&gt;" in html and "<script" not in html.lower()  # the demo's hostile display name
+    images = [part.split('"', 1)[0] for part in html.split('src="data:image/png;base64,')[1:]]
+    assert len(images) >= 5
+    assert all(base64.b64decode(b64).startswith(b"\x89PNG") for b64 in images)
+    assert pd.read_parquet(out / "quality_samples.parquet")["rtt_ms"].notna().any()
+
+
+def test_report_uses_the_environment_and_rtk_base_url(sandbox_env, tmp_path):
+    session_id = sandbox_env.dataset.sessions[0]["id"]
+    assert main(["report", session_id, "--out", str(tmp_path), "--no-peer-reports", "--quiet"]) == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert session_id in html
+    assert sandbox_env.api_token not in html
+    assert any(r.path.endswith(f"/sessions/{session_id}") for r in sandbox_env.request_log)
+
+
+def test_missing_credentials_is_one_line_exit_2(no_credentials, tmp_path, capsys):
+    assert main(["report", "some-session", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "CLOUDFLARE_API_TOKEN" in err
+
+
+def test_unknown_session_is_one_line_exit_2_without_the_token(sandbox_env, tmp_path, capsys):
+    assert main(["report", "no-such-session", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rtk-frames: error: HTTP 404") and err.count("\n") == 1
+    assert sandbox_env.api_token not in err
+
+
+def test_report_without_a_target_is_a_usage_error(no_credentials, tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path)]) == 2
+    assert "give a SESSION_ID, --demo, or --from/--to" in capsys.readouterr().err
+
+
+def test_bad_date_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", "--demo", "--from", "yesterday", "--out", "x"])
+    assert exit_info.value.code == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_demo_fleet_report(no_credentials, tmp_path):
+    assert main(["report", "--demo", "--from", "2000-01-01", "--to", "2100-01-01", "--out", str(tmp_path),
+                 "--quiet"]) == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Fleet call-quality report" in html and "Worst participants" in html
+    assert len(pd.read_parquet(tmp_path / "session_table.parquet")) == 3
+
+
+def test_sessions_demo_prints_the_table_and_writes_safe_csv(no_credentials, tmp_path, capsys):
+    path = tmp_path / "sessions.csv"
+    assert main(["sessions", "--demo", "--csv", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:2] == ["id", "meeting_display_name"]
+    assert "Weekly sync" in out
+    rows = list(csv.DictReader(path.open()))
+    names = {r["meeting_display_name"] for r in rows}
+    assert len(rows) == 3 and {"Weekly sync", "Support escalation"} <= names
+
+
+def test_sandbox_command_calls_run_forever(monkeypatch):
+    import rtk_frames.sandbox.server as server
+
+    calls = []
+    monkeypatch.setattr(server, "run_forever", lambda dataset, port, **kw: calls.append((dataset, port, kw)))
+    assert main(["sandbox", "--port", "9123"]) == 0
+    (dataset, port, kwargs), = calls
+    assert port == 9123 and kwargs == {"flavor": "sdk"} and len(dataset.sessions) == 3
