@@ -149,6 +149,19 @@ class ClientStats:
         with self._lock:
             self.rate_limit_wait_s += wait_s
 
+    def snapshot(self) -> dict[str, Any]:
+        """A plain, JSON-ready copy of the counters.
+
+        Example:
+            >>> stats = ClientStats()
+            >>> stats.count_request("get_sessions")
+            >>> stats.snapshot()["requests"]
+            {'get_sessions': 1}
+        """
+        with self._lock:
+            return {"requests": dict(self.requests), "retries": self.retries,
+                    "retry_waits_s": list(self.retry_waits_s), "rate_limit_wait_s": self.rate_limit_wait_s}
+
 
 # ---------------------------------------------------------------------------------------------------------
 # pure helpers: query values, error envelopes
@@ -397,7 +410,12 @@ class _ClientRetry(Retry):
         return retry
 
     def parse_retry_after(self, retry_after: str) -> float:
-        seconds = super().parse_retry_after(retry_after)
+        try:  # lenient: fractional seconds too (HTTP says whole seconds or a date)
+            seconds = max(float(retry_after), 0.0)
+        except ValueError:
+            seconds = super().parse_retry_after(retry_after)
+        if seconds != seconds:  # NaN
+            raise InvalidHeader(f"Invalid Retry-After header: {retry_after}")
         cap = self.hooks.retry_after_max_s if self.hooks else DEFAULT_RETRY_AFTER_MAX_S
         return min(seconds, cap)
 
@@ -407,7 +425,10 @@ class _ClientRetry(Retry):
         except InvalidHeader:  # an unreadable Retry-After: fall back to the backoff
             return None
 
-    def _wait(self, seconds: float) -> None:
+    def _wait(self, seconds: float, why: str) -> None:
+        last = self.history[-1] if self.history else None
+        cause = last.status if last and last.status else type(last.error).__name__ if last else "?"
+        logger.debug("retry %d after %s: waiting %.3fs (%s)", len(self.history), cause, seconds, why)
         if self.hooks is None:
             time.sleep(seconds)
             return
@@ -417,12 +438,12 @@ class _ClientRetry(Retry):
     def sleep_for_retry(self, response: Any) -> bool:
         retry_after = self.get_retry_after(response)
         if retry_after:
-            self._wait(retry_after)
+            self._wait(retry_after, "Retry-After")
             return True
         return False
 
     def _sleep_backoff(self) -> None:
-        self._wait(max(self.get_backoff_time(), 0.0))
+        self._wait(max(self.get_backoff_time(), 0.0), "backoff")
 
     def sleep(self, response: Any = None) -> None:
         super().sleep(response)

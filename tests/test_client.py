@@ -348,7 +348,8 @@ def test_rate_limited_then_answered_honours_retry_after(api):
     assert payload["success"] is True
     assert sleep.waits == [7.0, 7.0]
     assert client.stats.retry_waits_s == [7.0, 7.0]
-    assert client.stats.retries == 2 and client.stats.requests["get_sessions"] == 1
+    assert client.stats.snapshot() == {"requests": {"get_sessions": 1}, "retries": 2,
+                                       "retry_waits_s": [7.0, 7.0], "rate_limit_wait_s": 0.0}
     assert [r.status for r in api.request_log] == [429, 429, 200]
 
 
@@ -581,7 +582,9 @@ def test_no_log_record_repr_or_error_carries_the_token(api, caplog):
     errors.append(caught.value)
     token = api.api_token
     assert caplog.records, "the client logs its requests at DEBUG"
-    assert any("/sessions" in r.getMessage() for r in caplog.records if r.name == "rtk_frames.client")
+    ours = [r.getMessage() for r in caplog.records if r.name == "rtk_frames.client"]
+    assert any("/sessions" in message and "-> 200" in message for message in ours)
+    assert any("waiting" in message and "(backoff)" in message for message in ours)  # retries say so
     for record in caplog.records:
         assert token not in record.getMessage()
         assert "Authorization" not in record.getMessage()

@@ -131,6 +131,8 @@ def test_retry_after_is_capped_at_the_clients_maximum():
     retry = make_retry(60.0, waits).new()  # new() keeps the hooks
     assert retry.parse_retry_after("21600") == 60.0  # urllib3 alone would wait 6 hours
     assert retry.parse_retry_after("5") == 5.0
+    assert retry.parse_retry_after("0.25") == 0.25  # lenient about fractions
+    assert retry.parse_retry_after("-3") == 0.0
 
 
 def test_unreadable_retry_after_falls_back_to_backoff():
