@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rtk_frames.sandbox import Dataset, Faults, serve
 
@@ -498,3 +500,51 @@ def test_serve_uses_given_credentials():
         assert _ok(api, "sessions")["paging"]["total_count"] == 1
     with serve(ds) as first, serve(ds) as second:
         assert first.api_token != second.api_token and first.port != second.port
+
+
+def test_serving_never_changes_the_dataset():
+    dataset = Dataset.from_samples()
+    session_id = dataset.sessions[0]["id"]
+    peer_id = dataset.participants[session_id][0]["id"]
+    for flavor in ("seed", "sdk"):
+        with serve(dataset, flavor=flavor) as api:
+            for filters in (None, "events", "device_info,quality_stats"):
+                params = {"include_peer_events": "true"} | ({"filters": filters} if filters else {})
+                _ok(api, f"sessions/peer-report/{peer_id}", **params)
+                _ok(api, f"sessions/{session_id}/participants/{peer_id}", **params)
+            _ok(api, f"sessions/{session_id}/participants", view="consolidated", include_peer_events="true")
+            _ok(api, f"sessions/{session_id}", include_breakout_rooms="true")
+            requests.post(
+                api.url(f"sessions/{session_id}/summary"),
+                headers={"Authorization": f"Bearer {api.api_token}"},
+                timeout=TIMEOUT_S,
+            )
+    assert dataset == Dataset.from_samples()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    per_page=st.integers(min_value=1, max_value=9),
+    sort_by=st.sampled_from(["joinedAt", "duration"]),
+    sort_order=st.sampled_from(["ASC", "DESC"]),
+)
+def test_participant_pages_cover_every_row_exactly_once(api, ds, per_page, sort_by, sort_order):
+    session_id = _rooms_session(ds)
+    seen, page_no = [], 1
+    while True:
+        body = _ok(
+            api,
+            f"sessions/{session_id}/participants",
+            per_page=per_page,
+            page_no=page_no,
+            sort_by=sort_by,
+            sort_order=sort_order,
+        )
+        rows = body["data"]["participants"]
+        assert body["paging"]["total_count"] == len(ds.participants[session_id])
+        if not rows:
+            break
+        assert len(rows) <= per_page
+        seen += _ids(rows)
+        page_no += 1
+    assert sorted(seen) == sorted(_ids(ds.participants[session_id]))

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
@@ -377,15 +376,15 @@ class _Service:
     def public_session(
         self, record: Mapping[str, Any], *, breakout_rooms: list[Any] | None = None
     ) -> dict[str, Any]:
-        session = copy.deepcopy(dict(record))
+        session = dict(record)  # answers are serialised at once and nested values never mutated: no deep copy
         session["breakout_rooms"] = breakout_rooms if breakout_rooms is not None else []
         session.setdefault("meta", {})
         return session
 
     def public_row(self, row: Mapping[str, Any], *, peer_events: bool) -> dict[str, Any]:
-        out = {key: copy.deepcopy(value) for key, value in row.items() if key != "peer_events"}
+        out = {key: value for key, value in row.items() if key != "peer_events"}
         if peer_events and self.flavor == "sdk":
-            out["peer_events"] = copy.deepcopy(row.get("peer_events") or [])
+            out["peer_events"] = row.get("peer_events") or []
         return out
 
     def seed_shape(self, endpoint_file: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -513,8 +512,8 @@ class _Service:
         peer_stats: Mapping[str, Any], filters: tuple[str, ...] | None
     ) -> dict[str, Any]:
         if filters is None:
-            return copy.deepcopy(dict(peer_stats))
-        return {k: copy.deepcopy(v) for k, v in peer_stats.items() if k in filters}
+            return dict(peer_stats)
+        return {k: v for k, v in peer_stats.items() if k in filters}
 
     def get_session_participant_details(self, q: _Query, params: Mapping[str, str]) -> _Answer:
         row = self.participant(params["session_id"], params["participant_id"])
@@ -523,7 +522,7 @@ class _Service:
         details = self.dataset.details.get(row["id"]) or {}
         participant["peer_stats"] = self._filtered_peer_stats(details.get("peer_stats") or {}, filters)
         if filters is None or "quality_stats" in filters:
-            participant["quality_stats"] = copy.deepcopy(details.get("quality_stats") or [])
+            participant["quality_stats"] = details.get("quality_stats") or []
         body = {"data": {"participant": participant}, "success": True}
         if self.flavor == "seed":
             body = self.seed_shape("get_session_participant_details", body)
@@ -541,9 +540,9 @@ class _Service:
         participant.pop("preset_name", None)
         participant["role"] = report.get("role") or row.get("preset_name")
         participant["session_id"] = session_id
-        peer_report = copy.deepcopy(report.get("peer_report") or {})
+        peer_report = dict(report.get("peer_report") or {})
+        metadata = peer_report["metadata"] = dict(peer_report.get("metadata") or {})  # changed below: a copy
         if filters is not None:
-            metadata = peer_report.get("metadata") or {}
             for block in PEER_STATS_BLOCKS:
                 if block not in filters:
                     metadata.pop(block, None)
@@ -552,12 +551,14 @@ class _Service:
         participant["peer_report"] = peer_report
         participant["peer_stats"] = self._filtered_peer_stats(report.get("peer_stats") or {}, filters)
         if filters is None or "quality_stats" in filters:
-            participant["quality_stats"] = copy.deepcopy(report.get("quality_stats") or {})
+            participant["quality_stats"] = report.get("quality_stats") or {}
         if self.flavor == "seed":
             participant.pop("session_id")
-            browser = participant["peer_report"].get("metadata", {}).get("browser_metadata")
+            browser = metadata.get("browser_metadata")
             if browser is not None:
-                browser["webgl_support"] = _text_bool(browser.get("webgl_support"))
+                metadata["browser_metadata"] = dict(
+                    browser, webgl_support=_text_bool(browser.get("webgl_support"))
+                )
             return _json_answer(
                 200,
                 self.seed_shape(
