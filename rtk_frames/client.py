@@ -92,6 +92,8 @@ _DOWNLOAD_URL_KEYS = {
     "summary": ("get_session_summary", ("summary_download_url", "summaryDownloadUrl")),
 }
 _DEFAULT = object()  # "use the default rate limiter" (None disables it)
+# query parameters that are comma-joined lists on the wire (no spaces)
+_COMMA_LISTS = frozenset({"filters", "participants"})
 # a body cut short (IncompleteRead, reset mid-body): retried like a connection error for GETs
 _TRUNCATED_BODY_ERRORS = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 
@@ -180,9 +182,9 @@ def _query_value(name: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dt.date):
         return _iso_utc(value)
-    if name == "filters" and not isinstance(value, str) and isinstance(value, Iterable):
+    if name in _COMMA_LISTS and not isinstance(value, str) and isinstance(value, Iterable):
         return ",".join(str(item).strip() for item in value)
-    if name == "filters":
+    if name in _COMMA_LISTS:
         return ",".join(part.strip() for part in str(value).split(",") if part.strip())
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -194,7 +196,7 @@ def query_params(params: Mapping[str, Any]) -> dict[str, str]:
 
     ``None`` is left out; booleans become ``"true"``/``"false"``; datetimes (aware, or naive meaning
     UTC) become ISO 8601 UTC strings; ``filters`` (a string or an iterable) becomes one comma-joined
-    string without spaces.
+    string without spaces (so does ``participants`` of ``get_sessions``).
 
     Example:
         >>> import datetime as dt
@@ -620,7 +622,7 @@ class Client:
         transport failures as :class:`TransportError` (raised outside ``except``: no chained request)."""
         self.stats.count_request(endpoint)
         attempts = 1 + max(self.max_retries, 0) if method == "GET" else 1
-        failure: TransportError | None = None
+        failure = TransportError(f"{method} {path}: no attempt was made")
         for attempt in range(attempts):
             if limiter is not None:
                 self.stats.count_rate_limit_wait(limiter.acquire())
@@ -647,7 +649,6 @@ class Client:
             if limiter is not None:
                 limiter.observe(response.headers)
             return response
-        assert failure is not None
         raise failure
 
     def _describe_failure(self, exc: Exception, method: str, path: str, what: str) -> str:

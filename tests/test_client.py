@@ -297,6 +297,16 @@ def test_associated_id_filter(big_api):
     assert {s["associated_id"] for s in found} == {meeting}
 
 
+def test_participants_filter(big_api, big_dataset):
+    client, _ = fast_client(big_api)
+    everything = session_list(client)
+    sid = big_dataset.sessions[2]["id"]
+    user = big_dataset.participants[sid][0]["user_id"]
+    found = session_list(client, participants=[user])
+    assert sid in {s["id"] for s in found} and len(found) < len(everything)
+    assert all(any(row["user_id"] == user for row in big_dataset.participants[s["id"]]) for s in found)
+
+
 def test_sort_order_reverses_the_answer(big_api):
     client, _ = fast_client(big_api)
     ascending = [s["id"] for s in session_list(client, sort_by="createdAt", sort_order="ASC")]

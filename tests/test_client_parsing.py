@@ -58,6 +58,10 @@ def test_query_params_turn_python_values_into_the_wire_format():
     }
 
 
+def test_sessions_participants_filter_is_comma_joined_too():
+    assert query_params({"participants": ["u1", "u2"]}) == {"participants": "u1,u2"}
+
+
 def test_filters_given_as_a_string_lose_their_spaces():
     assert query_params({"filters": "device_info, events ,quality_stats"}) == {
         "filters": "device_info,events,quality_stats"}
