@@ -548,3 +548,32 @@ def test_participant_pages_cover_every_row_exactly_once(api, ds, per_page, sort_
         seen += _ids(rows)
         page_no += 1
     assert sorted(seen) == sorted(_ids(ds.participants[session_id]))
+
+
+def test_run_forever_prints_credentials_serves_and_stops_on_ctrl_c():
+    import signal
+    import subprocess
+    import sys
+
+    code = "from rtk_frames.sandbox.server import run_forever; run_forever(None, 0)"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        printed = {}
+        for line in process.stdout:
+            if ":" in line and line.startswith("  "):
+                key, _, value = line.strip().partition(":")
+                printed[key] = value.split()[0]
+            if line.startswith("Press Ctrl-C"):
+                break
+        app = f"accounts/{printed['account id']}/realtime/kit/{printed['app id']}"
+        url = f"{printed['base URL']}/{app}/sessions"
+        body = requests.get(
+            url, headers={"Authorization": f"Bearer {printed['API token']}"}, timeout=TIMEOUT_S
+        )
+        assert body.status_code == 200 and body.json()["paging"]["total_count"] == 3
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=TIMEOUT_S) == 0
+        assert "stopped" in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
