@@ -577,3 +577,20 @@ def test_run_forever_prints_credentials_serves_and_stops_on_ctrl_c():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_concurrent_clients_are_all_answered_and_counted(ds):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with serve(ds, faults=Faults(server_errors_first=5)) as api:
+        session_id = ds.sessions[0]["id"]
+
+        def fetch(k: int) -> int:
+            path = "sessions" if k % 2 else f"sessions/{session_id}/participants"
+            return _get(api, path).status_code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(fetch, range(96)))
+        assert sorted(statuses).count(503) == 5 and statuses.count(200) == 91
+        assert sum(api.counts().values()) == len(api.request_log) == 96
+        assert api.counts() == {"get_sessions": 48, "get_session_participants": 48}

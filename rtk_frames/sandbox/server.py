@@ -699,7 +699,9 @@ class _Service:
             )
         if name == "summary.txt" and session_id in self.summaries:
             return _Answer(
-                200, self.summaries[session_id].encode("utf-8"), content_type="text/plain; charset=utf-8"
+                200,
+                media.render_summary(self.summaries[session_id]),
+                content_type="text/plain; charset=utf-8",
             )
         stem, _, extension = name.partition(".")
         formats = {ext: (fmt, ctype) for fmt, (ext, ctype) in TRANSCRIPT_FORMATS.items()}
@@ -881,6 +883,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 stalls a client pool opening many connections at once
+
+
 class SandboxAPI:
     """A running sandbox (made by :func:`serve`); a context manager that stops the server on exit.
 
@@ -917,7 +924,7 @@ class SandboxAPI:
             faults=faults,
         )
         handler = type("SandboxHandler", (_Handler,), {"service": self._service})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._service.port = self._server.server_address[1]
         self._thread = threading.Thread(
