@@ -34,6 +34,7 @@ __all__ = ["build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_EXPECTED_FAILURE = 2  # a typed rtk_frames error or bad arguments (argparse uses 2 as well)
+DEMO_SOURCE = "the bundled demo dataset (served by an in-process sandbox)"
 SESSION_COLUMNS = ("id", "meeting_display_name", "status", "started_at", "ended_at",
                    "max_concurrent_participants", "minutes_consumed")
 
@@ -129,10 +130,14 @@ def _report(args: argparse.Namespace) -> int:
 
             data = fetch_fleet(client, start_time=args.start, end_time=args.end,
                                max_sessions=args.max_sessions, progress=not args.quiet)
+            if args.demo:
+                data.source = DEMO_SOURCE
             path = render_fleet_report(data, args.out)
         else:
             session_id = args.session_id or _pick_demo_session(client)
             data = collect_session(client, session_id, peer_reports=not args.no_peer_reports)
+            if args.demo:
+                data.source = DEMO_SOURCE
             path = render_session_report(data, args.out)
     print(path)
     return EXIT_OK

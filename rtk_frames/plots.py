@@ -39,8 +39,8 @@ __all__ = [
     "plot_talk_time",
 ]
 
-# Okabe & Ito (2008) colour-blind-safe palette, yellow last (weak on white)
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+# Okabe & Ito (2008) colour-blind-safe palette, without its yellow (#F0E442 is near-invisible on white)
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 OTHERS_COLOUR = "#9E9E9E"
 POOR_COLOUR = "#D55E00"
 WARN_COLOUR = "#E69F00"
@@ -140,6 +140,19 @@ def _one_view(data: pd.DataFrame, metric: str) -> pd.DataFrame:
     return data[~(has_producer & (data["source"] == "peer_report") & ~is_producer)]
 
 
+def _distinct_colours(shown: Sequence[str], wanted: Mapping[str, str]) -> dict[str, str]:
+    """The wanted colour per participant unless another shown participant already has it; then (and for
+    participants without one) the first palette colour still free in this plot."""
+    chosen: dict[str, str] = {}
+    for pid in shown:
+        colour = wanted.get(pid)
+        if colour is None or colour in chosen.values():
+            free = [c for c in OKABE_ITO if c not in chosen.values()]
+            colour = free[0] if free else OKABE_ITO[len(chosen) % len(OKABE_ITO)]
+        chosen[pid] = colour
+    return chosen
+
+
 def plot_quality(
     quality_stats: pd.DataFrame,
     *,
@@ -185,7 +198,7 @@ def plot_quality(
     means = data.groupby("participant_id")[metric].mean().sort_values(ascending=not higher_is_worse)
     shown = list(means.index[:top_n])
     others = list(means.index[top_n:])
-    colours = {pid: (colours or {}).get(pid) or OKABE_ITO[i % len(OKABE_ITO)] for i, pid in enumerate(shown)}
+    colours = _distinct_colours(shown, colours or {})
     for pid in [*shown, *others]:
         rows = data[data["participant_id"] == pid].sort_values("timestamp")
         is_other = pid not in colours

@@ -141,3 +141,12 @@ def test_figures_render_to_png_without_pyplot():
     buffer = io.BytesIO()
     ax.figure.savefig(buffer, format="png")
     assert buffer.getvalue().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_wanted_colours_are_kept_but_never_shared_within_a_plot():
+    frame = pd.concat([qs("p1", "a", [10.0] * 3), qs("p2", "b", [20.0] * 3), qs("p3", "c", [30.0] * 3)])
+    wanted = {"p1": "#0072B2", "p2": "#0072B2", "p3": "#CC79A7"}
+    ax = plots.plot_quality(frame, colours=wanted, thresholds=())
+    by_label = {ln.get_label(): ln.get_color() for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+    assert by_label["p1"] == "#0072B2" and by_label["p3"] == "#CC79A7"
+    assert by_label["p2"] not in ("#0072B2", "#CC79A7")

@@ -311,6 +311,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = _fmt
     env.filters["when"] = _when
+    env.filters["clock"] = _clock
     return env
 
 
@@ -341,6 +342,12 @@ def _when(value: Any) -> str:
         return "—"
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _clock(value: Any) -> str:
+    """Time of day in UTC (the date is in the report's header)."""
+    text = _when(value)
+    return text[11:19] if len(text) > 19 else text
 
 
 def _duration(start: Any, end: Any) -> str:
@@ -529,6 +536,7 @@ def render_session_report(
     figures = _session_plots(data, analysis, gaps)
     files = _write_frames({**data.frames(), **analysis.frames()}, out, gaps)
     verdict_counts = analysis.participants["verdict"].value_counts().to_dict()
+    condensed = condensed_intervals(analysis.intervals)
     context = {
         "title": title or "Call quality report",
         "generated_at": _when(pd.Timestamp.now(tz="UTC")),
@@ -545,11 +553,11 @@ def render_session_report(
             "audio_quality_mean", "video_quality_mean", "audio_jitter_ms_mean", "audio_loss_pct_mean",
             "video_loss_pct_mean", "audio_rtt_ms_mean", "audio_mos_mean", "audio_mos_estimated_mean",
             "video_fps_median"]),
-        "intervals": _records(_named(analysis.intervals.query("level == 'poor'"), data.participants),
-                              ["display_name", "kind", "source", "stream", "start", "end", "n_samples",
-                               "reason"],
+        "intervals": _records(_named(condensed, data.participants),
+                              ["display_name", "kind", "start", "end", "intervals", "seen_in", "reason"],
                               MAX_INTERVAL_ROWS),
-        "n_intervals": int((analysis.intervals["level"] == "poor").sum()),
+        "n_intervals": len(condensed),
+        "n_raw_intervals": int((analysis.intervals["level"] == "poor").sum()),
         "max_interval_rows": MAX_INTERVAL_ROWS,
         "figures": figures,
         "chat": _records(data.chat, ["created_at", "display_name", "payload_type", "text", "file_name",
@@ -569,6 +577,36 @@ def render_session_report(
     path = out / REPORT_FILE
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def condensed_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Poor intervals for people: one row per participant, kind and metric (sources and streams merged),
+    from the first start to the last end, with the reason of the worst interval and where it was seen.
+
+    Example:
+        >>> import pandas as pd
+        >>> iv = pd.DataFrame({"participant_id": ["p", "p"], "kind": ["audio"] * 2,
+        ...     "metric": ["jitter_ms"] * 2, "level": ["poor"] * 2,
+        ...     "source": ["quality_stats", "peer_report"], "stream": ["audio", "audio_producer"],
+        ...     "start": pd.to_datetime(["2026-01-01T10:00Z", "2026-01-01T10:01Z"]),
+        ...     "end": pd.to_datetime(["2026-01-01T10:02Z", "2026-01-01T10:03Z"]), "n_samples": [5, 6],
+        ...     "value": [40.0, 60.0], "threshold": [30.0, 30.0], "reason": ["a", "b"]})
+        >>> condensed_intervals(iv)[["reason", "intervals", "seen_in"]].values.tolist()
+        [['b', 2, 'peer_report · audio_producer, quality_stats']]
+    """
+    poor = intervals[intervals["level"] == "poor"]
+    columns = ["participant_id", "kind", "metric", "start", "end", "intervals", "seen_in", "reason"]
+    if poor.empty:
+        return pd.DataFrame(columns=columns)
+    where = poor["source"].where(poor["source"] != "peer_report", poor["source"] + " · " + poor["stream"])
+    excess = (poor["value"] - poor["threshold"]).abs() / poor["threshold"].abs()
+    ranked = poor.assign(_where=where, _excess=excess)
+    ranked = ranked.sort_values("_excess", ascending=False)
+    keys = ["participant_id", "kind", "metric"]
+    out = ranked.groupby(keys, sort=False).agg(
+        start=("start", "min"), end=("end", "max"), intervals=("reason", "size"),
+        seen_in=("_where", lambda w: ", ".join(sorted(set(w)))), reason=("reason", "first")).reset_index()
+    return out.sort_values(["participant_id", "kind", "start"]).reset_index(drop=True)[columns]
 
 
 def _named(frame: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
