@@ -332,9 +332,10 @@ def plot_participant_timeline(
     return ax
 
 
-def plot_quality_by(table: pd.DataFrame, by: str, *, value: str = "mean", ax: Axes | None = None) -> Axes:
-    """Horizontal bars of quality per category (the output of ``quality.quality_by``), each bar annotated
-    with its participant count.
+def plot_quality_by(table: pd.DataFrame, by: str, *, value: str = "mean", label: str | None = None,
+                    ax: Axes | None = None) -> Axes:
+    """Horizontal bars of quality (0–100) per category (the output of ``quality.quality_by``), each bar
+    annotated with its participant count and, when known, the share of participants with a poor verdict.
 
     Example:
         >>> import pandas as pd
@@ -342,18 +343,22 @@ def plot_quality_by(table: pd.DataFrame, by: str, *, value: str = "mean", ax: Ax
         >>> len(plot_quality_by(t, "browser").patches)
         2
     """
-    ax = _new_ax(ax, (8.0, 1.0 + 0.35 * max(len(table), 1)))
+    ax = _new_ax(ax, (6.0, 0.9 + 0.32 * max(len(table), 1)))
     labels = table[by].astype("str").tolist()
     values = pd.to_numeric(table[value]).astype("float64").fillna(0.0).to_numpy()
     bars = ax.barh(range(len(labels)), values, color=OKABE_ITO[0])
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     if "participants" in table.columns:
-        for bar, n in zip(bars, table["participants"], strict=True):
-            ax.annotate(f"n={n}", (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
+        shares = table.get("poor_share", pd.Series(np.nan, index=table.index))
+        for bar, n, share in zip(bars, table["participants"], shares, strict=True):
+            text = f"n={n}" if pd.isna(share) else f"n={n} · {share:.0%} poor"
+            ax.annotate(text, (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize="small")
-    ax.set_xlabel(f"quality score ({value})")
-    ax.set_title(f"quality by {by}")
+    ax.set_xlim(0, 125)  # room for the labels right of a full bar
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
+    ax.set_xlabel(f"quality score, {value} (0–100)")
+    ax.set_title(f"quality by {label or by}")
     ax.grid(True, axis="x", alpha=0.3)
     return ax
 
@@ -457,6 +462,7 @@ def plot_sessions_per_day(per_day: pd.DataFrame, *, ax: Axes | None = None) -> A
     days = mdates.date2num(_naive_utc(per_day["day"]))
     ax.bar(days, per_day["sessions"].to_numpy(), width=0.8, color=OKABE_ITO[0], label="sessions")
     ax.set_ylabel("sessions")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     twin = ax.twinx()
     twin.plot(days, per_day["minutes"].to_numpy(), color=OKABE_ITO[1], marker="o", label="minutes")
     twin.set_ylabel("participant minutes")

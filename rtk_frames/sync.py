@@ -177,6 +177,9 @@ def fleet_tables(fleet: FleetData,
     table = table.merge(verdict_frame[["participant_id", "verdict", "reasons"]], on="participant_id",
                         how="left")
     table = table.merge(causes, on="participant_id", how="left")
+    if {"id", "meeting_display_name"} <= set(fleet.sessions.columns) and "session_id" in table.columns:
+        meetings = fleet.sessions[["id", "meeting_display_name"]].rename(columns={"id": "session_id"})
+        table = table.merge(meetings.drop_duplicates("session_id"), on="session_id", how="left")
     fleet.participant_table = table
 
     sessions = fleet.sessions

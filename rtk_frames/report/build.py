@@ -648,10 +648,11 @@ def render_fleet_report(fleet: Any, out_dir: str | Path, *,
     for column, label in FLEET_DIMENSIONS.items():
         if column in table.columns and table[column].notna().any():
             by = quality_by(table, column)
-            breakdowns.append({"label": label, "rows": _records(by, [column, "participants", "mean", "median",
-                                                                     "poor_share"]), "column": column})
-            figures.append(_plot(f"Quality by {label}",
-                                 lambda b=by, c=column: plots.plot_quality_by(b, c), gaps))
+            figure = _plot(f"Quality by {label}",
+                           lambda b=by, c=column, t=label: plots.plot_quality_by(b, c, label=t), gaps)
+            breakdowns.append({"label": label, "column": column, "figure": figure,
+                               "rows": _records(by, [column, "participants", "mean", "median",
+                                                     "poor_share"])})
         else:
             gaps.append(f"quality by {label}: no participant has {column}")
     session_table = fleet.session_table
@@ -660,7 +661,9 @@ def render_fleet_report(fleet: Any, out_dir: str | Path, *,
         "generated_at": _when(pd.Timestamp.now(tz="UTC")),
         "version": __version__,
         "source": fleet.source,
-        "period": {"start": fleet.start_time, "end": fleet.end_time},
+        "period": {"start": fleet.start_time, "end": fleet.end_time,
+                   "first": sessions["started_at"].min() if len(sessions) else None,
+                   "last": sessions["started_at"].max() if len(sessions) else None},
         "totals": {
             "sessions": len(sessions),
             "minutes": float(pd.to_numeric(sessions.get("minutes_consumed",
@@ -673,7 +676,8 @@ def render_fleet_report(fleet: Any, out_dir: str | Path, *,
         "worst_sessions": _records(worst(session_table, 15), [
             "session_id", "meeting_display_name", "started_at", "participants", "quality_mean", "poor_share",
             "minutes_consumed"]),
-        "worst_participants": _records(worst(table, 20), ["session_id", "display_name", "verdict", "reasons",
+        "worst_participants": _records(worst(table, 20), ["session_id", "meeting_display_name",
+                                                          "display_name", "verdict", "reasons",
                                                           "cause", "quality_mean", "device_info_browser",
                                                           "device_info_os", "ip_information_country"]),
         "methodology": _methodology(thresholds_frame(thresholds)),
