@@ -39,6 +39,7 @@ __all__ = ["chat_activity", "join_chat", "join_transcript", "talk_time"]
 
 PARTICIPANT_PREFIX = "participant_"
 UNKNOWN_SENDER = "(unknown)"
+MAX_ESTIMATED_UTTERANCE_S = 30.0  # cap on an utterance length inferred from the next start
 # left key column -> participants' key column, in the order tried
 TRANSCRIPT_KEYS: tuple[tuple[str, str], ...] = (
     ("peer_id", "id"),
@@ -174,16 +175,23 @@ def _speaker_keys(transcript: pd.DataFrame, columns: Sequence[str]) -> pd.Series
 
 def _utterance_order(transcript: pd.DataFrame) -> np.ndarray:
     """Positions of the utterances in time order (offsets, else absolute starts, else file order)."""
-    if "start_offset_s" in transcript and transcript["start_offset_s"].notna().any():
-        when = transcript["start_offset_s"].astype("float64")
-    elif "start" in transcript and transcript["start"].notna().any():
-        when = (transcript["start"] - transcript["start"].min()).dt.total_seconds()
-    else:
+    when = _start_s(transcript)
+    if when.isna().all():
         return np.arange(len(transcript))
-    return np.argsort(when.to_numpy(na_value=np.inf), kind="stable")
+    return np.argsort(when.to_numpy(dtype="float64", na_value=np.inf), kind="stable")
+
+
+def _start_s(transcript: pd.DataFrame) -> pd.Series:
+    """Each utterance's start in seconds on one axis (offsets, else absolute starts), NaN when unknown."""
+    if "start_offset_s" in transcript and transcript["start_offset_s"].notna().any():
+        return transcript["start_offset_s"].astype("float64")
+    if "start" in transcript and transcript["start"].notna().any():
+        return (transcript["start"] - transcript["start"].min()).dt.total_seconds()
+    return pd.Series(np.nan, index=transcript.index)
 
 
 def _durations_s(transcript: pd.DataFrame) -> pd.Series:
+    """Measured utterance lengths (end - start); NaN where the transcript has no end time."""
     if {"start_offset_s", "end_offset_s"} <= set(transcript.columns):
         spans = transcript["end_offset_s"].astype("float64") - transcript["start_offset_s"].astype("float64")
     else:
@@ -191,6 +199,18 @@ def _durations_s(transcript: pd.DataFrame) -> pd.Series:
     if {"start", "end"} <= set(transcript.columns):
         spans = spans.fillna((transcript["end"] - transcript["start"]).dt.total_seconds())
     return spans.clip(lower=0.0)
+
+
+def _estimated_durations_s(transcript: pd.DataFrame, order: np.ndarray) -> pd.Series:
+    """For utterances with no end time (the ISO-timestamp CSV generations): the time until the next
+    utterance starts, capped at ``MAX_ESTIMATED_UTTERANCE_S``; NaN when that can't be known either."""
+    starts = _start_s(transcript).to_numpy(dtype="float64", na_value=np.nan)
+    ordered = starts[order]
+    following = np.full(len(ordered), np.nan)
+    following[:-1] = ordered[1:]
+    gaps = np.full(len(starts), np.nan)
+    gaps[order] = np.clip(following - ordered, 0.0, MAX_ESTIMATED_UTTERANCE_S)
+    return pd.Series(gaps, index=transcript.index)
 
 
 def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer") -> pd.DataFrame:
@@ -205,6 +225,11 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
     ``share`` (0–1 of all speaking time), ``utterances``, ``turns``, ``utterances_without_end``, and for
     ``by="person"`` ``peers`` (distinct peer ids: 2 means one rejoin).
 
+    Transcripts that carry start times only (the ISO-timestamp CSV generations) get an *estimated*
+    length per utterance: the time until the next utterance starts, capped at
+    ``MAX_ESTIMATED_UTTERANCE_S`` seconds; ``utterances_without_end`` says how many were estimated.
+    ``speaking_s`` is NaN for a speaker none of whose utterances has a known or estimable length.
+
     Example:
         >>> import pandas as pd
         >>> t = pd.DataFrame({"peer_id": ["p1", "p2", "p3"], "user_id": ["u1", "u2", "u1"],
@@ -218,8 +243,9 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
     key_columns = (("peer_id", "display_name") if by == "peer"
                    else ("user_id", "custom_participant_id", "peer_id", "display_name"))
     keys = _speaker_keys(transcript, key_columns)
-    durations = _durations_s(transcript)
+    measured = _durations_s(transcript)
     order = _utterance_order(transcript)
+    durations = measured.fillna(_estimated_durations_s(transcript, order))
     ordered_keys = keys.to_numpy()[order]
     turn_starts = np.ones(len(ordered_keys), dtype=bool)
     turn_starts[1:] = ordered_keys[1:] != ordered_keys[:-1]
@@ -227,12 +253,12 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
     names = (transcript["display_name"].astype("str") if "display_name" in transcript
              else pd.Series(pd.NA, index=transcript.index, dtype="str"))
     work = pd.DataFrame({"key": keys, "duration": durations, "name": names,
-                         "no_end": durations.isna(),
+                         "no_end": measured.isna(),
                          "peer": (transcript["peer_id"].astype("str") if "peer_id" in transcript
                                   else pd.Series(pd.NA, index=transcript.index, dtype="str"))})
     grouped = work.groupby("key", sort=True)
     result = pd.DataFrame({
-        "speaking_s": grouped["duration"].sum(min_count=0).astype("float64"),
+        "speaking_s": grouped["duration"].sum(min_count=1).astype("float64"),
         "utterances": grouped.size().astype("int64"),
         "utterances_without_end": grouped["no_end"].sum().astype("int64"),
         "display_name": grouped["name"].agg(_most_frequent),

@@ -219,11 +219,24 @@ def test_talk_time_per_person_merges_rejoins_by_user_id():
     assert table["share"].sum() == pytest.approx(1.0)
 
 
-def test_talk_time_counts_utterances_without_an_end_and_adds_nothing_for_them():
+def test_talk_time_estimates_a_missing_end_from_the_next_start_and_counts_it():
+    # ends known: p1 0-10, p2 15-20; unknown: p1 at 10 (next starts 15 -> 5 s), p3 at 30 (next 40 -> 10 s),
+    # p2 at 40 (last utterance: nothing to estimate from -> adds nothing)
     no_end = TALK.assign(end_offset_s=[10.0, np.nan, 20.0, np.nan, np.nan])
     table = talk_time(no_end).set_index("peer_id")
-    assert table.loc["p1", "speaking_s"] == 10.0 and table.loc["p1", "utterances_without_end"] == 1
-    assert table.loc["p3", "speaking_s"] == 0.0 and table.loc["p3", "utterances_without_end"] == 1
+    assert table.loc["p1", "speaking_s"] == 15.0 and table.loc["p1", "utterances_without_end"] == 1
+    assert table.loc["p3", "speaking_s"] == 10.0 and table.loc["p3", "utterances_without_end"] == 1
+    assert table.loc["p2", "speaking_s"] == 5.0 and table.loc["p2", "utterances_without_end"] == 1
+
+
+def test_talk_time_caps_an_estimated_length_and_leaves_unknowable_speakers_nan():
+    from rtk_frames.conversation import MAX_ESTIMATED_UTTERANCE_S
+
+    t = pd.DataFrame({"peer_id": ["a", "b"], "start_offset_s": [0.0, 500.0],
+                      "end_offset_s": [np.nan, np.nan]})
+    table = talk_time(t).set_index("peer_id")
+    assert table.loc["a", "speaking_s"] == MAX_ESTIMATED_UTTERANCE_S
+    assert np.isnan(table.loc["b", "speaking_s"])
 
 
 def test_talk_time_of_a_cue_file_falls_back_to_names():
