@@ -38,6 +38,7 @@ from rtk_frames.frames._coerce import (
 )
 from rtk_frames.frames.participants import participant_items
 from rtk_frames.schemas import SCHEMAS
+from rtk_frames.schemas.core import STREAMS
 
 __all__ = ["peer_report_frame", "peer_report_series_frame"]
 
@@ -50,6 +51,11 @@ _METADATA_AS = {
 }
 _METADATA_SCALARS = ("sdk_name", "sdk_type", "sdk_version", "room_view_type")
 _PEER_STATS_BLOCKS = ("device_info", "ip_information", "precall_network_information")
+
+
+def _stream_order(stream: str) -> tuple[int, str]:
+    """Known streams in the schema's order (audio/video producer/consumer, then screenshare), others after."""
+    return (STREAMS.index(stream), "") if stream in STREAMS else (len(STREAMS), stream)
 
 
 def _peer_id(participant: dict, peer_id: str | None) -> Any:
@@ -161,8 +167,8 @@ def peer_report_series_frame(payload: Any, *, peer_id: str | None = None) -> pd.
         participant = normalized(item)
         this_peer = _peer_id(participant, peer_id)
         quality = normalized(normalized(participant.get("peer_report")).get("quality"))
-        for stream, stream_samples in quality.items():
-            stream_samples = plain(stream_samples)
+        for stream in sorted(quality, key=_stream_order):  # the wire's key order is not a contract
+            stream_samples = plain(quality[stream])
             if stream.endswith(_CUMULATIVE_SUFFIX) or not isinstance(stream_samples, list | tuple):
                 continue
             count = len(stream_samples)
