@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import uuid
 from collections.abc import Sequence
@@ -1091,6 +1092,23 @@ def _report_builder(rows: dict[str, _Row], s: _Series):
 # ---------------------------------------------------------------- chat, transcripts, summaries
 
 
+def _chat_payload(rng: _Draws, session_id: str, k: int) -> dict[str, str]:
+    """Mostly text; now and then an image (a link) or a file (a JSON blob with name, size and link)."""
+    draw = rng.random()
+    link = f"https://files.example.com/{session_id[:8]}/{k}"
+    if draw < 0.04:
+        return {"payloadType": "IMAGE_MESSAGE", "payload": f"{link}/screenshot.png"}
+    if draw < 0.08:
+        name = rng.pick(("slides.pdf", "Q3 plan (final).xlsx", "notes.txt"))
+        blob = {
+            "name": name,
+            "size": int(rng.uniform(2e3, 5e6)),
+            "link": f"{link}/{name.replace(' ', '%20')}",
+        }
+        return {"payloadType": "FILE_MESSAGE", "payload": json.dumps(blob, ensure_ascii=False)}
+    return {"payloadType": "TEXT_MESSAGE", "payload": rng.pick(CHAT_LINES)}
+
+
 def _chat(rng: _Draws, session: dict[str, Any], rows: Sequence[_Row]) -> list[dict[str, Any]]:
     count = max(2, round(len(rows) * 1.5))
     senders = rng.gen.integers(0, len(rows), size=count)
@@ -1107,8 +1125,7 @@ def _chat(rng: _Draws, session: dict[str, Any], rows: Sequence[_Row]) -> list[di
                 "displayName": row.display_name,
                 "pinned": bool(rng.random() < 0.05),
                 "isEdited": bool(rng.random() < 0.1),
-                "payloadType": "text",
-                "payload": rng.pick(CHAT_LINES),
+                **_chat_payload(rng, session["id"], k),
                 "createdAt": _iso(moment),
                 "_epoch_s": moment,
             }
