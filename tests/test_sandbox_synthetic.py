@@ -246,3 +246,32 @@ def test_demo_files_are_what_the_generator_writes(demo, tmp_path):
 
     regenerated = Dataset.from_dir(demo_dataset().to_dir(tmp_path / "demo"))
     assert regenerated == demo
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_live_session_is_consistent_at_one_moment(seed):
+    ds = Dataset.synthetic(sessions=3, participants=9, samples=5, seed=seed)
+    live = next(s for s in ds.sessions if s["status"] == "LIVE")
+    rows = ds.participants[live["id"]]
+    present = [r for r in rows if r["left_at"] is None]
+    assert present and live["live_participants"] == len(present) and live["ended_at"] is None
+    now = live["updated_at"]
+    assert all(r["left_at"] <= now for r in rows if r["left_at"]) and all(r["joined_at"] <= now for r in rows)
+    for row in rows:
+        times = [s["timestamp"] for seg in ds.details[row["id"]]["quality_stats"] for s in seg["audio_stats"]]
+        assert times[-1] <= now
+    assert all(m["createdAt"] <= now for m in ds.chats[live["id"]])
+
+
+def test_chat_has_text_image_and_file_messages():
+    import json
+
+    ds = Dataset.synthetic(sessions=4, participants=20, samples=2, seed=4)
+    messages = [m for rows in ds.chats.values() for m in rows]
+    kinds = {m["payloadType"] for m in messages}
+    assert kinds == {"TEXT_MESSAGE", "IMAGE_MESSAGE", "FILE_MESSAGE"}
+    for m in messages:
+        if m["payloadType"] == "FILE_MESSAGE":
+            assert json.loads(m["payload"])["link"].startswith("https://")
+        if m["payloadType"] == "IMAGE_MESSAGE":
+            assert m["payload"].startswith("https://")

@@ -452,7 +452,7 @@ def _session_record(
         "created_at": _iso(start - 0.35),
         "started_at": _iso(start),
         "ended_at": None if live else _iso(end),
-        "updated_at": _iso(end if not live else max(r.joined_s for r in rows)),
+        "updated_at": _iso(end if not live else max(r.left_s for r in rows)),
         "live_participants": sum(r.still_present for r in rows) if live else 0,
         "max_concurrent_participants": _max_concurrent(rows),
         "minutes_consumed": round(sum((r.left_s - r.joined_s) / 60.0 for r in rows), 4),
@@ -1243,10 +1243,7 @@ def generate(
         all_rows.extend(rows)
         live = sessions >= 3 and k == sessions - 1
         if live:
-            now = max(r.left_s for r in rows) - 0.25 * min_presence_s
-            for r in rows:
-                if r.left_s > now and r.joined_s + min_presence_s <= now:
-                    r.still_present, r.left_s = True, now
+            _still_in_the_call(rows, min_presence_s)
         session_rows[session_id] = rows
         children: list[str] = []
         wants_rooms = k % 3 == 1 if breakout_rooms is None else breakout_rooms
@@ -1298,6 +1295,15 @@ def generate(
     ds.details = LazyRecords(list(by_peer), _details_builder(by_peer, series))
     ds.peer_reports = LazyRecords(list(by_peer), _report_builder(by_peer, series))
     return ds
+
+
+def _still_in_the_call(rows: Sequence[_Row], min_presence_s: float) -> None:
+    """Make a session LIVE at "now": the first moment every row's samples fit; whoever has not left by
+    then is still in the call (``left_at`` null), and there is always at least one such row."""
+    now = max(r.joined_s for r in rows) + min_presence_s
+    staying = [r for r in rows if r.left_s >= now] or [max(rows, key=lambda r: r.left_s)]
+    for r in staying:
+        r.still_present, r.left_s = True, now
 
 
 def _session_rows(
