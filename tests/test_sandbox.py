@@ -594,3 +594,11 @@ def test_concurrent_clients_are_all_answered_and_counted(ds):
         assert sorted(statuses).count(503) == 5 and statuses.count(200) == 91
         assert sum(api.counts().values()) == len(api.request_log) == 96
         assert api.counts() == {"get_sessions": 48, "get_session_participants": 48}
+
+
+def test_wrong_method_on_a_known_path_is_405(api):
+    response = requests.put(
+        api.url("sessions"), headers={"Authorization": f"Bearer {api.api_token}"}, timeout=TIMEOUT_S
+    )
+    assert response.status_code == 405 and response.json()["success"] is False
+    assert api.request_log[-1].endpoint == "method_not_allowed"

@@ -8,6 +8,27 @@ limits, RealtimeKit's for unknown ids and bad queries), presigned download URLs 
 This module shares no code with :mod:`rtk_frames.client` or :mod:`rtk_frames.frames`: it is their
 opponent in tests.
 
+Choices where the reference is silent (change them here, in one place):
+
+- Order of checks: route (404 Cloudflare 7003 / 405) -> Bearer token (401, Cloudflare 10000) -> account
+  and app ids (404, Cloudflare 7003) -> query values (400) -> ids (404, RealtimeKit envelope).
+- Paging: ``page_no`` from 1, ``per_page`` default 20, at most 1000; offsets are 1-based and inclusive
+  (the reference's example: 2 items -> ``start_offset`` 1, ``end_offset`` 2); a page past the end is
+  empty with ``end_offset = start_offset - 1``.
+- Default order: sessions newest ``created_at`` first; participants earliest ``joined_at`` first.
+- ``participants`` (sessions list): comma-separated ids; a session matches when one of its participant
+  rows has that peer id, ``user_id`` or ``custom_participant_id``.
+- ``view=consolidated``: one row per ``user_id`` (their first row), ``duration`` summed over their rows
+  in the session and its breakout rooms, ``joined_at`` the earliest, ``left_at`` the latest (null while
+  any row is still in the call).
+- ``filters`` keeps only the named ``peer_stats`` blocks and keeps ``quality_stats`` (and, in the peer
+  report, ``peer_report.quality``) only when ``quality_stats`` is named.
+- Breakout rooms are sessions of their own (details, participants, peer reports work) but are not
+  listed by ``GET sessions``; ``include_breakout_rooms=true`` embeds them in the parent's details.
+- Rate limit: a fixed window on the sandbox clock, counting API requests only (not downloads).
+- Downloads: ``/bucket/{account}/{app}/{session}/{chat.csv|transcript.{csv,json,srt,vtt}|summary.txt}``
+  signed with HMAC-SHA256 over path, ``X-Amz-Date`` and ``X-Amz-Expires``.
+
 Example:
     >>> import requests
     >>> from rtk_frames.sandbox import Dataset, serve
@@ -101,7 +122,11 @@ API_PATH = re.compile(
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request the sandbox received (downloads included). ``status`` 0 = connection dropped."""
+    """One request the sandbox received (downloads included). ``status`` 0 = connection dropped.
+
+    ``endpoint`` is the SDK method name, ``"download"`` for the bucket, ``"unknown"`` for an unknown
+    route and ``"method_not_allowed"`` for a known path with the wrong method.
+    """
 
     method: str
     path: str
