@@ -733,6 +733,21 @@ def _mos(quality: np.ndarray) -> np.ndarray:
     return np.clip(1.0 + 3.5 * quality / 100.0, 1.0, 4.5)
 
 
+def _records(n: int, **columns: Any) -> list[dict[str, Any]]:
+    """``n`` per-sample dicts from columns: lists (one value per sample) or scalars (the same in each)."""
+    keys = list(columns)
+    values = [value if isinstance(value, list) else [value] * n for value in columns.values()]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _floats(values: np.ndarray, digits: int) -> list[float]:
+    return np.round(values.astype(float), digits).tolist()
+
+
+def _ints(values: np.ndarray) -> list[int]:
+    return np.asarray(values).astype(np.int64).tolist()
+
+
 def _peer_quality(row: _Row, s: _Series) -> dict[str, Any]:
     i = row.index
     n = s.t.shape[1]
@@ -744,101 +759,97 @@ def _peer_quality(row: _Row, s: _Series) -> dict[str, Any]:
     frames = np.cumsum(s.fps[i] * SAMPLE_INTERVAL_S)
     cpu = s.cpu_limited[i]
     bandwidth = (s.badness[i] > 0.45) & ~cpu
-    reason = np.where(cpu, "cpu", np.where(bandwidth, "bandwidth", "none"))
+    reason = np.where(cpu, "cpu", np.where(bandwidth, "bandwidth", "none")).tolist()
     dur_cpu, dur_bw = np.cumsum(cpu * SAMPLE_INTERVAL_S), np.cumsum(bandwidth * SAMPLE_INTERVAL_S)
     dur_none = np.cumsum(np.full(n, SAMPLE_INTERVAL_S)) - dur_cpu - dur_bw
     jb_delay_ms = 20.0 + 0.9 * s.audio_jitter_ms[i] + 60.0 * s.badness[i]
+    steps = np.arange(n)
     seed_ssrc = int(uuid.UUID(row.peer_id).int % 4_000_000_000)
-    audio_producer = [
-        {
-            "bytes_sent": _r(a_sent[k] * 80.0, 0),
-            "jitter": _r(s.audio_jitter_ms[i, k] / 1000, 5),
-            "mid": "0",
-            "mos_quality": _r(a_mos[k], 3),
-            "packets_lost": int(a_lost_cum[k]),
-            "packets_sent": int(a_sent[k]),
-            "producer_id": f"{row.peer_id[:8]}-a",
-            "rtt": _r(s.rtt_s[i, k], 4),
-            "ssrc": seed_ssrc,
-            "timestamp": ts[k],
-        }
-        for k in range(n)
-    ]
-    video_producer = [
-        {
-            "bytes_sent": _r(v_sent[k] * 1100.0, 0),
-            "fir_count": 0,
-            "frame_height": int(s.frame_height[i, k]),
-            "frame_width": int(s.frame_width[i, k]),
-            "frames_encoded": int(frames[k]),
-            "frames_per_second": _r(s.fps[i, k], 1),
-            "jitter": _r(s.video_jitter_ms[i, k] / 1000, 5),
-            "key_frames_encoded": 1 + k // 10,
-            "mid": "1",
-            "mos_quality": _r(v_mos[k], 3),
-            "packets_lost": int(v_lost_cum[k]),
-            "packets_sent": int(v_sent[k]),
-            "pli_count": int(k * s.badness[i, k]),
-            "producer_id": f"{row.peer_id[:8]}-v",
-            "quality_limitation_durations": {
-                "bandwidth": _r(dur_bw[k], 1),
-                "cpu": _r(dur_cpu[k], 1),
-                "none": _r(dur_none[k], 1),
-                "other": 0.0,
-            },
-            "quality_limitation_reason": str(reason[k]),
-            "quality_limitation_resolution_changes": int(k * 0.1 * cpu[k]),
-            "rtt": _r(s.rtt_s[i, k], 4),
-            "ssrc": seed_ssrc + 1,
-            "timestamp": ts[k],
-        }
-        for k in range(n)
-    ]
+    common = {"rtt": _floats(s.rtt_s[i], 4), "timestamp": ts}
+    audio_jitter_s, video_jitter_s = (
+        _floats(s.audio_jitter_ms[i] / 1000, 5),
+        _floats(s.video_jitter_ms[i] / 1000, 5),
+    )
+    key_frames = _ints(1 + steps // 10)
+    audio_producer = _records(
+        n,
+        bytes_sent=_floats(a_sent * 80.0, 0),
+        jitter=audio_jitter_s,
+        mid="0",
+        mos_quality=_floats(a_mos, 3),
+        packets_lost=_ints(a_lost_cum),
+        packets_sent=_ints(a_sent),
+        producer_id=f"{row.peer_id[:8]}-a",
+        ssrc=seed_ssrc,
+        **common,
+    )
+    durations = _records(
+        n, bandwidth=_floats(dur_bw, 1), cpu=_floats(dur_cpu, 1), none=_floats(dur_none, 1), other=0.0
+    )
+    video_producer = _records(
+        n,
+        bytes_sent=_floats(v_sent * 1100.0, 0),
+        fir_count=0,
+        frame_height=_ints(s.frame_height[i]),
+        frame_width=_ints(s.frame_width[i]),
+        frames_encoded=_ints(frames),
+        frames_per_second=_floats(s.fps[i], 1),
+        jitter=video_jitter_s,
+        key_frames_encoded=key_frames,
+        mid="1",
+        mos_quality=_floats(v_mos, 3),
+        packets_lost=_ints(v_lost_cum),
+        packets_sent=_ints(v_sent),
+        pli_count=_ints(steps * s.badness[i]),
+        producer_id=f"{row.peer_id[:8]}-v",
+        quality_limitation_durations=durations,
+        quality_limitation_reason=reason,
+        quality_limitation_resolution_changes=_ints(steps * 0.1 * cpu),
+        ssrc=seed_ssrc + 1,
+        **common,
+    )
     remote = row.remote_peer_id or row.peer_id
-    audio_consumer = [
-        {
-            "bytes_received": _r((a_sent[k] - a_lost_cum[k]) * 80.0, 0),
-            "concealment_events": int(s.concealment[i, : k + 1].sum()),
-            "consumer_id": f"{row.peer_id[:8]}-ca",
-            "jitter": _r(s.audio_jitter_ms[i, k] / 1000, 5),
-            "jitter_buffer_delay": _r(jb_delay_ms[: k + 1].sum() / 1000 * 50, 3),
-            "jitter_buffer_emitted_count": int(a_sent[k] - a_lost_cum[k]),
-            "mid": "2",
-            "mos_quality": _r(a_mos[k], 3),
-            "packets_lost": int(a_lost_cum[k]),
-            "packets_received": int(a_sent[k] - a_lost_cum[k]),
-            "peer_id": remote,
-            "producer_id": f"{remote[:8]}-a",
-            "ssrc": seed_ssrc + 2,
-            "timestamp": ts[k],
-        }
-        for k in range(n)
-    ]
-    video_consumer = [
-        {
-            "bytes_received": _r((v_sent[k] - v_lost_cum[k]) * 1100.0, 0),
-            "consumer_id": f"{row.peer_id[:8]}-cv",
-            "fir_count": 0,
-            "frame_height": int(s.frame_height[i, k]),
-            "frame_width": int(s.frame_width[i, k]),
-            "frames_decoded": int(frames[k]),
-            "frames_dropped": int(s.frames_dropped[i, : k + 1].sum()),
-            "frames_per_second": _r(s.fps[i, k], 1),
-            "jitter": _r(s.video_jitter_ms[i, k] / 1000, 5),
-            "jitter_buffer_delay": _r(jb_delay_ms[: k + 1].sum() / 1000 * 30, 3),
-            "jitter_buffer_emitted_count": int(frames[k]),
-            "key_frames_decoded": 1 + k // 10,
-            "mid": "3",
-            "mos_quality": _r(v_mos[k], 3),
-            "packets_lost": int(v_lost_cum[k]),
-            "packets_received": int(v_sent[k] - v_lost_cum[k]),
-            "peer_id": remote,
-            "producer_id": f"{remote[:8]}-v",
-            "ssrc": seed_ssrc + 3,
-            "timestamp": ts[k],
-        }
-        for k in range(n)
-    ]
+    a_received, v_received = a_sent - a_lost_cum, v_sent - v_lost_cum
+    audio_consumer = _records(
+        n,
+        bytes_received=_floats(a_received * 80.0, 0),
+        concealment_events=_ints(np.cumsum(s.concealment[i])),
+        consumer_id=f"{row.peer_id[:8]}-ca",
+        jitter=audio_jitter_s,
+        jitter_buffer_delay=_floats(np.cumsum(jb_delay_ms) / 1000 * 50, 3),
+        jitter_buffer_emitted_count=_ints(a_received),
+        mid="2",
+        mos_quality=_floats(a_mos, 3),
+        packets_lost=_ints(a_lost_cum),
+        packets_received=_ints(a_received),
+        peer_id=remote,
+        producer_id=f"{remote[:8]}-a",
+        ssrc=seed_ssrc + 2,
+        timestamp=ts,
+    )
+    video_consumer = _records(
+        n,
+        bytes_received=_floats(v_received * 1100.0, 0),
+        consumer_id=f"{row.peer_id[:8]}-cv",
+        fir_count=0,
+        frame_height=_ints(s.frame_height[i]),
+        frame_width=_ints(s.frame_width[i]),
+        frames_decoded=_ints(frames),
+        frames_dropped=_ints(np.cumsum(s.frames_dropped[i])),
+        frames_per_second=_floats(s.fps[i], 1),
+        jitter=video_jitter_s,
+        jitter_buffer_delay=_floats(np.cumsum(jb_delay_ms) / 1000 * 30, 3),
+        jitter_buffer_emitted_count=_ints(frames),
+        key_frames_decoded=key_frames,
+        mid="3",
+        mos_quality=_floats(v_mos, 3),
+        packets_lost=_ints(v_lost_cum),
+        packets_received=_ints(v_received),
+        peer_id=remote,
+        producer_id=f"{remote[:8]}-v",
+        ssrc=seed_ssrc + 3,
+        timestamp=ts,
+    )
     width = s.frame_width[i].astype(float)
     poor_res = (width < 640).mean()
     return {
