@@ -130,14 +130,17 @@ def participant_frame(payload: Any, *, session_id: str | None = None) -> pd.Data
 
 
 # --------------------------------------------------------------------------------------------- events
-_SDK_EVENT_RENAMES = {"id": "event_id", "event_name": "event", "created_at": "timestamp"}
-_STATS_EVENT_RENAMES = {"type": "event", "name": "event"}
+# an event's own participant_id (the sandbox and, it seems, the service put the user id there) is kept
+# as event_participant_id: participant_id is always the enclosing participant's id, as in every frame
+_SDK_EVENT_RENAMES = {"id": "event_id", "event_name": "event", "created_at": "timestamp",
+                      "participant_id": "event_participant_id"}
+_STATS_EVENT_RENAMES = {"type": "event", "name": "event", "participant_id": "event_participant_id"}
 
 
 def _event_rows(item: dict, session_id: str | None) -> list[dict[str, Any]]:
     fields = normalized(item)
     participant_id = fields.get("id")
-    context = {"participant_id": participant_id, "session_id": fields.get("session_id") or session_id}
+    context = {"session_id": fields.get("session_id") or session_id}
     report_block = normalized(fields.get("peer_report"))
     sources = [
         ("peer_events", fields.get("peer_events"), _SDK_EVENT_RENAMES),
@@ -152,9 +155,9 @@ def _event_rows(item: dict, session_id: str | None) -> list[dict[str, Any]]:
         for event in events:
             flat = flatten_record(plain(event)) if isinstance(plain(event), dict) else {"event": event}
             row = {renames.get(key, key): value for key, value in flat.items()}
-            for key, value in context.items():
-                if row.get(key) is None:
-                    row[key] = value
+            row["participant_id"] = participant_id
+            if row.get("session_id") is None:
+                row["session_id"] = context["session_id"]
             row["source"] = source
             rows.append(row)
     return rows
@@ -164,10 +167,12 @@ def peer_events_frame(payload: Any, *, session_id: str | None = None) -> pd.Data
     """Connection lifecycle events: one row per event, with its ``timestamp``, ``event`` name and ``source``.
 
     Sources: ``"peer_events"`` (SDK: ``created_at`` -> ``timestamp``, ``event_name`` -> ``event``,
-    ``id`` -> ``event_id``), ``"peer_stats"`` (``peer_stats.events``: ``type`` -> ``event``) and
-    ``"peer_report"`` (``peer_report.metadata.events``: ``name`` -> ``event``). Event metadata is
-    flattened into extra columns (``metadata_connection_info_rtt`` …). Works on participants lists,
-    participant details and peer reports.
+    ``id`` -> ``event_id``; its own ``participant_id`` -> ``event_participant_id``), ``"peer_stats"``
+    (``peer_stats.events``: ``type`` -> ``event``) and ``"peer_report"`` (``peer_report.metadata.events``:
+    ``name`` -> ``event``). Event metadata is flattened into extra columns
+    (``metadata_connection_info_rtt`` …). ``participant_id`` is the enclosing participant's ``id`` (it
+    joins to ``participants_frame``'s ``id``). Works on participants lists, participant details and peer
+    reports.
 
     Example:
         >>> details = {"data": {"participant": {"id": "p1", "peer_events": [
