@@ -275,3 +275,8 @@ def test_chat_has_text_image_and_file_messages():
             assert json.loads(m["payload"])["link"].startswith("https://")
         if m["payloadType"] == "IMAGE_MESSAGE":
             assert m["payload"].startswith("https://")
+
+
+def test_dataset_repr_is_short(demo):
+    text = repr(demo)
+    assert len(text) < 300 and "sessions=3" in text and "participants=" in text

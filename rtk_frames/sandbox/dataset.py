@@ -98,14 +98,16 @@ def samples_dir() -> Path:
     return package_dir.parent / "data_samples"
 
 
-@dataclass
+@dataclass(repr=False)
 class Dataset:
     """Everything one sandbox serves (see the module docstring for the record shapes).
 
     Example:
         >>> ds = Dataset.synthetic(sessions=2, participants=3, samples=5, seed=1)
         >>> sorted(ds.counts())
-        ['chats', 'participants', 'sessions', 'summaries', 'utterances']
+        ['breakout_rooms', 'chats', 'participants', 'sessions', 'summaries', 'utterances']
+        >>> repr(ds).startswith("Dataset(account_id=")
+        True
     """
 
     account_id: str = "sandbox-account"
@@ -195,6 +197,10 @@ class Dataset:
 
     # ---------------------------------------------------------------- helpers
 
+    def __repr__(self) -> str:  # short: a notebook cell showing a dataset must not print megabytes
+        counts = ", ".join(f"{name}={n}" for name, n in self.counts().items())
+        return f"Dataset(account_id={self.account_id!r}, app_id={self.app_id!r}, {counts})"
+
     def all_sessions(self) -> Iterator[Record]:
         """Every session record: the top-level ones, then each one's breakout rooms."""
         yield from self.sessions
@@ -202,14 +208,15 @@ class Dataset:
             yield from children
 
     def counts(self) -> dict[str, int]:
-        """How much data there is (sessions include breakout rooms).
+        """How much data there is (``sessions`` top-level; ``breakout_rooms`` their child sessions).
 
         Example:
             >>> Dataset().counts()["sessions"]
             0
         """
         return {
-            "sessions": sum(1 for _ in self.all_sessions()),
+            "sessions": len(self.sessions),
+            "breakout_rooms": sum(len(children) for children in self.breakout_rooms.values()),
             "participants": sum(len(rows) for rows in self.participants.values()),
             "chats": sum(len(rows) for rows in self.chats.values()),
             "utterances": sum(len(rows) for rows in self.transcripts.values()),
