@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import matplotlib.dates as mdates
@@ -102,10 +103,10 @@ def _label(participant_id: str, names: Mapping[str, str] | None) -> str:
     return str(participant_id)
 
 
-def _break_gaps(times: pd.Series, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _break_gaps(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Insert a NaN wherever the gap to the next sample is far longer than usual, so lines break there."""
-    t = times.to_numpy(dtype="datetime64[us]")
-    v = values.to_numpy(dtype="float64")
+    t = np.asarray(times, dtype="datetime64[us]")
+    v = np.asarray(values, dtype="float64")
     if len(t) < 3:
         return t, v
     gaps = np.diff(t).astype("timedelta64[us]").astype("int64")
@@ -138,6 +139,29 @@ def _one_view(data: pd.DataFrame, metric: str) -> pd.DataFrame:
     is_producer = stream.str.endswith("producer")
     has_producer = is_producer.groupby(data["participant_id"]).transform("any")
     return data[~(has_producer & (data["source"] == "peer_report") & ~is_producer)]
+
+
+def _segments(data: pd.DataFrame, metric: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """participant → (times, values, join times, join values): every peer segment (peer id, source, stream)
+    in time order, joined into one array with a NaN between segments and inside long gaps."""
+    ordered = data.sort_values(["participant_id", "peer_id", "source", "stream", "timestamp"], kind="stable")
+    segment = ordered.groupby(["participant_id", "peer_id", "source", "stream"], dropna=False,
+                              sort=False).ngroup().to_numpy()
+    times = _naive_utc(ordered["timestamp"]).to_numpy(dtype="datetime64[us]")
+    values = ordered[metric].to_numpy(dtype="float64", na_value=np.nan)
+    owners = ordered["participant_id"].to_numpy()
+    bounds = [0, *np.flatnonzero(np.diff(segment) != 0) + 1, len(segment)]
+    pieces: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for lo, hi in itertools.pairwise(bounds):  # slices of plain arrays: no pandas per segment
+        if hi > lo:
+            pieces.setdefault(owners[lo], []).append(_break_gaps(times[lo:hi], values[lo:hi]))
+    out: dict[str, tuple[np.ndarray, ...]] = {}
+    for pid, parts in pieces.items():
+        gap_t = [t[-1:] for t, _ in parts]
+        t_all = np.concatenate([x for (t, _), g in zip(parts, gap_t, strict=True) for x in (t, g)][:-1])
+        v_all = np.concatenate([x for _, v in parts for x in (v, np.array([np.nan]))][:-1])
+        out[pid] = (t_all, v_all, np.array([t[0] for t, _ in parts]), np.array([v[0] for _, v in parts]))
+    return out
 
 
 def _distinct_colours(shown: Sequence[str], wanted: Mapping[str, str]) -> dict[str, str]:
@@ -199,23 +223,19 @@ def plot_quality(
     shown = list(means.index[:top_n])
     others = list(means.index[top_n:])
     colours = _distinct_colours(shown, colours or {})
-    for pid in [*shown, *others]:
-        rows = data[data["participant_id"] == pid].sort_values("timestamp")
-        is_other = pid not in colours
-        colour = OTHERS_COLOUR if is_other else colours[pid]
-        first = True
-        for _, seg in rows.groupby(["peer_id", "source", "stream"], dropna=False, sort=False):
-            t, v = _break_gaps(_naive_utc(seg["timestamp"]), seg[metric])
-            if is_other:
-                label = f"others ({len(others)})" if first and pid == others[0] else "_others"
-            else:
-                label = _label(pid, names) if first else "_segment"
-            ax.plot(t, v, color=colour, linewidth=0.8 if is_other else 1.6, alpha=0.6 if is_other else 1.0,
-                    label=label, zorder=1.5 if is_other else 2.5)  # coloured lines over the grey ones
-            if not is_other:  # a (re)join marker at the start of every peer segment
-                ax.plot(t[:1], v[:1], marker="o", markersize=4, color=colour, linestyle="none",
-                        label="_join", zorder=2.6)
-            first = False
+    segments = _segments(data, metric)
+    for pid in shown:
+        t, v, join_t, join_v = segments[pid]
+        colour = colours[pid]
+        ax.plot(t, v, color=colour, linewidth=1.6, label=_label(pid, names), zorder=2.5)
+        # a (re)join marker at the start of every peer segment
+        ax.plot(join_t, join_v, marker="o", markersize=4, color=colour, linestyle="none", label="_join",
+                zorder=2.6)
+    if others:  # all the rest as one thin grey line (NaN-separated): one artist, however many people
+        t = np.concatenate([np.append(segments[pid][0], segments[pid][0][-1:]) for pid in others])
+        v = np.concatenate([np.append(segments[pid][1], np.nan) for pid in others])
+        ax.plot(t, v, color=OTHERS_COLOUR, linewidth=0.8, alpha=0.6, label=f"others ({len(others)})",
+                zorder=1.5)
     if threshold is not None:
         ax.axhline(threshold.poor, color=POOR_COLOUR, linestyle="--", linewidth=1.0,
                    label=f"poor {'>' if threshold.direction == 'above' else '<'} {threshold.poor:g}")
@@ -273,9 +293,10 @@ def plot_participant_timeline(
     ax: Axes | None = None,
     max_rows: int = 40,
 ) -> Axes:
-    """Who was there when: one row per participant, a bar from join to leave. With ``segments`` (one row per
-    peer segment with ``participant_id``/``start``/``end``, e.g. ``quality_segments_frame``) every
-    rejoin is its own bar. Bars are coloured by verdict when ``verdicts`` is given.
+    """Who was there when: one row per participant, a bar from join to leave. With ``segments`` (rows with
+    ``participant_id``/``start``/``end`` and ideally ``peer_id``, e.g. ``quality_segments_frame``) each
+    peer connection is its own bar, so a rejoin shows as a second bar. Bars are coloured by verdict when
+    ``verdicts`` is given; past ``max_rows`` every poor/warn participant is kept.
 
     Example:
         >>> import pandas as pd
@@ -295,6 +316,10 @@ def plot_participant_timeline(
         bars = pd.DataFrame({"participant_id": segments["participant_id"].astype("str"),
                              "start": pd.to_datetime(segments["start"], utc=True),
                              "end": pd.to_datetime(segments["end"], utc=True)})
+        if "peer_id" in segments.columns:  # one bar per peer (a connection); a new peer id is a rejoin
+            bars = (bars.assign(peer_id=segments["peer_id"].astype("str").fillna(""))
+                    .groupby(["participant_id", "peer_id"], sort=False)
+                    .agg(start=("start", "min"), end=("end", "max")).reset_index())
     else:
         bars = pd.DataFrame({"participant_id": participants["id"].astype("str"),
                              "start": pd.to_datetime(participants["joined_at"], utc=True),
@@ -303,25 +328,31 @@ def plot_participant_timeline(
     session_end = bars["end"].max() if bars["end"].notna().any() else bars["start"].max()
     bars = bars.assign(end=bars["end"].fillna(session_end))
     order = bars.groupby("participant_id")["start"].min().sort_values()
-    rows = list(order.index[:max_rows])
     verdict_of = {} if verdicts is None else dict(
         zip(verdicts["participant_id"], verdicts["verdict"], strict=True))
+    # past max_rows: every poor/warn participant first, then the earliest others; shown in join order
+    flagged = [pid for pid in order.index if verdict_of.get(pid) in ("poor", "warn")][:max_rows]
+    others = [pid for pid in order.index if pid not in set(flagged)][: max_rows - len(flagged)]
+    keep = set(flagged) | set(others)
+    rows = [pid for pid in order.index if pid in keep]
     verdict_colour = {"poor": POOR_COLOUR, "warn": WARN_COLOUR, "good": OKABE_ITO[2]}
     seen_verdicts: set[str] = set()
-    for y, pid in enumerate(rows):
+    bars = bars.assign(s=mdates.date2num(_naive_utc(bars["start"])),
+                       e=mdates.date2num(_naive_utc(bars["end"])))
+    spans = {pid: list(zip(g["s"], np.maximum(g["e"] - g["s"], 1e-6), strict=True))
+             for pid, g in bars.groupby("participant_id", sort=False)}
+    for y, pid in enumerate(rows):  # one artist per participant, a bar per peer segment
         verdict = verdict_of.get(pid)
         colour = verdict_colour.get(verdict, OKABE_ITO[0])
-        for start, end in bars.loc[bars["participant_id"] == pid, ["start", "end"]].itertuples(index=False):
-            s = mdates.date2num(start.tz_convert("UTC").tz_localize(None))
-            e = mdates.date2num(end.tz_convert("UTC").tz_localize(None))
-            label = verdict if verdict and verdict not in seen_verdicts else "_bar"
-            if verdict:
-                seen_verdicts.add(verdict)
-            ax.broken_barh([(s, max(e - s, 1e-6))], (y - 0.35, 0.7), facecolors=colour, label=label)
+        label = verdict if verdict and verdict not in seen_verdicts else "_bar"
+        if verdict:
+            seen_verdicts.add(verdict)
+        ax.broken_barh(spans[pid], (y - 0.35, 0.7), facecolors=colour, edgecolors="white", linewidth=0.8,
+                       label=label)
     ax.set_yticks(range(len(rows)), [_label(pid, names) for pid in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if len(order) > max_rows:
-        ax.set_title(f"participants (first {max_rows} of {len(order)} by join time)")
+        ax.set_title(f"participants ({max_rows} of {len(order)}: every poor/warn one, then by join time)")
     else:
         ax.set_title("participants: joined → left")
     ax.xaxis_date()

@@ -121,7 +121,6 @@ class Threshold:
 
     Example:
         >>> import dataclasses
-import itertools
         >>> strict = tuple(dataclasses.replace(t, poor=2.0) if t.metric == "loss_pct" else t
         ...                for t in DEFAULT_THRESHOLDS)
         >>> [t.poor for t in strict if t.metric == "loss_pct"]
@@ -221,9 +220,11 @@ def _as_thresholds(thresholds: Sequence[Threshold] | pd.DataFrame) -> tuple[Thre
     return tuple(thresholds)
 
 
-def _short_source(source: str) -> str:
-    """'poor: Twilio Voice Insights high-rtt > 400 ms (…)' -> 'Twilio' for one-line reasons."""
-    head = source.split(";")[0].removeprefix("poor:").strip()
+def _short_source(source: str, level: str = "poor") -> str:
+    """'poor: Twilio … > 400 ms; warn: ITU-T G.114 …' -> 'Twilio' (or 'ITU-T' for ``level="warn"``)."""
+    parts = [p.strip() for p in source.split(";")]
+    mine = [p for p in parts if p.startswith(f"{level}:")]
+    head = (mine[0] if mine else parts[0]).removeprefix(f"{level}:").removeprefix("poor:").strip()
     for org in ("Twilio", "Teams CQD", "ITU-T", "rtk_frames", "Cole & Rosenbluth"):
         if org in head:
             return org
@@ -466,28 +467,38 @@ def participant_summary(
         _below=(samples["quality"] < poor_quality).astype("float64").where(samples["quality"].notna()),
     )
     grouped = s.groupby(keys, dropna=False, sort=True)
-    summary = grouped.agg(
+    summary = grouped.agg(  # built-in reductions only: cythonised, no Python call per group
         n_samples=("timestamp", "size"),
         first_sample_at=("timestamp", "min"),
         last_sample_at=("timestamp", "max"),
         quality_mean=("quality", "mean"),
         quality_median=("quality", "median"),
-        quality_p10=("quality", lambda x: x.quantile(0.10)),
         quality_below_poor_share=("_below", "mean"),
         jitter_ms_mean=("jitter_ms", "mean"),
-        jitter_ms_p90=("jitter_ms", lambda x: x.quantile(0.90)),
         rtt_ms_mean=("rtt_ms", "mean"),
-        rtt_ms_p90=("rtt_ms", lambda x: x.quantile(0.90)),
         loss_pct_mean=("loss_pct", "mean"),
         loss_pct_max=("loss_pct", "max"),
-        packets_lost_total=("packets_lost", lambda x: x.sum(min_count=1)),
-        frames_dropped_total=("frames_dropped", lambda x: x.sum(min_count=1)),
+        packets_lost_total=("packets_lost", "sum"),
+        frames_dropped_total=("frames_dropped", "sum"),
+        packets_lost_n=("packets_lost", "count"),
+        frames_dropped_n=("frames_dropped", "count"),
         frame_width_median=("frame_width", "median"),
         frame_height_median=("frame_height", "median"),
         fps_median=("fps", "median"),
         mos_mean=("mos", "mean"),
         mos_estimated_mean=("mos_estimated", "mean"),
-    ).reset_index()
+    )
+    summary["quality_p10"] = grouped["quality"].quantile(0.10)
+    summary["jitter_ms_p90"] = grouped["jitter_ms"].quantile(0.90)
+    summary["rtt_ms_p90"] = grouped["rtt_ms"].quantile(0.90)
+    for total in ("packets_lost", "frames_dropped"):  # a sum over no values is unknown, not 0
+        summary[f"{total}_total"] = summary[f"{total}_total"].where(summary[f"{total}_n"] > 0)
+    summary = summary.drop(columns=["packets_lost_n", "frames_dropped_n"]).reset_index()
+    order = [*keys, "n_samples", "first_sample_at", "last_sample_at", "quality_mean", "quality_median",
+             "quality_p10", "quality_below_poor_share", "jitter_ms_mean", "jitter_ms_p90", "rtt_ms_mean",
+             "rtt_ms_p90", "loss_pct_mean", "loss_pct_max", "packets_lost_total", "frames_dropped_total",
+             "frame_width_median", "frame_height_median", "fps_median", "mos_mean", "mos_estimated_mean"]
+    summary = summary[order]
     return summary.astype({"n_samples": "int64"})
 
 
@@ -504,32 +515,31 @@ def _alarm_runs(bad: np.ndarray, window: int, min_bad: int) -> list[tuple[int, i
     """Index runs [i, j] (inclusive) where at least ``min_bad`` of the last ``window`` samples were bad.
 
     A run starts at the first bad sample of the window that raised the alarm and ends at the last bad
-    sample before the alarm clears.
+    sample before the alarm clears. Vectorised: no Python loop over samples.
+
+    Example:
+        >>> _alarm_runs(np.array([0, 1, 0, 1, 1, 0, 0, 0, 0, 1], dtype=bool), 5, 3)
+        [(1, 4)]
     """
     n = len(bad)
     if n == 0:
         return []
-    counts = np.convolve(bad.astype(int), np.ones(window, dtype=int))[:n]  # bad in (i-window, i]
-    alarm = counts >= min_bad
-    member = alarm.copy()
-    for i in np.flatnonzero(alarm):  # the alarm covers its window from the window's first bad sample
-        lo = max(0, i - window + 1)
-        first_bad = lo + int(np.argmax(bad[lo : i + 1]))
-        member[first_bad : i + 1] = True
-    runs: list[tuple[int, int]] = []
-    i = 0
-    while i < n:
-        if member[i]:
-            j = i
-            while j + 1 < n and member[j + 1]:
-                j += 1
-            bad_idx = np.flatnonzero(bad[i : j + 1]) + i
-            if len(bad_idx):
-                runs.append((int(bad_idx[0]), int(bad_idx[-1])))
-            i = j + 1
-        else:
-            i += 1
-    return runs
+    counts = np.convolve(bad.astype(np.int64), np.ones(window, dtype=np.int64))[:n]  # bad in (i-window, i]
+    alarm_at = np.flatnonzero(counts >= min_bad)
+    if len(alarm_at) == 0:
+        return []
+    positions = np.arange(n)
+    # next_bad[k]: the first bad index >= k (n if none); prev_bad[k]: the last bad index <= k (-1 if none)
+    next_bad = np.minimum.accumulate(np.where(bad, positions, n)[::-1])[::-1]
+    prev_bad = np.maximum.accumulate(np.where(bad, positions, -1))
+    window_start = next_bad[np.maximum(alarm_at - window + 1, 0)]
+    cover = np.zeros(n + 1, dtype=np.int64)  # each alarm covers [first bad of its window, alarm]
+    np.add.at(cover, window_start, 1)
+    np.add.at(cover, alarm_at + 1, -1)
+    member = np.cumsum(cover[:n]) > 0
+    edges = np.diff(np.concatenate(([False], member, [False])).astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return [(int(next_bad[a]), int(prev_bad[b])) for a, b in zip(starts, ends, strict=True)]
 
 
 def _fmt_value(value: float, unit: str) -> str:
@@ -542,9 +552,9 @@ def _fmt_value(value: float, unit: str) -> str:
     return f"{value:.0f} {unit}"
 
 
-def _reason(kind: str, t: Threshold, value: float, limit: float) -> str:
+def _reason(kind: str, t: Threshold, value: float, limit: float, level: str = "poor") -> str:
     op = ">" if t.direction == "above" else "<"
-    where = _short_source(t.source)
+    where = _short_source(t.source, level)
     return f"{kind} {t.name()} {_fmt_value(value, t.unit)} {op} {_fmt_value(limit, t.unit)} ({where})"
 
 
@@ -558,7 +568,7 @@ def poor_intervals(
 ) -> pd.DataFrame:
     """Intervals where a metric was bad in at least ``min_bad`` of the last ``window`` samples
     (Twilio's rule: 3 of the last 5), per peer segment, kind and stream, each with a one-line reason
-    such as ``"video loss 7.2 % > 3.0 % (Twilio)"``. ``value`` is the mean over the interval's samples.
+    such as ``"video loss 7.2 % > 3.0 % (Twilio)"``. ``value`` is the mean of the interval's bad samples.
 
     Example:
         >>> import pandas as pd
@@ -599,14 +609,14 @@ def poor_intervals(
                 if level == "warn" and "poor" in levels:  # warn = bad but not already poor
                     bad &= ~(values > t.poor if t.direction == "above" else values < t.poor)
                 for i, j in _alarm_runs(bad, window, min_bad):
-                    value = float(values[i : j + 1].mean())
+                    value = float(values[i : j + 1][bad[i : j + 1]].mean())  # the bad samples' mean
                     rows.append({
                         "participant_id": participant_id, "peer_id": peer_id, "kind": kind,
                         "source": source, "stream": stream, "metric": t.metric, "level": level,
                         "start": stamps[i], "end": stamps[j],
                         "n_samples": j - i + 1, "n_bad_samples": int(bad[i : j + 1].sum()),
                         "value": value, "threshold": limit, "unit": t.unit,
-                        "source_of_threshold": t.source, "reason": _reason(kind, t, value, limit),
+                        "source_of_threshold": t.source, "reason": _reason(kind, t, value, limit, level),
                     })
     frame = pd.DataFrame(rows, columns=list(INTERVAL_COLUMNS))
     if len(frame):
@@ -651,8 +661,10 @@ def verdicts(
         if len(samples) else pd.Series(dtype="int64")
     )
     rows = []
+    by_participant = dict(tuple(intervals.groupby("participant_id", dropna=False, sort=False)))
+    no_intervals = intervals.iloc[0:0]
     for participant_id, n_evidence in evidence.items():
-        mine = intervals[intervals["participant_id"] == participant_id] if len(intervals) else intervals
+        mine = by_participant.get(participant_id, no_intervals)
         if n_evidence < min_samples:
             verdict, reasons = "insufficient data", [f"only {int(n_evidence)} samples (need {min_samples})"]
         elif (mine["level"] == "poor").any():
@@ -704,19 +716,6 @@ NETWORK_METRICS = frozenset({"loss_pct", "jitter_ms"})
 DEVICE_METRICS = frozenset({"fps", "frames_dropped"})
 
 
-def _first(frame: pd.DataFrame | None, participant_id: str, columns: Sequence[str]):
-    if frame is None or not len(frame):
-        return None
-    id_col = "participant_id" if "participant_id" in frame.columns else "id"
-    rows = frame[frame[id_col] == participant_id]
-    for column in columns:
-        if column in rows.columns:
-            values = rows[column].dropna()
-            if len(values):
-                return values.iloc[0]
-    return None
-
-
 def likely_causes(
     verdict_frame: pd.DataFrame,
     intervals: pd.DataFrame,
@@ -725,9 +724,10 @@ def likely_causes(
     samples: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """A short "likely cause" per participant whose verdict is poor or warn: ``network``, ``device``,
-    ``server/route`` or ``unknown``, with the evidence in words. Uses what the data shows: the encoder's
-    ``quality_limitation_reason`` (cpu / bandwidth) from the peer report, the pre-call network test and
-    network type (``participant_frame``'s ``precall_network_information_*``), and which metrics were bad
+    ``network and device``, ``server/route`` or ``unknown``, with the evidence in words. Uses what the
+    data shows: the encoder's ``quality_limitation_reason`` (cpu / bandwidth) from the peer report, the
+    pre-call network test and network type (``participant_frame``'s ``precall_network_information_*``),
+    and which metrics were bad
     (loss/jitter → network; high RTT with no loss or jitter → route/server distance; low fps or dropped
     frames with clean network → device). When none of these apply it says the data can't tell.
 
@@ -738,39 +738,78 @@ def likely_causes(
         >>> likely_causes(v, iv).loc[0, "cause"]
         'server/route'
     """
+    flagged = verdict_frame[verdict_frame["verdict"].isin(["poor", "warn"])]
+    bad_metrics = {key: set(group["metric"])
+                   for key, group in intervals.groupby(["participant_id", "level"], sort=False)} \
+        if len(intervals) else {}
+    limitations = _limitation_counts(samples)
+    precall = _precall_rows(participants)
     rows = []
-    pairs = zip(verdict_frame["participant_id"], verdict_frame["verdict"], strict=True)
-    for participant_id, verdict in pairs:
-        if verdict not in ("poor", "warn"):
-            continue
-        mine = intervals[(intervals["participant_id"] == participant_id) & (intervals["level"] == verdict)]
-        bad_metrics = set(mine["metric"])
-        cause, evidence = _diagnose(participant_id, bad_metrics, participants, samples)
+    for participant_id, verdict in zip(flagged["participant_id"], flagged["verdict"], strict=True):
+        cause, evidence = _diagnose(bad_metrics.get((participant_id, verdict), set()),
+                                    limitations.get(participant_id), precall.get(participant_id, {}))
         rows.append({"participant_id": participant_id, "cause": cause, "evidence": evidence})
     return pd.DataFrame(rows, columns=["participant_id", "cause", "evidence"]).astype("str")
 
 
-def _diagnose(participant_id, bad_metrics: set[str], participants, samples) -> tuple[str, str]:
-    """(cause, evidence): the first cause that applies, in order of directness, and every clue found."""
-    findings: list[tuple[str, str]] = []
-    # 1. the encoder said why it limited video
-    if samples is not None and len(samples) and "quality_limitation_reason" in samples.columns:
-        mine = samples.loc[samples["participant_id"] == participant_id, "quality_limitation_reason"].dropna()
-        counts = mine[mine.isin(["cpu", "bandwidth"])].value_counts()
-        if len(counts) and counts.iloc[0] >= MIN_EVIDENCE_SAMPLES:
-            reason, n = counts.index[0], int(counts.iloc[0])
-            if reason == "cpu":
-                findings.append(("device", f"the video encoder reported CPU limitation in {n} samples"))
-            else:
-                findings.append(("network",
-                                 f"the video encoder reported bandwidth limitation in {n} samples"))
-    # 2. the pre-call network test already looked bad
+PRECALL_COLUMNS = {
+    "rtt": ("precall_network_information_rtt",),
+    "jitter": ("precall_network_information_jitter",),
+    "loss": ("precall_network_information_fractional_loss",),
+    "network_type": ("precall_network_information_effective_network_type",
+                     "precall_network_information_effective_networktype"),
+}
+
+
+def _limitation_counts(samples: pd.DataFrame | None) -> dict[str, tuple[str, int]]:
+    """participant → (the most frequent of cpu/bandwidth, its sample count) from the encoder's reason."""
+    if samples is None or not len(samples) or "quality_limitation_reason" not in samples.columns:
+        return {}
+    reasons = samples[["participant_id", "quality_limitation_reason"]]
+    reasons = reasons[reasons["quality_limitation_reason"].isin(["cpu", "bandwidth"])]
+    if reasons.empty:
+        return {}
+    counts = reasons.value_counts().reset_index(name="n")  # sorted by n, largest first
+    top = counts.drop_duplicates("participant_id")
+    return {pid: (reason, int(n)) for pid, reason, n in top.itertuples(index=False)}
+
+
+def _precall_rows(participants: pd.DataFrame | None) -> dict[str, dict[str, object]]:
+    """participant → its pre-call test values (first non-NA per field) from ``participant_frame``."""
+    if participants is None or not len(participants):
+        return {}
+    id_col = "participant_id" if "participant_id" in participants.columns else "id"
+    out: dict[str, dict[str, object]] = {}
+    for field, names in PRECALL_COLUMNS.items():
+        column = next((c for c in names if c in participants.columns), None)
+        if column is None:
+            continue
+        values = participants[[id_col, column]].dropna().drop_duplicates(id_col)
+        for pid, value in zip(values[id_col], values[column], strict=True):
+            out.setdefault(pid, {})[field] = value
+    return out
+
+
+def _diagnose(bad_metrics: set[str], limitation: tuple[str, int] | None,
+              precall_values: Mapping[str, object]) -> tuple[str, str]:
+    """(cause, evidence): network / device / network and device / server/route / unknown, with every clue.
+
+    Loss or jitter measured on the media path makes it "network" even when the encoder also reported CPU
+    limitation (a congested path starves the encoder too); high RTT alone is "server/route".
+    """
+    network_clues: list[str] = []
+    device_clues: list[str] = []
+    # the encoder said why it limited video
+    if limitation is not None and limitation[1] >= MIN_EVIDENCE_SAMPLES:
+        reason, n = limitation
+        if reason == "cpu":
+            device_clues.append(f"the video encoder reported CPU limitation in {n} samples")
+        else:
+            network_clues.append(f"the video encoder reported bandwidth limitation in {n} samples")
+    # the pre-call network test already looked bad
     precall = []
-    rtt = _first(participants, participant_id, ["precall_network_information_rtt"])
-    jitter = _first(participants, participant_id, ["precall_network_information_jitter"])
-    loss = _first(participants, participant_id, ["precall_network_information_fractional_loss"])
-    net = _first(participants, participant_id, ["precall_network_information_effective_network_type",
-                                                "precall_network_information_effective_networktype"])
+    rtt, jitter = precall_values.get("rtt"), precall_values.get("jitter")
+    loss, net = precall_values.get("loss"), precall_values.get("network_type")
     if rtt is not None and float(rtt) > PRECALL_RTT_POOR_MS:
         precall.append(f"RTT {float(rtt):.0f} ms")
     if jitter is not None and float(jitter) > PRECALL_JITTER_POOR_MS:
@@ -780,20 +819,24 @@ def _diagnose(participant_id, bad_metrics: set[str], participants, samples) -> t
     if net is not None and str(net).lower() in SLOW_NETWORK_TYPES:
         precall.append(f"network type {net}")
     if precall:
-        findings.append(("network", "the pre-call network test already showed " + ", ".join(precall)))
-    # 3. what went bad during the call
+        network_clues.append("the pre-call network test already showed " + ", ".join(precall))
+    # what went bad during the call
     if bad_metrics & NETWORK_METRICS:
         named = sorted(m.removesuffix("_pct").removesuffix("_ms") for m in bad_metrics & NETWORK_METRICS)
-        findings.append(("network", f"packet {' and '.join(named)} on the media path"))
-    elif "rtt_ms" in bad_metrics:
-        findings.append(("server/route",
-                         "high RTT with no loss or jitter: distance or routing to the media server"))
-    elif bad_metrics & DEVICE_METRICS:
-        findings.append(("device",
-                         "low frame rate / dropped frames while the network showed no loss or jitter"))
+        network_clues.append(f"packet {' and '.join(named)} on the media path")
+    elif "rtt_ms" in bad_metrics and not network_clues:
+        return "server/route", "high RTT with no loss or jitter: distance or routing to the media server"
+    elif bad_metrics & DEVICE_METRICS and not network_clues:
+        device_clues.append("low frame rate / dropped frames while the network showed no loss or jitter")
+    measured_on_path = bool(bad_metrics & NETWORK_METRICS)
+    if network_clues and device_clues:
+        # loss/jitter measured on the media path outweigh an encoder's CPU report, not the other way round
+        cause = "network" if measured_on_path else "network and device"
+        findings = [("", c) for c in network_clues + device_clues]
+        return cause, "; ".join(evidence for _, evidence in findings)
+    findings = [("network", c) for c in network_clues] + [("device", c) for c in device_clues]
     if not findings:
-        return "unknown", ("the data can't tell: the quality score fell with no RTT, loss, jitter or "
-                           "device signal")
+        return "unknown", "the data can't tell: no RTT, loss, jitter, pre-call or device signal explains it"
     return findings[0][0], "; ".join(evidence for _, evidence in findings)
 
 

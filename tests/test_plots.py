@@ -36,15 +36,16 @@ def test_plot_quality_one_labelled_line_per_participant_plus_threshold_lines():
     assert ax.get_legend() is not None
 
 
-def test_plot_quality_rejoin_is_a_separate_segment_with_a_join_marker():
+def test_plot_quality_rejoin_breaks_the_line_and_marks_each_join():
     frame = pd.concat([qs("p1", "first-peer", [80.0, 80.0, 80.0]),
                        qs("p1", "second-peer", [70.0, 70.0], start=T0 + pd.Timedelta(minutes=10))])
     ax = plots.plot_quality(frame, thresholds=())
-    data_lines = [ln for ln in ax.get_lines() if ln.get_linestyle() != "None"]
-    markers = [ln for ln in ax.get_lines() if ln.get_label() == "_join"]
-    assert len(data_lines) == 2 and len(markers) == 2
-    assert labelled(ax) == ["p1"]  # one legend entry for both segments
-    assert data_lines[0].get_color() == data_lines[1].get_color()
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "p1"]  # one legend entry for both peers
+    ydata = np.asarray(line.get_ydata(), dtype="float64")
+    assert np.isnan(ydata).sum() == 1 and list(ydata[~np.isnan(ydata)]) == [80.0] * 3 + [70.0] * 2
+    (joins,) = [ln for ln in ax.get_lines() if ln.get_label() == "_join"]
+    assert list(joins.get_ydata()) == [80.0, 70.0]  # a marker where each peer segment starts
+    assert joins.get_color() == line.get_color()
 
 
 def test_plot_quality_breaks_the_line_over_a_long_gap_inside_one_peer():
@@ -52,7 +53,7 @@ def test_plot_quality_breaks_the_line_over_a_long_gap_inside_one_peer():
     frame = pd.DataFrame({"participant_id": "p1", "peer_id": "a", "kind": "audio", "timestamp": times,
                           "quality": [50.0] * 6})
     ax = plots.plot_quality(frame, thresholds=())
-    ydata = ax.get_lines()[0].get_ydata()
+    ydata = np.asarray(ax.get_lines()[0].get_ydata(), dtype="float64")
     assert np.isnan(ydata).sum() == 1 and len(ydata) == 7
 
 
@@ -63,6 +64,9 @@ def test_plot_quality_many_participants_top_n_plus_others():
     assert names[:5] == ["p00", "p01", "p02", "p03", "p04"]  # the 5 lowest quality
     assert names[5] == "others (7)"
     assert len(names) == 6
+    (others,) = [ln for ln in ax.get_lines() if ln.get_label() == "others (7)"]  # one artist for all 7
+    values = np.asarray(others.get_ydata(), dtype="float64")
+    assert sorted(set(values[~np.isnan(values)])) == [float(i * 4) for i in range(5, 12)]
 
 
 def test_plot_quality_jitter_from_raw_frame_uses_ms_and_the_30ms_line():
@@ -108,7 +112,7 @@ def test_participant_timeline_rows_and_rejoin_bars():
     verdicts = pd.DataFrame({"participant_id": ["p1", "p2"], "verdict": ["poor", "good"]})
     ax = plots.plot_participant_timeline(participants, segments=segments, verdicts=verdicts)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Ada", "<b>Bob</b>"]
-    assert len(ax.collections) == 3  # two bars for p1's rejoin, one for p2
+    assert [len(c.get_paths()) for c in ax.collections] == [2, 1]  # two bars for p1's rejoin, one for p2
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["poor", "good"]
 
 
@@ -150,3 +154,20 @@ def test_wanted_colours_are_kept_but_never_shared_within_a_plot():
     by_label = {ln.get_label(): ln.get_color() for ln in ax.get_lines() if not ln.get_label().startswith("_")}
     assert by_label["p1"] == "#0072B2" and by_label["p3"] == "#CC79A7"
     assert by_label["p2"] not in ("#0072B2", "#CC79A7")
+
+
+def test_timeline_merges_quality_segments_of_one_peer_and_keeps_flagged_rows():
+    participants = pd.DataFrame({"id": [f"p{i}" for i in range(5)], "display_name": list("ABCDE"),
+                                 "joined_at": [T0 + pd.Timedelta(minutes=i) for i in range(5)],
+                                 "left_at": [T0 + pd.Timedelta(minutes=30)] * 5})
+    # p0: two back-to-back quality segments of the same peer -> one bar; p4 rejoined on a new peer
+    segments = pd.DataFrame({
+        "participant_id": ["p0", "p0", "p1", "p2", "p3", "p4", "p4"],
+        "peer_id": ["a", "a", "b", "c", "d", "e1", "e2"],
+        "start": [T0 + pd.Timedelta(minutes=i) for i in (0, 5, 1, 2, 3, 4, 20)],
+        "end": [T0 + pd.Timedelta(minutes=5), *[T0 + pd.Timedelta(minutes=10)] * 4,
+                T0 + pd.Timedelta(minutes=10), T0 + pd.Timedelta(minutes=30)]})
+    verdicts = pd.DataFrame({"participant_id": ["p4"], "verdict": ["poor"]})
+    ax = plots.plot_participant_timeline(participants, segments=segments, verdicts=verdicts, max_rows=3)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "E"]  # E is poor: always shown
+    assert [len(c.get_paths()) for c in ax.collections] == [1, 1, 2]

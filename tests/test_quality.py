@@ -157,8 +157,8 @@ def test_three_of_the_last_five_bad_samples_make_a_poor_interval_with_a_reason()
     row = iv.iloc[0]
     assert row["start"] == T0 + pd.Timedelta(seconds=7) and row["end"] == T0 + pd.Timedelta(seconds=28)
     assert row["n_bad_samples"] == 3 and row["n_samples"] == 4
-    assert row["value"] == pytest.approx((40 + 5 + 50 + 60) / 4)
-    assert row["reason"] == "audio jitter 39 ms > 30 ms (Twilio)"
+    assert row["value"] == pytest.approx((40 + 50 + 60) / 3)  # the mean of the bad samples
+    assert row["reason"] == "audio jitter 50 ms > 30 ms (Twilio)"
     assert q.verdicts(s).loc[0, "verdict"] == "poor"
 
 
@@ -249,6 +249,27 @@ def test_cause_cpu_limitation_is_device():
     assert row["cause"] == "device" and "CPU" in row["evidence"]
 
 
+def test_cause_loss_on_the_path_outweighs_an_encoder_cpu_report():
+    samples = pd.DataFrame({"participant_id": ["p1"] * 3, "quality_limitation_reason": ["cpu"] * 3})
+    row = _cause(["loss_pct", "fps"], samples=samples)
+    assert row["cause"] == "network"
+    assert "packet loss on the media path" in row["evidence"]
+    assert "CPU limitation in 3 samples" in row["evidence"]
+
+
+def test_cause_cpu_and_a_bad_precall_test_without_path_loss_is_both():
+    samples = pd.DataFrame({"participant_id": ["p1"] * 3, "quality_limitation_reason": ["cpu"] * 3})
+    participants = pd.DataFrame({"id": ["p1"], "precall_network_information_fractional_loss": [0.05]})
+    row = _cause(["fps"], participants=participants, samples=samples)
+    assert row["cause"] == "network and device" and "loss 5.0 %" in row["evidence"]
+
+
+def test_warn_reason_cites_the_warn_threshold_source():
+    s = q.quality_samples(qs_frame({"rtt_ms": [350.0, 360.0, 340.0, 100.0]}))
+    iv = q.poor_intervals(s)
+    assert iv["reason"].tolist() == ["audio RTT 350 ms > 300 ms (ITU-T)"]
+
+
 def test_cause_says_plainly_when_the_data_cannot_tell():
     row = _cause(["quality"])
     assert row["cause"] == "unknown" and "can't tell" in row["evidence"]
@@ -284,3 +305,36 @@ def test_sessions_per_day_counts_utc_days():
 def test_worst_returns_lowest_first():
     t = pd.DataFrame({"id": list("abc"), "quality_mean": [50.0, 10.0, np.nan]})
     assert q.worst(t, 2)["id"].tolist() == ["b", "a"]
+
+
+def _alarm_runs_reference(bad, window, min_bad):
+    """The rule spelled out sample by sample: alarm at i when >= min_bad of the last `window` are bad; an
+    alarm covers its window from the window's first bad sample; runs are trimmed to bad samples."""
+    n = len(bad)
+    member = [False] * n
+    for i in range(n):
+        lo = max(0, i - window + 1)
+        if sum(bad[lo:i + 1]) >= min_bad:
+            first = next(k for k in range(lo, i + 1) if bad[k])
+            for k in range(first, i + 1):
+                member[k] = True
+    runs, i = [], 0
+    while i < n:
+        if member[i]:
+            j = i
+            while j + 1 < n and member[j + 1]:
+                j += 1
+            bad_idx = [k for k in range(i, j + 1) if bad[k]]
+            runs.append((bad_idx[0], bad_idx[-1]))
+            i = j + 1
+        else:
+            i += 1
+    return runs
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.booleans(), max_size=40), st.integers(1, 7), st.integers(1, 7))
+def test_vectorised_alarm_runs_match_the_rule_spelled_out(bad, window, min_bad):
+    min_bad = min(min_bad, window)
+    expected = _alarm_runs_reference(bad, window, min_bad)
+    assert q._alarm_runs(np.array(bad, dtype=bool), window, min_bad) == expected

@@ -74,6 +74,7 @@ REPORT_FILE = "report.html"
 MAX_CHAT_ROWS = 500
 MAX_TRANSCRIPT_ROWS = 500
 MAX_INTERVAL_ROWS = 100
+MAX_OPEN_PARTICIPANTS = 20  # beyond this, participants without a poor/warn verdict fold into <details>
 PLOT_DPI = 110
 FLEET_DIMENSIONS = {
     "device_info_browser": "browser",
@@ -284,7 +285,8 @@ def _participant_table(data: SessionData, summary: pd.DataFrame, verdict_frame: 
         extra = extra.drop_duplicates("participant_id")
         table = table.merge(extra.astype({"participant_id": "str"}), on="participant_id", how="left")
     wide = _pivot_kind(summary, ["quality_mean", "quality_p10", "jitter_ms_mean", "loss_pct_mean",
-                                 "rtt_ms_mean", "mos_mean", "mos_estimated_mean", "fps_median", "n_samples"])
+                                 "rtt_ms_mean", "mos_mean", "mos_estimated_mean", "fps_median", "n_samples",
+                                 "frame_width_median", "frame_height_median"])
     table = table.merge(wide, on="participant_id", how="left")
     table = table.merge(verdict_frame[["participant_id", "verdict", "reasons"]], on="participant_id",
                         how="left")
@@ -552,7 +554,8 @@ def render_session_report(
             "precall_network_information_effective_network_type", "ip_information_country",
             "audio_quality_mean", "video_quality_mean", "audio_jitter_ms_mean", "audio_loss_pct_mean",
             "video_loss_pct_mean", "audio_rtt_ms_mean", "audio_mos_mean", "audio_mos_estimated_mean",
-            "video_fps_median"]),
+            "video_fps_median", "video_frame_width_median", "video_frame_height_median"]),
+        "max_open_participants": MAX_OPEN_PARTICIPANTS,
         "intervals": _records(_named(condensed, data.participants),
                               ["display_name", "kind", "start", "end", "intervals", "seen_in", "reason"],
                               MAX_INTERVAL_ROWS),
