@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import rtk_frames as rtk
-from rtk_frames.errors import NotFoundError
+from rtk_frames.errors import CoercionWarning, NotFoundError
 from rtk_frames.fetch import FrameWithRaw
 from rtk_frames.sandbox import Dataset, serve
 
@@ -161,3 +161,12 @@ def test_a_synthetic_fleet_flattens_every_sample_over_http():
                  for pid in people["id"] for seg in dataset.details.get(pid, {}).get("quality_stats", []))
     assert len(stats) == served > 0
     assert stats["quality"].between(0, 100).all()
+
+
+def test_a_coercion_warning_from_a_fetch_points_at_the_callers_line():
+    dataset = Dataset.from_samples()
+    dataset.participants[SESSION][0]["joined_at"] = "not a time"
+    with serve(dataset) as api, pytest.warns(CoercionWarning, match=r"joined_at ×1 \(unparseable") as caught:
+        people = rtk.fetch_participants(api.client(), SESSION)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert people["joined_at"].isna().sum() == 1

@@ -105,3 +105,12 @@ def test_peer_events_of_a_participants_page_keep_each_participant():
     assert events["participant_id"].tolist() == ["a", "a", "c"]
     assert set(events["session_id"]) == {"s1"}
     assert rtk.participants_frame(page)["peer_events_count"].tolist()[::2] == [2, 1]
+
+
+def test_the_warning_points_at_the_callers_line_and_a_json_body_reads_like_its_dict():
+    body = (SEED / "get_session_participants.json").read_bytes()
+    with pytest.warns(CoercionWarning) as caught:
+        from_bytes = rtk.participants_frame(body)
+    assert caught[0].filename == __file__
+    with pytest.warns(CoercionWarning):
+        pd.testing.assert_frame_equal(from_bytes, rtk.participants_frame(json.loads(body)))

@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -176,7 +178,8 @@ def plain(payload: Any) -> Any:
 
 
 def unwrap_items(payload: Any, *list_keys: str, single_keys: Sequence[str] = ()) -> list[dict]:
-    """The item dicts in a payload: a whole response, its ``data``, an SDK model, or a list of any of them.
+    """The item dicts in a payload: a whole response, its ``data``, an SDK model, a JSON body (bytes or
+    text), or a list of any of them.
 
     ``list_keys`` name a list under ``data`` (``"sessions"``); ``single_keys`` name one item under
     ``data`` (``"session"``, ``"participant"``). A dict that is neither is itself the item.
@@ -188,6 +191,8 @@ def unwrap_items(payload: Any, *list_keys: str, single_keys: Sequence[str] = ())
     payload = plain(payload)
     if payload is None:
         return []
+    if isinstance(payload, bytes | bytearray | memoryview | str):  # a saved or just-received JSON body
+        payload = orjson.loads(payload)
     if isinstance(payload, list | tuple):
         items: list[dict] = []
         for part in payload:
@@ -380,13 +385,12 @@ def make_frame(
     columns: Mapping[str, Sequence[Any]],
     *,
     report: CoercionReport,
-    stacklevel: int = 5,
 ) -> pd.DataFrame:
     """Build the frame ``name`` from its schema in ``SCHEMAS``, then warn once and set provenance."""
     from rtk_frames.schemas import SCHEMAS
 
     frame = build_frame(columns, SCHEMAS[name], report=report)
-    return finish(frame, report, stacklevel=stacklevel)
+    return finish(frame, report)
 
 
 def _canonical(value: Any) -> Any:
@@ -783,8 +787,25 @@ def build_frame(
     return frame
 
 
-def finish(frame: pd.DataFrame, report: CoercionReport, *, stacklevel: int = 4) -> pd.DataFrame:
-    """Emit the report's one warning (if any) and refresh the frame's provenance attrs."""
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _first_caller_outside_the_package() -> int:
+    """The ``stacklevel`` (for a warning raised in :meth:`CoercionReport.warn` called by our caller)
+    that points at the first frame outside rtk_frames: the user's line, whether they called a flattener
+    or a ``fetch_*`` function."""
+    frame = sys._getframe(1)
+    level = 2  # 1 = CoercionReport.warn, 2 = our caller
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level - 1 if frame is None else level
+
+
+def finish(frame: pd.DataFrame, report: CoercionReport, *, stacklevel: int | None = None) -> pd.DataFrame:
+    """Emit the report's one warning (if any, pointing at the user's line unless ``stacklevel`` says
+    otherwise) and refresh the frame's provenance attrs."""
     frame.attrs = {"rtk_frames": {"frame": report.frame, "coercions": report.as_dict()}}
-    report.warn(stacklevel=stacklevel)
+    if report:
+        report.warn(stacklevel=stacklevel if stacklevel is not None else _first_caller_outside_the_package())
     return frame

@@ -47,7 +47,7 @@ def _session_record(item: dict) -> dict[str, Any]:
 
 def _sessions(payload: Any, name: str) -> pd.DataFrame:
     records = [_session_record(item) for item in _session_items(payload)]
-    return make_frame(name, records_to_columns(records), report=CoercionReport(f"{name}_frame"), stacklevel=6)
+    return make_frame(name, records_to_columns(records), report=CoercionReport(f"{name}_frame"))
 
 
 def sessions_frame(payload: Any) -> pd.DataFrame:
