@@ -284,3 +284,28 @@ def test_seed_flavor_differs_from_sdk_where_the_reference_does(seed_api, api, da
     ).json()["data"]["participant"]
     precall = seed_person["peer_stats"]["precall_network_information"]
     assert "throughtput" in precall and "effective_networktype" in precall  # the wire's own spellings
+
+
+@pytest.mark.parametrize("samples", [1, 7])
+def test_every_participant_and_peer_report_of_a_synthetic_dataset_validates(samples):
+    ds = Dataset.synthetic(sessions=2, participants=6, samples=samples, seed=samples, breakout_rooms=True)
+    with serve(ds) as api:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {api.api_token}"
+        checked = 0
+        for session in ds.all_sessions():
+            for row in ds.participants[session["id"]]:
+                for path, model in (
+                    (
+                        f"sessions/{session['id']}/participants/{row['id']}",
+                        rk.SessionGetSessionParticipantDetailsResponse,
+                    ),
+                    (f"sessions/peer-report/{row['id']}", rk.SessionGetParticipantDataFromPeerIDResponse),
+                ):
+                    response = http.get(api.url(path), params={"include_peer_events": "true"}, timeout=10)
+                    assert "NaN" not in response.text and "Infinity" not in response.text
+                    body = response.json()
+                    parsed = model.model_validate(body, strict=True)
+                    assert parsed.model_dump(by_alias=True, exclude_unset=True) == body, path
+                    checked += 1
+        assert checked == 2 * sum(len(rows) for rows in ds.participants.values()) >= 2 * 12
