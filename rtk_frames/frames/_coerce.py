@@ -68,6 +68,8 @@ __all__ = [
 ]
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
+_INT64_MAX = 2**63 - 1
+_FLOAT_EXACT_MAX = 2**53  # integers up to here survive a float64 exactly
 _REPAIRED = "repaired"
 
 # --------------------------------------------------------------------------------------------------
@@ -601,8 +603,6 @@ def _floats(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Ar
     return _per_value(values, _number_or_none, pa.float64(), column, "not a number", report)
 
 
-_INT64_MAX = 2**63 - 1
-_FLOAT_EXACT_MAX = 2**53
 
 
 def _integer_or_none(value: Any) -> tuple[int | None, bool]:
