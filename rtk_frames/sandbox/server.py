@@ -57,6 +57,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import orjson
+
 from rtk_frames.sandbox.dataset import Dataset, samples_dir
 from rtk_frames.sandbox.faults import FaultInjector, Faults
 
@@ -153,7 +155,8 @@ class _HTTPProblem(Exception):
 
 
 def _json_answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Answer:
-    return _Answer(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers or {})
+    # orjson (a package dependency): UTF-8 like the service, ~10x faster than json on big peer reports
+    return _Answer(status, orjson.dumps(payload), headers=headers or {})
 
 
 def _cloudflare_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> _Answer:
