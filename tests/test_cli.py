@@ -104,3 +104,13 @@ def test_sandbox_command_calls_run_forever(monkeypatch):
     assert main(["sandbox", "--port", "9123"]) == 0
     (dataset, port, kwargs), = calls
     assert port == 9123 and kwargs == {"flavor": "sdk"} and len(dataset.sessions) == 3
+
+
+def test_wrong_token_is_one_line_exit_2_and_never_echoed(sandbox_env, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "wrong-token-value-123")
+    session_id = sandbox_env.dataset.sessions[0]["id"]
+    assert main(["report", session_id, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rtk-frames: error: HTTP 401") and err.count("\n") == 1
+    assert "wrong-token-value-123" not in err
+    assert not (tmp_path / "report.html").exists()

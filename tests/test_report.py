@@ -233,3 +233,34 @@ def test_fleet_window_keeps_only_sessions_started_inside(sample_api):
     fleet = fetch_fleet(sample_api.client(), start_time=first + pd.Timedelta(seconds=1), progress=False)
     assert len(fleet.sessions) == len(everything) - 1
     assert (fleet.sessions["started_at"] > first).all()
+
+
+def test_map_concurrently_keeps_input_order_and_raises():
+    import threading
+    import time
+
+    from rtk_frames.sync import map_concurrently
+
+    seen_threads = set()
+
+    def slow_square(x):
+        seen_threads.add(threading.get_ident())
+        time.sleep(0.01 * max(5 - x, 0))  # later items finish first
+        if x == 99:
+            raise ValueError("boom")
+        return x * x
+
+    assert map_concurrently(slow_square, range(5), workers=4) == [0, 1, 4, 9, 16]
+    assert len(seen_threads) > 1
+    with pytest.raises(ValueError, match="boom"):
+        map_concurrently(slow_square, [1, 99, 2], workers=3)
+
+
+def test_a_rejected_token_is_an_error_not_a_data_gap(sample_api):
+    from rtk_frames import Client
+    from rtk_frames.errors import AuthenticationError
+
+    client = Client(sample_api.account_id, sample_api.app_id, "not-the-token", base_url=sample_api.base_url,
+                    max_retries=0)
+    with pytest.raises(AuthenticationError):
+        collect_session(client, sample_api.dataset.sessions[0]["id"])

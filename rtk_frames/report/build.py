@@ -38,7 +38,7 @@ import pandas as pd
 
 from rtk_frames import plots
 from rtk_frames._version import __version__
-from rtk_frames.errors import NotFoundError, RTKError
+from rtk_frames.errors import AuthenticationError, NotFoundError, RTKError
 from rtk_frames.export import write_parquet
 from rtk_frames.quality import (
     DEFAULT_THRESHOLDS,
@@ -57,6 +57,7 @@ from rtk_frames.quality import (
     verdicts,
     worst,
 )
+from rtk_frames.sync import DEFAULT_WORKERS, map_concurrently
 
 __all__ = [
     "SessionAnalysis",
@@ -147,23 +148,42 @@ def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
         return pd.concat(frames, ignore_index=True)
 
 
+def _attempt(what: str, session_id: str, call: Callable[[], Any]) -> tuple[Any, str | None]:
+    """``(call(), None)``, or ``(None, gap)`` when a typed API failure (404, 5xx, …) means missing data."""
+    try:
+        return call(), None
+    except NotFoundError as exc:
+        return None, f"{what}: not available for session {session_id} (HTTP 404: {exc.message})"
+    except AuthenticationError:
+        raise  # a wrong token is not a data gap
+    except RTKError as exc:
+        return None, f"{what}: could not be fetched ({type(exc).__name__}: {exc})"
+
+
 def _optional(what: str, session_id: str, gaps: list[str], call: Callable[[], Any]) -> Any:
     """Run ``call``; a 404 (or any other typed API failure) becomes ``None`` and a line in ``gaps``."""
-    try:
-        return call()
-    except NotFoundError as exc:
-        gaps.append(f"{what}: not available for session {session_id} (HTTP 404: {exc.message})")
-    except RTKError as exc:
-        gaps.append(f"{what}: could not be fetched ({type(exc).__name__}: {exc})")
-    return None
+    value, gap = _attempt(what, session_id, call)
+    if gap is not None:
+        gaps.append(gap)
+    return value
+
+
+def _optional_each(what: str, session_id: str, gaps: list[str], ids: Sequence[str],
+                   call: Callable[[str], Any], workers: int) -> list[tuple[str, Any]]:
+    """``call`` for every id, ``workers`` at a time; ``(id, value)`` pairs for the ones that answered."""
+    results = map_concurrently(lambda i: _attempt(f"{what} {i}", session_id, lambda: call(i)), ids,
+                               workers=workers)
+    gaps.extend(gap for _, gap in results if gap is not None)
+    return [(i, value) for i, (value, gap) in zip(ids, results, strict=True) if gap is None]
 
 
 def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
-                    transcript_format: str = "CSV") -> SessionData:
+                    transcript_format: str = "CSV", workers: int = DEFAULT_WORKERS) -> SessionData:
     """Fetch everything one session's report needs: the session, its participants, each participant's
     details (device, network, quality samples and segments, peer events), the peer reports (per peer
-    id), chat, transcript and summary. A missing chat/transcript/summary/peer report (404) is ``None``
-    with a note in ``data_gaps``; a missing session raises ``NotFoundError``.
+    id; ``workers`` calls at a time), chat, transcript and summary. A missing chat/transcript/summary/peer
+    report (404, or a 5xx after retries) is ``None`` with a note in ``data_gaps``; a missing session
+    raises ``NotFoundError`` and a rejected token ``AuthenticationError``.
 
     Example:
         >>> from rtk_frames.sandbox import Dataset, serve
@@ -182,13 +202,12 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
     gaps: list[str] = []
     session = fetch.fetch_session(client, session_id)
     participants = fetch.fetch_participants(client, session_id)
-    details_payloads = []
-    for participant_id in participants["id"].dropna().unique():
-        payload = _optional(f"participant {participant_id} details", session_id, gaps,
-                            lambda pid=participant_id: client.get_session_participant_details(
-                                session_id, pid, include_peer_events=True))
-        if payload is not None:
-            details_payloads.append(payload)
+    participant_ids = list(participants["id"].dropna().unique())
+    details = _optional_each("participant details", session_id, gaps, participant_ids,
+                             lambda pid: client.get_session_participant_details(session_id, pid,
+                                                                                include_peer_events=True),
+                             workers)
+    details_payloads = [payload for _, payload in details]
     data = SessionData(session_id=session_id, session=session, participants=participants, data_gaps=gaps,
                        source=getattr(client, "base_url", ""))
     if details_payloads:
@@ -197,13 +216,8 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
         data.quality_segments = quality_segments_frame(details_payloads)
         data.peer_events = peer_events_frame(details_payloads, session_id=session_id)
     if peer_reports:
-        peer_ids = _peer_ids(data)
-        reports = []
-        for peer_id in peer_ids:
-            payload = _optional(f"peer report {peer_id}", session_id, gaps,
-                                lambda p=peer_id: client.get_participant_data_from_peer_id(p))
-            if payload is not None:
-                reports.append((peer_id, payload))
+        reports = _optional_each("peer report", session_id, gaps, _peer_ids(data),
+                                 client.get_participant_data_from_peer_id, workers)
         data.peer_report = _concat([peer_report_frame(p, peer_id=peer) for peer, p in reports])
         data.peer_report_series = _concat([peer_report_series_frame(p, peer_id=peer) for peer, p in reports])
     data.chat = _optional("chat", session_id, gaps, lambda: fetch.fetch_chat(client, session_id))
@@ -447,7 +461,8 @@ def _session_plots(data: SessionData, analysis: SessionAnalysis, gaps: list[str]
     style = {"names": names, "colours": palette, "top_n": REPORT_TOP_N}
     out: list[dict[str, str] | None] = []
     if "joined_at" in data.participants.columns and data.participants["joined_at"].notna().any():
-        out.append(_plot("Who was there: joined → left (bars per peer segment, coloured by verdict)",
+        out.append(_plot("Who was there: joined → left (a bar per connection, so a rejoin is a second bar; "
+                         "coloured by verdict)",
                          lambda: plots.plot_participant_timeline(
                              data.participants, segments=data.quality_segments, names=names,
                              verdicts=analysis.verdicts), gaps))
