@@ -602,3 +602,29 @@ def test_wrong_method_on_a_known_path_is_405(api):
     )
     assert response.status_code == 405 and response.json()["success"] is False
     assert api.request_log[-1].endpoint == "method_not_allowed"
+
+
+def test_a_messy_dataset_is_served_without_server_errors():
+    messy = Dataset.synthetic(sessions=2, participants=6, samples=4, seed=8, messy=True)
+    with serve(messy) as api:
+        for session in messy.sessions:
+            sid = session["id"]
+            for params in ({"sort_by": "duration"}, {"view": "consolidated"}, {"sort_order": "DESC"}):
+                assert _get(api, f"sessions/{sid}/participants", **params).status_code == 200
+            for row in messy.participants[sid]:
+                assert _get(api, f"sessions/{sid}/participants/{row['id']}").status_code == 200
+                assert _get(api, f"sessions/peer-report/{row['id']}").status_code == 200
+            for kind in ("chat", "transcript"):
+                assert requests.get(_download_url(api, kind, sid), timeout=TIMEOUT_S).status_code == 200
+        assert _get(api, "sessions", sort_by="minutesConsumed").status_code == 200
+        assert not [r for r in api.request_log if r.status >= 500]
+
+
+def test_a_broken_record_is_a_500_answer_not_a_dropped_connection():
+    broken = Dataset(sessions=[{"id": "s1", "started_at": "not a time", "created_at": "x"}])
+    with serve(broken) as api:
+        assert _get(api, "sessions").status_code == 200
+        response = _get(api, "sessions", start_time="2026-01-01T00:00:00Z")
+        assert response.status_code == 500
+        assert response.json()["success"] is False and "sandbox error" in response.json()["error"]["message"]
+        assert api.request_log[-1].status == 500

@@ -280,3 +280,24 @@ def test_chat_has_text_image_and_file_messages():
 def test_dataset_repr_is_short(demo):
     text = repr(demo)
     assert len(text) < 300 and "sessions=3" in text and "participants=" in text
+
+
+def test_messy_dataset_carries_the_listed_quirks_and_round_trips(tmp_path):
+    ds = Dataset.synthetic(sessions=2, participants=6, samples=4, seed=8, messy=True)
+    wheres = [q["where"] for q in ds.quirks]
+    assert len(wheres) >= 8 and all(q["what"] for q in ds.quirks)
+    session_id = next(s["id"] for s in ds.sessions if f"participants[{s['id']}][1].joined_at" in wheres)
+    rows = ds.participants[session_id]
+    assert rows[1]["joined_at"].endswith('"') and isinstance(rows[2]["duration"], str)
+    assert rows[3]["custom_participant_id"] is None and rows[3]["display_name"] == ""
+    known = {row["id"] for row in rows}
+    assert ds.chats[session_id][-1]["participantId"] not in known
+    assert ds.transcripts[session_id][0]["peer_id"] not in known
+    details = ds.details[rows[0]["id"]]
+    assert details["quality_stats"][-1]["audio_stats"] == []
+    assert ds.peer_reports[rows[0]["id"]]["peer_report"]["quality"]["audio_producer"][0]["rtt"] is None
+    clean = ds.details[rows[4]["id"]]
+    assert all(s["quality"] is not None for seg in clean["quality_stats"] for s in seg["audio_stats"])
+    loaded = Dataset.from_dir(ds.to_dir(tmp_path / "messy"))
+    assert loaded.quirks == ds.quirks and loaded.participants == ds.participants
+    assert loaded.details[rows[0]["id"]] == details

@@ -121,6 +121,7 @@ class Dataset:
     transcripts: dict[str, list[Record]] = field(default_factory=dict)
     transcript_generation: dict[str, str] = field(default_factory=dict)
     summaries: dict[str, str] = field(default_factory=dict)
+    quirks: list[dict[str, str]] = field(default_factory=list)  # messy cases added on purpose, where/what
 
     # ---------------------------------------------------------------- constructors
 
@@ -166,7 +167,11 @@ class Dataset:
         if not root.is_dir():
             raise FileNotFoundError(f"no dataset directory at {root}")
         meta = _read_json(root / META_FILE, {})
-        ds = cls(account_id=meta.get("account_id", cls.account_id), app_id=meta.get("app_id", cls.app_id))
+        ds = cls(
+            account_id=meta.get("account_id", cls.account_id),
+            app_id=meta.get("app_id", cls.app_id),
+            quirks=meta.get("quirks", []),
+        )
         for name, attribute in DATASET_FILES.items():
             default = [] if attribute == "sessions" else {}
             setattr(ds, attribute, _read_json(root / name, default))
@@ -186,7 +191,12 @@ class Dataset:
         root.mkdir(parents=True, exist_ok=True)
         _write_json(
             root / META_FILE,
-            {"account_id": self.account_id, "app_id": self.app_id, "files": sorted(DATASET_FILES)},
+            {
+                "account_id": self.account_id,
+                "app_id": self.app_id,
+                "files": sorted(DATASET_FILES),
+                "quirks": self.quirks,
+            },
         )
         for name, attribute in DATASET_FILES.items():
             value = getattr(self, attribute)

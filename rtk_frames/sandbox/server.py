@@ -189,6 +189,25 @@ def _iso_now(epoch_s: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _sort_value(value: Any) -> tuple[int, float | str]:
+    """A sort key that never compares numbers with text: numbers (or numeric text) first, then text,
+    then missing values."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value))
+    if isinstance(value, str):
+        try:
+            return (0, float(value))
+        except ValueError:
+            return (1, value)
+    return (2, "")
+
+
+def _minutes(value: Any) -> float:
+    """A duration in minutes as sent (number or numeric text); anything else counts as 0."""
+    key = _sort_value(value)
+    return key[1] if key[0] == 0 else 0.0  # type: ignore[return-value]
+
+
 def _parse_time(text: str | None) -> datetime | None:
     if text is None or text == "":
         return None
@@ -434,7 +453,7 @@ class _Service:
         wanted_people = set((q.get("participants") or "").split(",")) - {""}
         chosen = []
         for s in self.dataset.sessions:
-            started = _parse_time(s.get("started_at"))
+            started = _parse_time(s.get("started_at")) if start or end else None
             if status and s.get("status") != status:
                 continue
             if start and (started is None or started < start):
@@ -455,9 +474,7 @@ class _Service:
                 continue
             chosen.append(s)
         key = "minutes_consumed" if sort_by == "minutesConsumed" else "created_at"
-        chosen.sort(
-            key=lambda s: (s.get(key) is None, s.get(key) or 0, s["id"]), reverse=sort_order == "DESC"
-        )
+        chosen.sort(key=lambda s: (_sort_value(s.get(key)), s["id"]), reverse=sort_order == "DESC")
         page, paging = _page(chosen, q)
         body = {
             "success": True,
@@ -495,7 +512,7 @@ class _Service:
                     merged[user] = dict(row, peer_events=list(row.get("peer_events") or []))
                     continue
                 into = merged[user]
-                into["duration"] = round((into.get("duration") or 0) + (row.get("duration") or 0), 4)
+                into["duration"] = round(_minutes(into.get("duration")) + _minutes(row.get("duration")), 4)
                 into["joined_at"] = min(into["joined_at"], row["joined_at"])
                 into["left_at"] = (
                     None
@@ -527,7 +544,7 @@ class _Service:
                 ).lower()
             ]
         key = "duration" if sort_by == "duration" else "joined_at"
-        rows.sort(key=lambda r: (r.get(key) is None, r.get(key) or 0, r["id"]), reverse=sort_order == "DESC")
+        rows.sort(key=lambda r: (_sort_value(r.get(key)), r["id"]), reverse=sort_order == "DESC")
         page, paging = _page(rows, q)
         items = [self.public_row(r, peer_events=peer_events) for r in page]
         if self.flavor == "seed":
@@ -864,10 +881,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "Please wait and consider throttling your request speed",
                 {"Retry-After": f"{service.injector.faults.retry_after_s:g}"},
             )
-        elif endpoint == "download":
-            answer = service.bucket(path, query, authorization is not None)
         else:
-            answer = self._api_answer(method, endpoint, params, query, authorization, path)
+            try:
+                if endpoint == "download":
+                    answer = service.bucket(path, query, authorization is not None)
+                else:
+                    answer = self._api_answer(method, endpoint, params, query, authorization, path)
+            except Exception as error:  # a sandbox bug must be a visible 500, never a silently closed socket
+                message = f"sandbox error: {type(error).__name__}: {error}"
+                answer = _json_answer(500, {"success": False, "error": {"code": 500, "message": message}})
         service.record(RequestRecord(status=answer.status, **log))
         try:
             self._send(answer, truncate=fault == "truncate")
