@@ -628,3 +628,19 @@ def test_a_broken_record_is_a_500_answer_not_a_dropped_connection():
         assert response.status_code == 500
         assert response.json()["success"] is False and "sandbox error" in response.json()["error"]["message"]
         assert api.request_log[-1].status == 500
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"rate_limited_first": -1}, {"server_error_status": 404}, {"latency_s": -0.1}, {"path_pattern": "("}],
+)
+def test_faults_reject_impossible_settings(bad):
+    with pytest.raises((ValueError, re.error)):
+        Faults(**bad)
+
+
+def test_serve_rejects_unknown_flavor_and_bad_rate_limit(ds):
+    with pytest.raises(ValueError, match="flavor"):
+        serve(ds, flavor="v1")
+    with pytest.raises(ValueError, match="rate_limit"):
+        serve(ds, rate_limit=(0, 60))
