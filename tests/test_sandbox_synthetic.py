@@ -43,6 +43,7 @@ def test_quality_samples_are_about_seven_seconds_apart_within_presence(ds):
             gaps = np.diff(times)
             assert gaps.min() > 6.0 and gaps.max() < 8.0
             assert times[0] >= _t(row["joined_at"])
+            assert _t(ds.details[row["id"]]["quality_stats"][0]["start"]) >= _t(row["joined_at"])
             if row["left_at"]:
                 assert times[-1] <= _t(row["left_at"])
 
@@ -63,6 +64,17 @@ def test_poor_network_means_low_quality_with_high_jitter_and_loss(ds):
     networks = np.array([p[3] for p in per_peer])
     assert quality[networks == "3g"].mean() < quality[networks == "ethernet"].mean() - 20
     assert jitter[networks == "3g"].mean() > 2 * jitter[networks == "ethernet"].mean()
+    throughput = {
+        net: np.mean(
+            [
+                ds.details[p]["peer_stats"]["precall_network_information"]["throughtput"]
+                for p, n in zip(_every_peer(ds), networks, strict=True)
+                if n == net
+            ]
+        )
+        for net in ("3g", "wifi", "ethernet")
+    }
+    assert throughput["3g"] < throughput["wifi"] < throughput["ethernet"]
 
 
 def test_bad_moments_line_up_across_quality_jitter_loss_and_peer_report_rtt(ds):

@@ -168,6 +168,8 @@ LOCATIONS = (
         "British Telecommunications",
     ),
 )
+# typical pre-call throughput per network type, kbit/s
+NETWORK_THROUGHPUT_KBPS = {"ethernet": 90_000.0, "wifi": 35_000.0, "4g": 12_000.0, "3g": 1_500.0}
 # (desktop, mobile) network types; a laptop on 3g/4g is tethered to a phone
 GOOD_NETWORKS = (("wifi", "wifi", "wifi", "ethernet", "ethernet"), ("wifi", "wifi", "4g"))
 POOR_NETWORKS = (("3g", "4g", "wifi"), ("3g", "3g", "4g", "wifi"))
@@ -323,6 +325,10 @@ def _profile(rng: _Draws, *, poor: bool, weak_cpu: bool) -> _Profile:
     os_name, os_versions, mobile, ua_os = rng.pick(OPERATING_SYSTEMS)
     if name == "Safari" and os_name not in ("macOS", "iOS"):
         os_name, os_versions, mobile, ua_os = OPERATING_SYSTEMS[1]
+    if mobile and name not in ("Chrome", "Safari"):  # phones: Chrome (Android, iOS) or Safari (iOS)
+        name, engine, versions, ua = BROWSERS[0] if os_name == "Android" else BROWSERS[2]
+    if os_name == "iOS":
+        engine = "WebKit"  # every iOS browser runs on WebKit
     version = rng.pick(versions)
     network = rng.pick((POOR_NETWORKS if poor else GOOD_NETWORKS)[int(mobile)])
     location = rng.pick(LOCATIONS)
@@ -617,7 +623,7 @@ def _precall(p: _Profile, badness: float, *, spelling: str) -> dict[str, Any]:
         "reflexive_connectivity": True,
         "relay_connectivity": not p.poor_network,
         "rtt": _r(25.0 + 450.0 * badness**1.5, 1),
-        spelling: _r(40_000.0 * (1.0 - badness) ** 2 + 300.0, 0),
+        spelling: _r(NETWORK_THROUGHPUT_KBPS[p.network_type] * (1.0 - 0.8 * badness), 0),
         "turn_connectivity": True,
     }
 
@@ -655,7 +661,7 @@ def _quality_segments(row: _Row, s: _Series, samples_per_segment: int = 20) -> l
         segments.append(
             {
                 "peer_id": row.peer_id,
-                "start": _iso(t[lo] - SAMPLE_INTERVAL_S),
+                "start": _iso(max(row.joined_s, t[lo] - SAMPLE_INTERVAL_S)),
                 "end": _iso(t[hi - 1]),
                 "average_quality": _r(
                     (s.audio_quality[i, lo:hi].mean() + s.video_quality[i, lo:hi].mean()) / 2, 2
