@@ -191,7 +191,8 @@ def session_details_payloads(draw: st.DrawFn, *, messy: bool = True, sdk: bool =
     session = sessions[0]
     rooms = len(session.get("breakout_rooms") or [])
     data = {"session": session} if (not sdk and draw(st.booleans())) else session
-    return Generated({"data": data, "success": True}, {"session": 1, "breakout_rooms": rooms})
+    rows = 1 if data else 0  # ``"data": {}`` holds no session at all
+    return Generated({"data": data, "success": True}, {"session": rows, "breakout_rooms": rooms})
 
 
 def _participant_fields(messy: bool, sdk: bool) -> dict[str, st.SearchStrategy[Any]]:

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from rtk_frames.errors import CoercionWarning
+from rtk_frames.errors import CoercionWarning, PayloadError
 from rtk_frames.frames._coerce import (
     CoercionReport,
     build_frame,
@@ -150,3 +150,13 @@ def test_payloads_unwrap_from_a_response_its_data_or_a_list_of_them():
     page = {"data": {"sessions": [session, {"id": "s2"}]}, "paging": {"total_count": 2}, "success": True}
     assert unwrap_items([page, page["data"]], "sessions") == [session, {"id": "s2"}] * 2
     assert unwrap_items({"data": None, "success": True}, "sessions") == []
+
+
+def test_an_error_answer_is_a_payload_error_not_a_row_and_empty_answers_are_no_rows():
+    with pytest.raises(PayloadError, match="Session not found"):
+        error = {"code": 404, "message": "Session not found"}
+        unwrap_items({"success": False, "errors": [error]}, "sessions")
+    assert unwrap_items({}, "sessions") == []
+    assert unwrap_items({"success": True}, "sessions") == []
+    body = b'{"data": {"sessions": [{"id": "a"}]}, "success": true}'
+    assert unwrap_items(body, "sessions") == [{"id": "a"}]

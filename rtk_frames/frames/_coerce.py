@@ -53,7 +53,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rtk_frames.errors import CoercionWarning
+from rtk_frames.errors import CoercionWarning, PayloadError
 
 __all__ = [
     "CoercionReport",
@@ -184,7 +184,8 @@ def unwrap_items(payload: Any, *list_keys: str, single_keys: Sequence[str] = ())
     text), or a list of any of them.
 
     ``list_keys`` name a list under ``data`` (``"sessions"``); ``single_keys`` name one item under
-    ``data`` (``"session"``, ``"participant"``). A dict that is neither is itself the item.
+    ``data`` (``"session"``, ``"participant"``). A dict that is neither is itself the item; an empty one
+    is nothing. An error answer (``"success": false``) raises :class:`rtk_frames.PayloadError`.
 
     Example:
         >>> unwrap_items({"data": {"sessions": [{"id": "a"}]}, "success": True}, "sessions")
@@ -200,7 +201,12 @@ def unwrap_items(payload: Any, *list_keys: str, single_keys: Sequence[str] = ())
         for part in payload:
             items.extend(unwrap_items(part, *list_keys, single_keys=single_keys))
         return items
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or not payload:
+        return []
+    if payload.get("success") is False:
+        errors = _json_text(payload.get("errors"))[:200]
+        raise PayloadError(f"the payload is an error answer, not data: {errors}")
+    if "data" not in payload and "success" in payload:
         return []
     if "data" in payload and (
         "success" in payload or "paging" in payload or "errors" in payload or len(payload) == 1
