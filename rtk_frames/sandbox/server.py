@@ -975,8 +975,14 @@ class SandboxAPI:
         )
         handler = type("SandboxHandler", (_Handler,), {"service": self._service})
         self._server = _Server(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
         self._service.port = self._server.server_address[1]
+        # what clients need (fixed for the server's life)
+        self.port: int = self._service.port
+        self.base_url = f"http://127.0.0.1:{self.port}{API_PREFIX}"
+        self.account_id, self.app_id = self._service.account_id, self._service.app_id
+        self.api_token = self._service.api_token
+        self.dataset: Dataset = self._service.dataset
+        self.flavor = self._service.flavor
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -987,34 +993,6 @@ class SandboxAPI:
         self._closed = False
 
     # ---------------------------------------------------------------- what clients need
-
-    @property
-    def port(self) -> int:
-        return self._service.port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
-
-    @property
-    def account_id(self) -> str:
-        return self._service.account_id
-
-    @property
-    def app_id(self) -> str:
-        return self._service.app_id
-
-    @property
-    def api_token(self) -> str:
-        return self._service.api_token
-
-    @property
-    def dataset(self) -> Dataset:
-        return self._service.dataset
-
-    @property
-    def flavor(self) -> str:
-        return self._service.flavor
 
     @property
     def request_log(self) -> list[RequestRecord]:
