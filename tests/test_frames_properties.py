@@ -12,6 +12,7 @@ import io
 import json
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -33,6 +34,7 @@ from rtk_frames.frames._coerce import CoercionReport, build_frame
 from rtk_frames.schemas import SCHEMAS
 from tests import strategies as gen
 
+SEED_DIR = Path(__file__).resolve().parents[1] / "data_samples" / "seed"
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -197,3 +199,31 @@ def test_iso_timestamps_parse_to_the_instant_they_name(moments, junk_at):
                 for v in values]
     assert parsed.tolist() == expected
     assert report.as_dict() == {"t: unparseable timestamp": 1}
+
+
+# ------------------------------------------------------------------------------------ the seed examples
+SEED_CASES = [
+    ("get_sessions", rtk.sessions_frame, 1), ("get_session_details", rtk.session_frame, 1),
+    ("get_session_details", rtk.breakout_rooms_frame, 1),
+    ("get_session_participants", rtk.participants_frame, 2),
+    ("get_session_participant_details", rtk.participant_frame, 1),
+    ("get_session_participant_details", rtk.quality_stats_frame, 2),
+    ("get_session_participant_details", rtk.quality_segments_frame, 1),
+    ("get_session_participant_details", rtk.peer_events_frame, 1),
+    ("get_participant_data_from_peer_id", rtk.peer_report_frame, 1),
+    ("get_participant_data_from_peer_id", rtk.peer_report_series_frame, 8),  # 8 sample lists of [{}] / [{…}]
+    ("get_participant_data_from_peer_id", rtk.peer_events_frame, 2),  # peer_stats.events + metadata.events
+    ("get_participant_data_from_peer_id", rtk.quality_stats_frame, 2),  # quality_stats.{audio,video}_stats
+]
+
+
+@pytest.mark.parametrize(("name", "frame", "rows"), SEED_CASES,
+                         ids=lambda v: getattr(v, "__name__", str(v)))
+def test_every_seed_example_flattens_into_its_declared_frame(name, frame, rows):
+    payload = json.loads((SEED_DIR / f"{name}.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CoercionWarning)  # the seed's placeholder times are not times
+        result = frame(payload)
+    schema = SCHEMAS[result.attrs["rtk_frames"]["frame"].removesuffix("_frame")]
+    assert len(result) == rows
+    assert list(result.columns[: len(schema)]) == schema.names

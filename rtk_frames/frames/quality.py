@@ -45,14 +45,17 @@ KINDS = ("audio", "video")
 _CONTEXT_COLUMNS = ("participant_id", "peer_id", "kind")
 
 
-def _segments(participant: dict) -> Iterator[tuple[int, dict, Any]]:
-    """(index, normalised segment, its peer id) for each quality segment of one participant."""
+def _segments(participant: dict, report: CoercionReport) -> Iterator[tuple[int, dict, Any]]:
+    """(index, normalised segment, its peer id) for each quality segment of one participant; a segment
+    that is not an object is counted (and read as an empty one)."""
     blocks = plain(participant.get("quality_stats"))
     if isinstance(blocks, dict):
         blocks = [blocks]
     if not isinstance(blocks, list | tuple):
         return
     for index, block in enumerate(blocks):
+        if not isinstance(plain(block), dict):
+            report.add("quality_stats", "segment not an object")
         segment = normalized(block)
         peer_id = segment.get("peer_id")
         if peer_id is None:
@@ -86,7 +89,7 @@ def quality_stats_frame(payload: Any) -> pd.DataFrame:
     for item in participant_items(payload):
         participant = normalized(item)
         participant_id = participant.get("id")
-        for _, segment, peer_id in _segments(participant):
+        for _, segment, peer_id in _segments(participant, report):
             for kind in KINDS:
                 kind_samples = plain(segment.get(f"{kind}_stats"))
                 if not isinstance(kind_samples, list | tuple):
@@ -118,9 +121,10 @@ def quality_segments_frame(payload: Any) -> pd.DataFrame:
         ('peer-1', 87.5, 2)
     """
     records = []
+    report = CoercionReport("quality_segments_frame")
     for item in participant_items(payload):
         participant = normalized(item)
-        for index, segment, peer_id in _segments(participant):
+        for index, segment, peer_id in _segments(participant, report):
             record = flatten_record(segment, skip=[f"{kind}_stats" for kind in KINDS])
             for kind in KINDS:
                 kind_samples = plain(segment.get(f"{kind}_stats"))
@@ -129,5 +133,4 @@ def quality_segments_frame(payload: Any) -> pd.DataFrame:
                 )
             record.update(participant_id=participant.get("id"), peer_id=peer_id, segment_index=index)
             records.append(record)
-    report = CoercionReport("quality_segments_frame")
     return make_frame("quality_segments", records_to_columns(records), report=report)
