@@ -644,3 +644,14 @@ def test_serve_rejects_unknown_flavor_and_bad_rate_limit(ds):
         serve(ds, flavor="v1")
     with pytest.raises(ValueError, match="rate_limit"):
         serve(ds, rate_limit=(0, 60))
+
+
+def test_breakout_room_has_no_files_of_its_own(api, ds):
+    child = ds.breakout_rooms[_rooms_session(ds)][0]["id"]
+    auth = {"Authorization": f"Bearer {api.api_token}"}
+    for kind in ("chat", "transcript", "summary"):
+        response = _get(api, f"sessions/{child}/{kind}")
+        assert response.status_code == 404 and response.json()["error"]["message"]
+    refused = requests.post(api.url(f"sessions/{child}/summary"), headers=auth, timeout=TIMEOUT_S)
+    assert refused.status_code == 400 and "transcript" in refused.json()["error"]["message"]
+    assert _ok(api, f"sessions/{child}/participants")["paging"]["total_count"] == len(ds.participants[child])
