@@ -24,7 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import itertools
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -220,6 +220,7 @@ def _as_thresholds(thresholds: Sequence[Threshold] | pd.DataFrame) -> tuple[Thre
     return tuple(thresholds)
 
 
+@functools.lru_cache(maxsize=256)
 def _short_source(source: str, level: str = "poor") -> str:
     """'poor: Twilio … > 400 ms; warn: ITU-T G.114 …' -> 'Twilio' (or 'ITU-T' for ``level="warn"``)."""
     parts = [p.strip() for p in source.split(";")]
@@ -511,35 +512,51 @@ INTERVAL_COLUMNS = ("participant_id", "peer_id", "kind", "source", "stream", "me
                     "reason")
 
 
-def _alarm_runs(bad: np.ndarray, window: int, min_bad: int) -> list[tuple[int, int]]:
-    """Index runs [i, j] (inclusive) where at least ``min_bad`` of the last ``window`` samples were bad.
+def _grouped_alarm_runs(bad: np.ndarray, group_start: np.ndarray, window: int, min_bad: int
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Runs ``[first[k], last[k]]`` (inclusive row indices) where at least ``min_bad`` of the last ``window``
+    samples *of the same group* were bad; ``group_start[i]`` is the first row of row i's group (rows are
+    grouped contiguously, in time order).
 
     A run starts at the first bad sample of the window that raised the alarm and ends at the last bad
-    sample before the alarm clears. Vectorised: no Python loop over samples.
+    sample before the alarm clears; runs never cross groups. Vectorised over all groups at once.
+    """
+    n = len(bad)
+    empty = np.array([], dtype=np.int64)
+    if n == 0:
+        return empty, empty
+    positions = np.arange(n)
+    bad_count = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+    window_lo = np.maximum(positions - window + 1, group_start)
+    alarm_at = np.flatnonzero(bad_count[positions + 1] - bad_count[window_lo] >= min_bad)
+    if len(alarm_at) == 0:
+        return empty, empty
+    # next_bad[k]: the first bad row >= k (n if none); prev_bad[k]: the last bad row <= k (-1 if none)
+    next_bad = np.minimum.accumulate(np.where(bad, positions, n)[::-1])[::-1]
+    prev_bad = np.maximum.accumulate(np.where(bad, positions, -1))
+    cover = np.zeros(n + 1, dtype=np.int64)  # each alarm covers [first bad of its window, alarm]
+    np.add.at(cover, next_bad[window_lo[alarm_at]], 1)
+    np.add.at(cover, alarm_at + 1, -1)
+    member = np.cumsum(cover[:n]) > 0
+    is_group_start = group_start == positions
+    is_group_end = np.append(is_group_start[1:], True)
+    previous_member = np.concatenate(([False], member[:-1]))
+    next_member = np.append(member[1:], False)
+    starts = np.flatnonzero(member & (~previous_member | is_group_start))
+    ends = np.flatnonzero(member & (~next_member | is_group_end))
+    return next_bad[starts], prev_bad[ends]
+
+
+def _alarm_runs(bad: np.ndarray, window: int, min_bad: int) -> list[tuple[int, int]]:
+    """:func:`_grouped_alarm_runs` for a single group, as a list of ``(first, last)`` pairs.
 
     Example:
         >>> _alarm_runs(np.array([0, 1, 0, 1, 1, 0, 0, 0, 0, 1], dtype=bool), 5, 3)
         [(1, 4)]
     """
-    n = len(bad)
-    if n == 0:
-        return []
-    counts = np.convolve(bad.astype(np.int64), np.ones(window, dtype=np.int64))[:n]  # bad in (i-window, i]
-    alarm_at = np.flatnonzero(counts >= min_bad)
-    if len(alarm_at) == 0:
-        return []
-    positions = np.arange(n)
-    # next_bad[k]: the first bad index >= k (n if none); prev_bad[k]: the last bad index <= k (-1 if none)
-    next_bad = np.minimum.accumulate(np.where(bad, positions, n)[::-1])[::-1]
-    prev_bad = np.maximum.accumulate(np.where(bad, positions, -1))
-    window_start = next_bad[np.maximum(alarm_at - window + 1, 0)]
-    cover = np.zeros(n + 1, dtype=np.int64)  # each alarm covers [first bad of its window, alarm]
-    np.add.at(cover, window_start, 1)
-    np.add.at(cover, alarm_at + 1, -1)
-    member = np.cumsum(cover[:n]) > 0
-    edges = np.diff(np.concatenate(([False], member, [False])).astype(np.int8))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-    return [(int(next_bad[a]), int(prev_bad[b])) for a, b in zip(starts, ends, strict=True)]
+    first, last = _grouped_alarm_runs(np.asarray(bad, dtype=bool), np.zeros(len(bad), dtype=np.int64),
+                                      window, min_bad)
+    return [(int(a), int(b)) for a, b in zip(first, last, strict=True)]
 
 
 def _fmt_value(value: float, unit: str) -> str:
@@ -578,56 +595,56 @@ def poor_intervals(
         >>> poor_intervals(quality_samples(qs), levels=["poor"]).loc[0, "reason"]
         'audio jitter 50 ms > 30 ms (Twilio)'
     """
-    rows: list[dict] = []
     table = [t for t in _as_thresholds(thresholds) if t.metric in samples.columns]
     levels = tuple(levels)
-    # one sort and plain numpy slices per group: pandas per-group indexing costs ~100× more
+    # one sort, then every (threshold, level) is a handful of numpy passes over all groups at once
     ordered = samples.sort_values([*_GROUP_KEYS, "timestamp"], kind="stable", na_position="last")
-    times = ordered["timestamp"].to_numpy()
-    metrics = {t.metric: ordered[t.metric].to_numpy(dtype="float64", na_value=np.nan) for t in table}
-    keys = ordered[_GROUP_KEYS].astype("object").where(ordered[_GROUP_KEYS].notna(), None)
-    key_tuples = list(keys.itertuples(index=False, name=None))
-    bounds = [0] + [i for i in range(1, len(key_tuples)) if key_tuples[i] != key_tuples[i - 1]]
-    bounds.append(len(key_tuples))
-    for lo, hi in itertools.pairwise(bounds):
-        if hi <= lo:
+    group_ids = ordered.groupby(_GROUP_KEYS, dropna=False, sort=False).ngroup().to_numpy()
+    kinds = ordered["kind"].to_numpy(dtype=object, na_value=None)
+    times = ordered["timestamp"].to_numpy(dtype="datetime64[us]")  # UTC; object Timestamps cost ~100×
+    parts: list[pd.DataFrame] = []
+    for t in table:
+        raw = ordered[t.metric].to_numpy(dtype="float64", na_value=np.nan)
+        rows = np.flatnonzero(~np.isnan(raw) & np.isin(kinds, list(t.kinds)))  # this metric's samples
+        if len(rows) < min_bad:
             continue
-        participant_id, peer_id, kind, source, stream = key_tuples[lo]
-        for t in table:
-            if kind not in t.kinds:
+        values, groups = raw[rows], group_ids[rows]
+        new_group = np.concatenate(([True], groups[1:] != groups[:-1]))
+        group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(rows)), 0))
+        for level in levels:
+            limit = t.poor if level == "poor" else t.warn
+            if limit is None:
                 continue
-            raw = metrics[t.metric][lo:hi]
-            present = ~np.isnan(raw)
-            values, stamps = raw[present], times[lo:hi][present]
-            if len(values) < min_bad:
+            bad = values > limit if t.direction == "above" else values < limit
+            if level == "warn" and "poor" in levels:  # warn = bad but not already poor
+                bad &= ~(values > t.poor if t.direction == "above" else values < t.poor)
+            first, last = _grouped_alarm_runs(bad, group_start, window, min_bad)
+            if len(first) == 0:
                 continue
-            for level in levels:
-                limit = t.poor if level == "poor" else t.warn
-                if limit is None:
-                    continue
-                bad = values > limit if t.direction == "above" else values < limit
-                if level == "warn" and "poor" in levels:  # warn = bad but not already poor
-                    bad &= ~(values > t.poor if t.direction == "above" else values < t.poor)
-                for i, j in _alarm_runs(bad, window, min_bad):
-                    value = float(values[i : j + 1][bad[i : j + 1]].mean())  # the bad samples' mean
-                    rows.append({
-                        "participant_id": participant_id, "peer_id": peer_id, "kind": kind,
-                        "source": source, "stream": stream, "metric": t.metric, "level": level,
-                        "start": stamps[i], "end": stamps[j],
-                        "n_samples": j - i + 1, "n_bad_samples": int(bad[i : j + 1].sum()),
-                        "value": value, "threshold": limit, "unit": t.unit,
-                        "source_of_threshold": t.source, "reason": _reason(kind, t, value, limit, level),
-                    })
-    frame = pd.DataFrame(rows, columns=list(INTERVAL_COLUMNS))
+            bad_count = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+            bad_sum = np.concatenate(([0.0], np.cumsum(np.where(bad, values, 0.0))))
+            n_bad = bad_count[last + 1] - bad_count[first]
+            mean_bad = (bad_sum[last + 1] - bad_sum[first]) / n_bad  # the bad samples' mean
+            part = ordered.iloc[rows[first]][_GROUP_KEYS].reset_index(drop=True)
+            part["metric"], part["level"] = t.metric, level
+            part["start"], part["end"] = times[rows[first]], times[rows[last]]
+            part["n_samples"], part["n_bad_samples"] = last - first + 1, n_bad
+            part["value"], part["threshold"], part["unit"] = mean_bad, limit, t.unit
+            part["source_of_threshold"] = t.source
+            part["reason"] = [_reason(k, t, v, limit, level)
+                              for k, v in zip(part["kind"], mean_bad, strict=True)]
+            parts.append(part)
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(INTERVAL_COLUMNS))
     if len(frame):
         frame["start"] = pd.to_datetime(frame["start"], utc=True)
         frame["end"] = pd.to_datetime(frame["end"], utc=True)
-    return frame.astype({
+    frame = frame[list(INTERVAL_COLUMNS)].astype({
         "participant_id": "str", "peer_id": "str", "kind": "str", "source": "str", "stream": "str",
         "metric": "str", "level": "str", "start": "datetime64[us, UTC]", "end": "datetime64[us, UTC]",
         "n_samples": "int64", "n_bad_samples": "int64", "value": "float64", "threshold": "float64",
         "unit": "str", "source_of_threshold": "str", "reason": "str",
     })
+    return frame.sort_values([*_GROUP_KEYS, "start", "metric", "level"], kind="stable").reset_index(drop=True)
 
 
 VERDICT_ORDER = {"poor": 0, "warn": 1, "good": 2, "insufficient data": 3}
@@ -660,28 +677,31 @@ def verdicts(
         .groupby(level="participant_id", dropna=False).max()
         if len(samples) else pd.Series(dtype="int64")
     )
-    rows = []
-    by_participant = dict(tuple(intervals.groupby("participant_id", dropna=False, sort=False)))
-    no_intervals = intervals.iloc[0:0]
-    for participant_id, n_evidence in evidence.items():
-        mine = by_participant.get(participant_id, no_intervals)
-        if n_evidence < min_samples:
-            verdict, reasons = "insufficient data", [f"only {int(n_evidence)} samples (need {min_samples})"]
-        elif (mine["level"] == "poor").any():
-            verdict, reasons = "poor", _top_reasons(mine[mine["level"] == "poor"], table)
-        elif (mine["level"] == "warn").any():
-            verdict, reasons = "warn", _top_reasons(mine[mine["level"] == "warn"], table)
-        else:
-            verdict, reasons = "good", []
-        poor = mine[mine["level"] == "poor"] if len(mine) else mine
-        poor_seconds = float((poor["end"] - poor["start"]).dt.total_seconds().sum()) if len(poor) else 0.0
-        rows.append({"participant_id": participant_id, "verdict": verdict, "reasons": "; ".join(reasons),
-                     "n_samples": int(n_evidence), "n_poor_intervals": len(poor),
-                     "poor_seconds": poor_seconds})
+    frame = pd.DataFrame({"participant_id": evidence.index.astype("str"),
+                          "n_samples": evidence.to_numpy(dtype="int64")})
+    reasons: dict[tuple[str, str], str] = {}
+    poor_counts = pd.Series(dtype="int64")
+    poor_seconds = pd.Series(dtype="float64")
+    if len(intervals):
+        reasons = _top_reasons(intervals, table)
+        poor = intervals[intervals["level"] == "poor"]
+        poor_counts = poor.groupby("participant_id").size()
+        poor_seconds = (poor["end"] - poor["start"]).dt.total_seconds().groupby(poor["participant_id"]).sum()
+    pids = frame["participant_id"]
+    has = {level: pids.map(lambda p, lv=level: (p, lv) in reasons).to_numpy(dtype=bool)
+           for level in ("poor", "warn")}
+    enough = frame["n_samples"].to_numpy() >= min_samples
+    frame["verdict"] = np.select([~enough, has["poor"], has["warn"]], ["insufficient data", "poor", "warn"],
+                                 default="good")
+    frame["reasons"] = [
+        f"only {n} samples (need {min_samples})" if verdict == "insufficient data"
+        else reasons.get((pid, verdict), "")
+        for pid, n, verdict in zip(pids, frame["n_samples"], frame["verdict"], strict=True)
+    ]
+    frame["n_poor_intervals"] = pids.map(poor_counts).fillna(0).astype("int64")
+    frame["poor_seconds"] = pids.map(poor_seconds).fillna(0.0).astype("float64")
     columns = ["participant_id", "verdict", "reasons", "n_samples", "n_poor_intervals", "poor_seconds"]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame = frame.astype({"participant_id": "str", "verdict": "str", "reasons": "str", "n_samples": "int64",
-                          "n_poor_intervals": "int64", "poor_seconds": "float64"})
+    frame = frame[columns].astype({"participant_id": "str", "verdict": "str", "reasons": "str"})
     order = frame["verdict"].map(VERDICT_ORDER)
     frame = frame.assign(_o=order).sort_values(["_o", "participant_id"]).drop(columns="_o")
     return frame.reset_index(drop=True)
@@ -690,18 +710,25 @@ def verdicts(
 MAX_REASONS = 4
 
 
-def _top_reasons(intervals: pd.DataFrame, table: Sequence[Threshold]) -> list[str]:
-    """The worst interval per (metric, kind), relatively furthest past its threshold first; at most
-    ``MAX_REASONS`` (then "+ N more")."""
+def _top_reasons(intervals: pd.DataFrame, table: Sequence[Threshold]) -> dict[tuple[str, str], str]:
+    """(participant, level) → its reasons joined by "; ": the worst interval per (metric, kind), relatively
+    furthest past its threshold first; at most ``MAX_REASONS`` (then "+ N more")."""
     direction = {t.metric: t.direction for t in table}
     sign = intervals["metric"].map(direction).map({"above": 1.0, "below": -1.0}).fillna(1.0)
     scale = intervals["threshold"].abs().clip(lower=1e-9)
-    excess = (intervals["value"] - intervals["threshold"]) * sign / scale
-    worst_rows = intervals.assign(_excess=excess).sort_values("_excess", ascending=False)
-    reasons = worst_rows.drop_duplicates(["metric", "kind"])["reason"].tolist()
-    if len(reasons) > MAX_REASONS:
-        return [*reasons[:MAX_REASONS], f"+ {len(reasons) - MAX_REASONS} more"]
-    return reasons
+    ranked = intervals.assign(_excess=(intervals["value"] - intervals["threshold"]) * sign / scale)
+    ranked = ranked.sort_values(["participant_id", "level", "_excess"], ascending=[True, True, False],
+                                kind="stable")
+    ranked = ranked.drop_duplicates(["participant_id", "level", "metric", "kind"])
+    joined = ranked.groupby(["participant_id", "level"], sort=False)["reason"].agg(_join_reasons)
+    return joined.to_dict()
+
+
+def _join_reasons(reasons: pd.Series) -> str:
+    texts = reasons.tolist()
+    if len(texts) > MAX_REASONS:
+        texts = [*texts[:MAX_REASONS], f"+ {len(texts) - MAX_REASONS} more"]
+    return "; ".join(texts)
 
 
 # ---------------------------------------------------------------------------------------------------------

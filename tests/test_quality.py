@@ -338,3 +338,16 @@ def test_vectorised_alarm_runs_match_the_rule_spelled_out(bad, window, min_bad):
     min_bad = min(min_bad, window)
     expected = _alarm_runs_reference(bad, window, min_bad)
     assert q._alarm_runs(np.array(bad, dtype=bool), window, min_bad) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.booleans(), min_size=1, max_size=12), min_size=1, max_size=5))
+def test_grouped_alarm_runs_never_cross_groups_and_match_each_group_alone(groups):
+    # groups laid end to end, as poor_intervals sees them after its one sort
+    bad = np.array([b for g in groups for b in g], dtype=bool)
+    starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
+    group_start = np.repeat(starts, [len(g) for g in groups])
+    first, last = q._grouped_alarm_runs(bad, group_start, 5, 3)
+    expected = [(int(s) + i, int(s) + j) for s, g in zip(starts, groups, strict=True)
+                for i, j in _alarm_runs_reference(g, 5, 3)]
+    assert list(zip(first.tolist(), last.tolist(), strict=True)) == expected
