@@ -71,15 +71,14 @@ def to_csv_safe(df: pd.DataFrame, path_or_buf: str | os.PathLike[str] | io.TextI
     """``DataFrame.to_csv`` with spreadsheet formula injection neutralised (OWASP): text cells beginning
     with ``=``, ``+``, ``-``, ``@``, tab or carriage return get a leading ``'``. Numeric columns — negative
     numbers included — are written as numbers, and so are text cells that are plain numbers. Column names
-    are neutralised too. Returns the CSV text when ``path_or_buf`` is None, like ``to_csv``.
+    are neutralised too. Records end in CRLF (RFC 4180) unless ``lineterminator`` is given. Returns the CSV
+    text when ``path_or_buf`` is None, like ``to_csv``.
 
     Example:
         >>> import pandas as pd
-        >>> print(to_csv_safe(pd.DataFrame({"name": ["=1+2", "Ada"], "delta": [-3.5, 2.0]}), index=False))
-        name,delta
-        '=1+2,-3.5
-        Ada,2.0
-        <BLANKLINE>
+        >>> frame = pd.DataFrame({"name": ["=1+2", "Ada"], "delta": [-3.5, 2.0]})
+        >>> to_csv_safe(frame, index=False).splitlines()
+        ['name,delta', "'=1+2,-3.5", 'Ada,2.0']
     """
     safe = df.rename(columns=lambda c: neutralise_formula(c) if isinstance(c, str) else c)
     for position, column in enumerate(safe.columns):
@@ -88,4 +87,7 @@ def to_csv_safe(df: pd.DataFrame, path_or_buf: str | os.PathLike[str] | io.TextI
         if is_number or pd.api.types.is_datetime64_any_dtype(values):
             continue
         safe[column] = values.astype("object").map(neutralise_formula, na_action="ignore")
+    # RFC 4180 CRLF records: the csv writer then also quotes cells holding a bare CR (with "\n" records a
+    # lone CR would go out unquoted and split the row in a spreadsheet)
+    to_csv_kwargs.setdefault("lineterminator", "\r\n")
     return safe.to_csv(path_or_buf, **to_csv_kwargs)

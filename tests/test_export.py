@@ -7,8 +7,10 @@ import io
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rtk_frames.export import neutralise_formula, to_csv_safe, write_parquet
+from rtk_frames.export import _PLAIN_NUMBER, FORMULA_PREFIXES, neutralise_formula, to_csv_safe, write_parquet
 
 
 def test_write_parquet_round_trips_pandas3_dtypes(tmp_path):
@@ -56,4 +58,17 @@ def test_to_csv_safe_escapes_text_keeps_negative_numbers_and_header():
 def test_to_csv_safe_writes_to_a_path(tmp_path):
     path = tmp_path / "chat.csv"
     assert to_csv_safe(pd.DataFrame({"text": ["+1 555 0100 call me"]}), path, index=False) is None
-    assert path.read_text().splitlines() == ["text", "'+1 555 0100 call me"]
+    assert path.read_bytes() == b"text\r\n'+1 555 0100 call me\r\n"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=6))
+def test_csv_safe_cells_never_start_a_formula_and_read_back_exactly(cells):
+    text = to_csv_safe(pd.DataFrame({"cell": pd.Series(cells, dtype="object")}), index=False)
+    back = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    read = [row[0] if row else "" for row in back]
+    for original, written in zip(cells, read, strict=True):
+        if written.startswith(FORMULA_PREFIXES):
+            assert _PLAIN_NUMBER.match(written)  # only plain numbers like -3.5 may start with - or +
+        expected = "'" + original if written.startswith("'") and not original.startswith("'") else original
+        assert written == expected
