@@ -50,7 +50,7 @@ _METADATA_AS = {
     "ip_information": "ip_information",
 }
 _METADATA_SCALARS = ("sdk_name", "sdk_type", "sdk_version", "room_view_type")
-_PEER_STATS_BLOCKS = ("device_info", "ip_information", "precall_network_information")
+_PEER_STATS_AS = {name: name for name in ("device_info", "ip_information", "precall_network_information")}
 
 
 def _stream_order(stream: str) -> tuple[int, str]:
@@ -76,36 +76,38 @@ def _fill(record: dict[str, Any], values: dict[str, Any]) -> None:
             record[key] = value
 
 
+def _fill_block(
+    record: dict[str, Any],
+    block: Any,
+    *,
+    renamed: dict[str, str],
+    prefix: str,
+    scalars: tuple[str, ...] = (),
+) -> None:
+    """Add a report block's fields: sub-blocks in ``renamed`` under their new prefix (the participant
+    frame's ``device_info_*`` …), ``scalars`` as they are, anything else under ``prefix``. Events are
+    peer_events_frame's."""
+    for key, value in normalized(block).items():
+        value = plain(value)
+        if key == "events" or value is None:
+            continue
+        if key in renamed and isinstance(value, dict):
+            _fill(record, flatten_record(value, renamed[key]))
+        elif key in scalars:
+            _fill(record, {key: value})
+        else:
+            _fill(record, flatten_record({f"{prefix}_{key}": value}))
+
+
 def _report_record(item: dict, peer_id: str | None) -> dict[str, Any]:
     participant = normalized(item)
     record = flatten_record(item, skip=("peer_report", "peer_stats", "quality_stats", "peer_events", "id"))
     record["participant_id"] = participant.get("id")
     record["peer_id"] = _peer_id(participant, peer_id)
     report = normalized(participant.get("peer_report"))
-    metadata = normalized(report.get("metadata"))
-    for key, value in metadata.items():
-        value = plain(value)
-        if key == "events":
-            continue  # peer_events_frame
-        if key in _METADATA_AS and isinstance(value, dict):
-            _fill(record, flatten_record(value, _METADATA_AS[key]))
-        elif key in _METADATA_SCALARS:
-            _fill(record, {key: value})
-        elif isinstance(value, dict):
-            _fill(record, flatten_record(value, f"metadata_{key}"))
-        else:
-            _fill(record, flatten_record({f"metadata_{key}": value}))
-    stats = normalized(participant.get("peer_stats"))
-    for key, value in stats.items():
-        value = plain(value)
-        if key == "events":
-            continue
-        if key in _PEER_STATS_BLOCKS and isinstance(value, dict):
-            _fill(record, flatten_record(value, key))
-        elif isinstance(value, dict):
-            _fill(record, flatten_record(value, f"peer_stats_{key}"))
-        elif value is not None:
-            _fill(record, flatten_record({f"peer_stats_{key}": value}))
+    _fill_block(record, report.get("metadata"), renamed=_METADATA_AS, scalars=_METADATA_SCALARS,
+                prefix="metadata")
+    _fill_block(record, participant.get("peer_stats"), renamed=_PEER_STATS_AS, prefix="peer_stats")
     quality = normalized(report.get("quality"))
     for key, value in quality.items():
         value = plain(value)
