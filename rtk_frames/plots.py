@@ -59,11 +59,19 @@ METRIC_LABELS = {
 }
 
 
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A constrained-layout figure made through pyplot, so Jupyter shows it under the cell like any
+    matplotlib plot (pyplot falls back to Agg without a display). Close it with ``plt.close(fig)`` when
+    drawing many (the report does)."""
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=size, layout="constrained")
+
+
 def _new_ax(ax: Axes | None, size: tuple[float, float] = (10.0, 4.0)) -> Axes:
     if ax is not None:
         return ax
-    fig = Figure(figsize=size, layout="constrained")  # no pyplot: no global state, safe in threads
-    return fig.add_subplot()
+    return new_figure(size).add_subplot()
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
@@ -274,7 +282,7 @@ def plot_network(
         >>> len(plot_network(qs).axes)
         3
     """
-    fig = Figure(figsize=(10.0, 2.6 * len(metrics)), layout="constrained")
+    fig = new_figure((10.0, 2.6 * len(metrics)))
     axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
     for ax, metric in zip(axes, metrics, strict=True):
         plot_quality(samples, metric=metric, kind=kind, ax=ax, thresholds=thresholds, names=names,

@@ -16,6 +16,17 @@ from rtk_frames.quality import quality_samples
 T0 = pd.Timestamp("2026-03-02T10:00:00Z")
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Plots made without an ``ax`` are pyplot figures (so notebooks show them): close them after."""
+    import matplotlib.pyplot as plt
+
+    open_before = set(plt.get_fignums())
+    yield
+    for number in set(plt.get_fignums()) - open_before:
+        plt.close(number)
+
+
 def qs(participant: str, peer: str, values: list[float], *, start=T0, kind="audio", metric="quality"):
     return pd.DataFrame({
         "participant_id": participant, "peer_id": peer, "kind": kind,
@@ -171,3 +182,26 @@ def test_timeline_merges_quality_segments_of_one_peer_and_keeps_flagged_rows():
     ax = plots.plot_participant_timeline(participants, segments=segments, verdicts=verdicts, max_rows=3)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "E"]  # E is poor: always shown
     assert [len(c.get_paths()) for c in ax.collections] == [1, 1, 2]
+
+
+def test_new_figures_are_pyplot_figures_so_notebooks_show_them():
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    ax = plots.plot_quality(qs("p1", "a", [60.0, 61.0, 62.0]))
+    assert ax.figure.number in set(plt.get_fignums()) - before
+    plt.close(ax.figure)
+
+
+def test_the_report_closes_every_figure_it_draws(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from rtk_frames.report.build import SessionData, render_session_report
+
+    before = set(plt.get_fignums())
+    frame = pd.concat([qs("p1", "a", [60.0, 20.0, 10.0, 15.0]), qs("p1", "a", [9.0] * 4, metric="jitter")])
+    people = pd.DataFrame({"id": ["p1"], "joined_at": [T0], "left_at": [T0 + pd.Timedelta(minutes=1)]})
+    data = SessionData("s", pd.DataFrame({"id": ["s"]}), people, quality_stats=frame)
+    html = render_session_report(data, tmp_path).read_text()
+    assert html.count("data:image/png;base64,") >= 3
+    assert set(plt.get_fignums()) == before

@@ -390,7 +390,12 @@ def _plot(title: str, draw: Callable[[], Any], gaps: list[str]) -> dict[str, str
         logger.debug("plot %s failed", title, exc_info=True)
         return None
     figure = drawn if hasattr(drawn, "savefig") else drawn.figure
-    return {"title": title, "src": _png_data_uri(figure)}
+    try:
+        return {"title": title, "src": _png_data_uri(figure)}
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)  # pyplot keeps every open figure alive; a report draws many
 
 
 def _records(frame: pd.DataFrame | None, columns: Sequence[str], limit: int | None = None) -> list[dict]:
