@@ -54,13 +54,19 @@ class FrameWithRaw(NamedTuple):
 
     Example:
         >>> import pandas as pd
-        >>> frame, raw = FrameWithRaw(pd.DataFrame(), {"success": True})
-        >>> raw["success"]
-        True
+        >>> result = FrameWithRaw(pd.DataFrame({"id": ["a"]}), {"success": True})
+        >>> frame, raw = result
+        >>> raw["success"], result
+        (True, FrameWithRaw(frame=<DataFrame 1 rows x 1 columns>, raw=<dict>))
     """
 
     frame: pd.DataFrame
     raw: Any
+
+    def __repr__(self) -> str:  # a notebook cell showing this should not print every raw page
+        rows, columns = self.frame.shape
+        raw = f"<{len(self.raw)} pages>" if isinstance(self.raw, list) else f"<{type(self.raw).__name__}>"
+        return f"FrameWithRaw(frame=<DataFrame {rows} rows x {columns} columns>, raw={raw})"
 
 
 def _result(frame: pd.DataFrame, raw_payload: Any, raw: bool) -> pd.DataFrame | FrameWithRaw:

@@ -752,6 +752,9 @@ def build_frame(
 ) -> pd.DataFrame:
     """Build the typed DataFrame of ``schema`` from raw column lists; unknown columns kept after, sorted.
 
+    A column's values are a list of raw Python values (any types) or an Arrow array (used as is when it
+    already has the declared type; Arrow text is parsed in C++ for a timestamp column).
+
     Every declared column is present with its declared dtype (an absent one is all-NA); bad values are
     NA and counted in ``report`` (call ``report.warn()`` once afterwards). Dtypes: timestamps
     ``datetime64[us, UTC]``, text ``str``, float64, ``Int64``, ``boolean``.
