@@ -35,6 +35,9 @@ from rtk_frames.quality import (
     verdicts,
 )
 
+FLEET_SCOPE_NOTE = ("fleet pulls read participant details only (no per-peer reports): verdicts use the "
+                    "quality score, jitter, segment-average loss and frame rate; RTT and MOS need a "
+                    "single-session report")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -128,7 +131,7 @@ def fetch_fleet(
     sessions = _in_window(sessions, start, end)
     if max_sessions is not None:
         sessions = sessions.head(max_sessions)
-    gaps: list[str] = []
+    gaps: list[str] = [FLEET_SCOPE_NOTE]
     people, stats, segments = [], [], []
     bar = tqdm(sessions["id"].tolist(), desc="sessions", unit="session", disable=not progress)
     for session_id in bar:
