@@ -14,7 +14,8 @@ missing credentials, 401, 404, rate limits, a dropped connection) print one line
 
 Example:
     >>> import tempfile
-    >>> main(["report", "--demo", "--out", tempfile.mkdtemp(), "--quiet"])
+    >>> main(["report", "--demo", "--out", tempfile.mkdtemp(), "--quiet"])  # doctest: +ELLIPSIS
+    /.../report.html
     0
 """
 
@@ -179,8 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stderr and no traceback).
 
     Example:
-        >>> main(["sessions", "--demo", "--limit", "1"])  # doctest: +ELLIPSIS
-        id ...
+        >>> main(["sessions", "--demo", "--limit", "1"])  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+        id meeting_display_name ...
+        … 2 more (use --limit or --csv)
         0
     """
     args = build_parser().parse_args(argv)

@@ -62,7 +62,14 @@ METRIC_LABELS = {
 def new_figure(size: tuple[float, float]) -> Figure:
     """A constrained-layout figure made through pyplot, so Jupyter shows it under the cell like any
     matplotlib plot (pyplot falls back to Agg without a display). Close it with ``plt.close(fig)`` when
-    drawing many (the report does)."""
+    drawing many (the report does).
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig = new_figure((4.0, 3.0))
+        >>> fig.get_size_inches().tolist(), plt.close(fig)
+        ([4.0, 3.0], None)
+    """
     import matplotlib.pyplot as plt
 
     return plt.figure(figsize=size, layout="constrained")

@@ -930,29 +930,3 @@ def worst(
         ['b']
     """
     return table.sort_values(by, ascending=ascending, na_position="last").head(n).reset_index(drop=True)
-
-
-def session_quality(samples: pd.DataFrame, verdict_frame: pd.DataFrame | None = None) -> dict[str, float]:
-    """One session's headline numbers: mean quality and the share of participants with a poor verdict.
-
-    Example:
-        >>> import pandas as pd
-        >>> session_quality(pd.DataFrame({"quality": [50.0, 70.0]}))["quality_mean"]
-        60.0
-    """
-    out = {"quality_mean": float(samples["quality"].mean()) if len(samples) else float("nan")}
-    if verdict_frame is not None and len(verdict_frame):
-        out["poor_share"] = float((verdict_frame["verdict"] == "poor").mean())
-    else:
-        out["poor_share"] = float("nan")
-    return out
-
-
-def mapping_to_frame(mapping: Mapping[str, object]) -> pd.DataFrame:
-    """A two-column (``key``, ``value``) frame from a mapping, for small tables in reports.
-
-    Example:
-        >>> mapping_to_frame({"a": 1}).to_dict("records")
-        [{'key': 'a', 'value': '1'}]
-    """
-    return pd.DataFrame({"key": list(mapping), "value": [str(v) for v in mapping.values()]}).astype("str")

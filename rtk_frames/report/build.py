@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import logging
 import math
@@ -712,13 +711,3 @@ def render_fleet_report(fleet: Any, out_dir: str | Path, *,
     path = out / REPORT_FILE
     path.write_text(html, encoding="utf-8")
     return path
-
-
-def today_utc() -> dt.date:
-    """Today's date in UTC (the CLI's default fleet window ends here).
-
-    Example:
-        >>> isinstance(today_utc(), dt.date)
-        True
-    """
-    return dt.datetime.now(dt.UTC).date()
