@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 import rtk_frames as rtk
 from rtk_frames.errors import CoercionWarning
-from rtk_frames.frames._coerce import CoercionReport, build_frame
+from rtk_frames.frames._coerce import CoercionReport, build_frame, sample_columns
 from rtk_frames.schemas import SCHEMAS
 from tests import strategies as gen
 
@@ -227,3 +227,22 @@ def test_every_seed_example_flattens_into_its_declared_frame(name, frame, rows):
     schema = SCHEMAS[result.attrs["rtk_frames"]["frame"].removesuffix("_frame")]
     assert len(result) == rows
     assert list(result.columns[: len(schema)]) == schema.names
+
+
+_CLEAN_SAMPLE = st.fixed_dictionaries({}, optional={
+    "timestamp": st.one_of(gen.iso_timestamps(), st.none()), "quality": gen.numbers(messy=False, sdk=True),
+    "jitter": gen.numbers(messy=False, sdk=True), "frame_width": gen.numbers(messy=False, sdk=True)})
+
+
+@SETTINGS
+@given(samples=st.one_of(
+    st.lists(_CLEAN_SAMPLE, max_size=12),  # the fast path's case: declared keys, plain values
+    st.lists(st.one_of(gen._audio_sample(messy=True, sdk=False), gen._video_sample(messy=True, sdk=False),
+                       _CLEAN_SAMPLE), max_size=12)))
+def test_the_arrow_fast_path_gives_exactly_what_the_per_value_path_gives(samples):
+    schema = SCHEMAS["quality_stats"]
+    fast_report, slow_report = CoercionReport("fast"), CoercionReport("slow")
+    fast = build_frame(sample_columns(samples, report=fast_report, schema=schema), schema, report=fast_report)
+    slow = build_frame(sample_columns(samples, report=slow_report), schema, report=slow_report)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast_report.as_dict() == slow_report.as_dict()
