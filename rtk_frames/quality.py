@@ -135,6 +135,7 @@ class Threshold:
     direction: Literal["above", "below"] = "above"
     label: str = ""
     kinds: tuple[str, ...] = ("audio", "video")
+    only_where_missing: str | None = None  # judge only samples where this other metric is NA
 
     def name(self) -> str:
         return self.label or self.metric
@@ -163,8 +164,9 @@ DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
     ),
     Threshold(
         "mos_estimated", 4.0, 3.5, "MOS",
-        "same as MOS, applied to the E-model estimate (Cole & Rosenbluth 2001)",
-        direction="below", label="estimated MOS", kinds=("audio",),
+        "same as MOS, applied to the E-model estimate (Cole & Rosenbluth 2001) where the peer report "
+        "gives no MOS",
+        direction="below", label="estimated MOS", kinds=("audio",), only_where_missing="mos",
     ),
     Threshold(
         "quality", 60.0, 40.0, "/100",
@@ -178,7 +180,8 @@ DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
     ),
 )
 
-THRESHOLD_COLUMNS = ("metric", "warn", "poor", "unit", "direction", "label", "kinds", "source")
+THRESHOLD_COLUMNS = ("metric", "warn", "poor", "unit", "direction", "label", "kinds", "only_where_missing",
+                     "source")
 
 
 def thresholds_frame(thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS) -> pd.DataFrame:
@@ -206,6 +209,7 @@ def _as_thresholds(thresholds: Sequence[Threshold] | pd.DataFrame) -> tuple[Thre
         for row in thresholds.to_dict("records"):
             kinds = row.get("kinds") or "audio,video"
             warn = row.get("warn")
+            fallback = row.get("only_where_missing")
             out.append(Threshold(
                 metric=str(row["metric"]),
                 warn=None if warn is None or pd.isna(warn) else float(warn),
@@ -215,6 +219,8 @@ def _as_thresholds(thresholds: Sequence[Threshold] | pd.DataFrame) -> tuple[Thre
                 direction=str(row.get("direction") or "above"),  # type: ignore[arg-type]
                 label=str(row.get("label") or row["metric"]),
                 kinds=tuple(k.strip() for k in str(kinds).split(",") if k.strip()),
+                only_where_missing=None if fallback is None or pd.isna(fallback) or not fallback
+                else str(fallback),
             ))
         return tuple(out)
     return tuple(thresholds)
@@ -605,7 +611,10 @@ def poor_intervals(
     parts: list[pd.DataFrame] = []
     for t in table:
         raw = ordered[t.metric].to_numpy(dtype="float64", na_value=np.nan)
-        rows = np.flatnonzero(~np.isnan(raw) & np.isin(kinds, list(t.kinds)))  # this metric's samples
+        judged = ~np.isnan(raw) & np.isin(kinds, list(t.kinds))  # this metric's samples
+        if t.only_where_missing and t.only_where_missing in ordered.columns:  # e.g. E-model MOS: a fallback
+            judged &= ordered[t.only_where_missing].isna().to_numpy()
+        rows = np.flatnonzero(judged)
         if len(rows) < min_bad:
             continue
         values, groups = raw[rows], group_ids[rows]

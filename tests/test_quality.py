@@ -351,3 +351,22 @@ def test_grouped_alarm_runs_never_cross_groups_and_match_each_group_alone(groups
     expected = [(int(s) + i, int(s) + j) for s, g in zip(starts, groups, strict=True)
                 for i, j in _alarm_runs_reference(g, 5, 3)]
     assert list(zip(first.tolist(), last.tolist(), strict=True)) == expected
+
+
+def test_estimated_mos_is_judged_only_where_the_peer_report_gives_no_mos():
+    # RTT 800 ms, jitter 60 ms, loss 0: EL = 400 + 120 + 10 = 530 -> R = 93.2 − 41 = 52.2 -> MOS ≈ 2.69 (poor)
+    pr = pd.DataFrame({
+        "participant_id": "p", "peer_id": "a", "stream": "audio_producer",
+        "timestamp": pd.date_range(T0, periods=8, freq="10s"), "rtt": [0.8] * 8, "jitter": [0.06] * 8,
+        "packets_sent": [100.0 * i for i in range(1, 9)], "packets_lost": [0.0] * 8,
+        "mos_quality": [4.4] * 4 + [np.nan] * 4,  # the report's own MOS for the first four samples only
+    })
+    s = q.quality_samples(peer_report_series=pr)
+    assert s["mos_estimated"].round(2).unique().tolist() == [2.69]
+    iv = q.poor_intervals(s, levels=["poor"])
+    mos_rows = iv[iv["metric"] == "mos_estimated"]
+    assert len(mos_rows) == 1 and mos_rows["n_samples"].item() == 4
+    assert mos_rows["start"].item() == T0 + pd.Timedelta(seconds=40)  # the first sample without a MOS
+    table = q.thresholds_frame()
+    assert table.set_index("metric").loc["mos_estimated", "only_where_missing"] == "mos"
+    assert q.poor_intervals(s, table, levels=["poor"]).equals(iv)  # the frame form round-trips the rule

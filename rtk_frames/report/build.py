@@ -440,7 +440,7 @@ def _write_frames(frames: Mapping[str, pd.DataFrame], out_dir: Path, gaps: list[
 def _methodology(thresholds: pd.DataFrame) -> dict[str, Any]:
     return {
         "thresholds": _records(thresholds, ["metric", "label", "warn", "poor", "unit", "direction", "kinds",
-                                            "source"]),
+                                            "only_where_missing", "source"]),
         "emodel_formula": EMODEL_FORMULA,
         "emodel_source": EMODEL_SOURCE,
         "min_evidence": MIN_EVIDENCE_SAMPLES,
