@@ -264,3 +264,11 @@ def test_a_rejected_token_is_an_error_not_a_data_gap(sample_api):
                     max_retries=0)
     with pytest.raises(AuthenticationError):
         collect_session(client, sample_api.dataset.sessions[0]["id"])
+
+
+def test_transcript_without_absolute_times_shows_offsets(tmp_path):
+    transcript = pd.DataFrame({"start": pd.Series([pd.NaT], dtype="datetime64[us, UTC]"),
+                               "start_offset_s": [12.34], "display_name": ["Ada"], "text": ["hello"]})
+    data = SessionData("s", pd.DataFrame({"id": ["s"]}), pd.DataFrame({"id": ["p"]}), transcript=transcript)
+    _, page = parse(render_session_report(data, tmp_path))
+    assert "+12.3 s" in page.text and "hello" in page.text
