@@ -464,8 +464,8 @@ def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 2
         ['Ada', 'Bob']
     """
     ax = _new_ax(ax, (8.0, 1.0 + 0.35 * min(max(len(talk), 1), top_n)))
-    name_col = next((c for c in ("display_name", "name", "speaker", "participant_id", "peer_id")
-                     if c in talk.columns), None)
+    name_col = next((c for c in ("display_name", "name", "speaker", "participant_id", "peer_id", "person")
+                     if c in talk.columns and talk[c].notna().any()), None)
     value_col = next((c for c in ("speaking_s", "talk_time_s", "seconds", "talk_seconds", "duration_s")
                       if c in talk.columns), None)
     if value_col is None:

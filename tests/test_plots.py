@@ -205,3 +205,10 @@ def test_the_report_closes_every_figure_it_draws(tmp_path):
     html = render_session_report(data, tmp_path).read_text()
     assert html.count("data:image/png;base64,") >= 3
     assert set(plt.get_fignums()) == before
+
+
+def test_talk_time_falls_back_to_ids_when_names_are_missing():
+    talk = pd.DataFrame({"peer_id": ["peer-1", "peer-2"], "speaking_s": [30.0, 90.0],
+                         "display_name": pd.Series([None, None], dtype="str")})
+    ax = plots.plot_talk_time(talk)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["peer-2", "peer-1"]

@@ -384,7 +384,7 @@ def _plot(title: str, draw: Callable[[], Any], gaps: list[str]) -> dict[str, str
     """Draw one plot; a plotting failure is a data gap, never a failed report."""
     try:
         drawn = draw()
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
         gaps.append(f"plot '{title}' was skipped: {type(exc).__name__}: {exc}")
         logger.debug("plot %s failed", title, exc_info=True)
         return None
