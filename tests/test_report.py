@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rtk_frames.quality import DEFAULT_THRESHOLDS
 from rtk_frames.report.build import SessionData, analyse_session, collect_session, render_session_report
@@ -272,3 +274,16 @@ def test_transcript_without_absolute_times_shows_offsets(tmp_path):
     data = SessionData("s", pd.DataFrame({"id": ["s"]}), pd.DataFrame({"id": ["p"]}), transcript=transcript)
     _, page = parse(render_session_report(data, tmp_path))
     assert "+12.3 s" in page.text and "hello" in page.text
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and not {"\x00", "\r"} & set(t)))
+def test_any_user_string_comes_out_as_text_never_markup(tmp_path, hostile):
+    data = SessionData(
+        "s", pd.DataFrame({"id": ["s"], "meeting_display_name": [hostile]}),
+        pd.DataFrame({"id": ["p"], "display_name": [hostile]}),
+        chat=pd.DataFrame({"created_at": [T0], "display_name": [hostile], "text": [hostile]}),
+        summary=hostile)
+    _, page = parse(render_session_report(data, tmp_path))
+    assert page.tags.count("script") == 0 and not page.event_handlers
+    assert "".join(page.text).count(hostile) >= 4  # <title>, heading, participant, chat sender/text, summary
