@@ -287,3 +287,11 @@ def test_any_user_string_comes_out_as_text_never_markup(tmp_path, hostile):
     _, page = parse(render_session_report(data, tmp_path))
     assert page.tags.count("script") == 0 and not page.event_handlers
     assert "".join(page.text).count(hostile) >= 4  # <title>, heading, participant, chat sender/text, summary
+
+
+def test_fleet_pull_shows_a_progress_bar_over_sessions(sample_api, capsys):
+    from rtk_frames.sync import fetch_fleet
+
+    fetch_fleet(sample_api.client(), max_sessions=2, progress=True)
+    err = capsys.readouterr().err
+    assert "sessions:" in err and "2/2" in err
