@@ -27,7 +27,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from rtk_frames.quality import DEFAULT_THRESHOLDS, Threshold, _as_thresholds, quality_samples
+from rtk_frames.quality import (
+    DEFAULT_THRESHOLDS,
+    Threshold,
+    _as_thresholds,
+    preferred_view,
+    quality_samples,
+)
 
 __all__ = [
     "OKABE_ITO",
@@ -135,27 +141,6 @@ def _break_gaps(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
     return np.insert(t, cut, mid), np.insert(v, cut, np.nan)
 
 
-# which sample source draws a metric when both have it: peer-report loss is per interval while
-# quality_stats loss is a segment average; RTT and MOS exist only in the peer report
-PREFERRED_SOURCE = {"loss_pct": "peer_report", "rtt_ms": "peer_report", "mos": "peer_report",
-                    "mos_estimated": "peer_report", "quality": "quality_stats", "jitter_ms": "quality_stats",
-                    "fps": "quality_stats", "frames_dropped": "quality_stats"}
-
-
-def _one_view(data: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per participant, the samples of one source (the preferred one when it has data) and, for peer
-    reports, one direction (the producer: what the participant sent, i.e. their own uplink)."""
-    if data.empty or "source" not in data.columns:
-        return data
-    preferred = PREFERRED_SOURCE.get(metric)
-    has_preferred = data.groupby("participant_id")["source"].transform(lambda s: (s == preferred).any())
-    data = data[~has_preferred | (data["source"] == preferred)]
-    stream = data["stream"].astype("str")
-    is_producer = stream.str.endswith("producer")
-    has_producer = is_producer.groupby(data["participant_id"]).transform("any")
-    return data[~(has_producer & (data["source"] == "peer_report") & ~is_producer)]
-
-
 def _segments(data: pd.DataFrame, metric: str) -> dict[str, tuple[np.ndarray, ...]]:
     """participant → (times, values, join times, join values): every peer segment (peer id, source, stream)
     in time order, joined into one array with a NaN between segments and inside long gaps."""
@@ -207,8 +192,8 @@ def plot_quality(
     line, so leaves and rejoins show as breaks, and a marker sits at every (re)join. The threshold table's
     poor/warn lines are drawn dashed. With more than ``top_n`` participants the worst ``top_n`` (by the
     metric's mean) are coloured and the rest drawn thin grey as "others (k)". Where a samples frame has a
-    metric from both sources, one is drawn (``PREFERRED_SOURCE``), and of the peer report's streams the
-    producer (the participant's uplink).
+    metric from both sources, one is drawn (``quality.preferred_view``), and of the peer report's streams
+    the producer (the participant's uplink).
 
     ``quality_stats`` is a ``quality_stats_frame`` or a ``quality.quality_samples`` frame. ``metric``:
     ``quality``, ``jitter`` / ``jitter_ms``, ``loss`` / ``loss_pct``, ``rtt`` / ``rtt_ms``, ``fps``,
@@ -228,8 +213,10 @@ def plot_quality(
     ax = _new_ax(ax)
     metric = METRIC_ALIASES.get(metric, metric)
     samples = _as_samples(quality_stats)
-    data = samples[(samples["kind"] == kind) & samples[metric].notna() & samples["timestamp"].notna()]
-    data = _one_view(data, metric)
+    data = samples[(samples["kind"] == kind) & samples["timestamp"].notna()]
+    if "source" in data.columns:
+        data = preferred_view(data, [metric])
+    data = data[data[metric].notna()]
     threshold = _threshold_for(metric, kind, thresholds)
     higher_is_worse = threshold is None or threshold.direction == "above"
     if metric == "quality" or (threshold is not None and threshold.direction == "below"):

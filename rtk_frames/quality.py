@@ -38,12 +38,14 @@ __all__ = [
     "EMODEL_SOURCE",
     "EVIDENCE_WINDOW_SAMPLES",
     "MIN_EVIDENCE_SAMPLES",
+    "PREFERRED_SOURCE",
     "SAMPLE_COLUMNS",
     "Threshold",
     "estimate_mos",
     "likely_causes",
     "participant_summary",
     "poor_intervals",
+    "preferred_view",
     "quality_by",
     "quality_samples",
     "sessions_per_day",
@@ -448,16 +450,63 @@ def quality_samples(
 # Summaries
 # ---------------------------------------------------------------------------------------------------------
 
+# Which source speaks for a metric when both have it: peer-report loss is per interval while quality_stats
+# loss is a segment average; RTT and MOS exist only in the peer report; quality, jitter and frame rate are
+# the API's own per-participant samples.
+PREFERRED_SOURCE = {"loss_pct": "peer_report", "rtt_ms": "peer_report", "mos": "peer_report",
+                    "mos_estimated": "peer_report", "quality": "quality_stats", "jitter_ms": "quality_stats",
+                    "fps": "quality_stats", "frames_dropped": "quality_stats",
+                    "frame_width": "quality_stats", "frame_height": "quality_stats"}
+
+
+def preferred_view(samples: pd.DataFrame, metrics: Iterable[str] | None = None) -> pd.DataFrame:
+    """``samples`` with, per participant and kind and per metric, only one source's values kept (the
+    ``PREFERRED_SOURCE`` when it has any, else whichever has) and, of the peer report's streams, only the
+    producer's (what the participant sent: their own uplink) when it has any. Other values become NaN;
+    rows are kept. Summaries and plots use this so a number is never an average of two measurements.
+
+    Example:
+        >>> import pandas as pd
+        >>> s = pd.DataFrame({"participant_id": ["p", "p"], "kind": ["audio"] * 2,
+        ...                   "source": ["quality_stats", "peer_report"],
+        ...                   "stream": ["audio", "audio_producer"], "loss_pct": [5.0, 1.0]})
+        >>> preferred_view(s)["loss_pct"].tolist()
+        [nan, 1.0]
+    """
+    out = samples.copy()
+    if out.empty or "source" not in out.columns:
+        return out
+    keys = [out["participant_id"].fillna(""), out["kind"].fillna("")]
+    source = out["source"]
+    from_report = (source == "peer_report").to_numpy()
+    producer = out["stream"].astype("str").str.endswith("producer").to_numpy()
+    for metric in metrics if metrics is not None else PREFERRED_SOURCE:
+        if metric not in out.columns:
+            continue
+        valid = out[metric].notna()
+        preferred = PREFERRED_SOURCE.get(metric)
+        keep = pd.Series(True, index=out.index)
+        if preferred is not None:
+            has_preferred = (valid & (source == preferred)).groupby(keys).transform("any")
+            keep &= ~has_preferred | (source == preferred)
+        has_producer = (valid & from_report & producer).groupby(keys).transform("any")
+        keep &= ~(has_producer & from_report & ~producer)
+        out[metric] = out[metric].where(keep)
+    return out
+
+
 
 def participant_summary(
     samples: pd.DataFrame,
     *,
     by: Sequence[str] = ("participant_id", "kind"),
     poor_quality: float | None = None,
+    one_view: bool = True,
 ) -> pd.DataFrame:
     """Per participant (and kind; pass ``by=("participant_id", "peer_id", "kind")`` for per peer segment):
     quality mean/median/p10, share of samples below the poor quality threshold, jitter/RTT mean and p90,
-    loss mean, frames dropped, median resolution and fps, MOS (given) and estimated MOS.
+    loss mean, frames dropped, median resolution and fps, MOS (given) and estimated MOS. With
+    ``one_view`` (default) each metric comes from one source and direction (:func:`preferred_view`).
 
     Example:
         >>> import pandas as pd
@@ -470,6 +519,8 @@ def participant_summary(
     if poor_quality is None:
         poor_quality = next(t.poor for t in DEFAULT_THRESHOLDS if t.metric == "quality")
     keys = list(by)
+    if one_view:  # one source (and direction) per metric: see preferred_view
+        samples = preferred_view(samples)
     s = samples.assign(
         _below=(samples["quality"] < poor_quality).astype("float64").where(samples["quality"].notna()),
     )

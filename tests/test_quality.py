@@ -370,3 +370,21 @@ def test_estimated_mos_is_judged_only_where_the_peer_report_gives_no_mos():
     table = q.thresholds_frame()
     assert table.set_index("metric").loc["mos_estimated", "only_where_missing"] == "mos"
     assert q.poor_intervals(s, table, levels=["poor"]).equals(iv)  # the frame form round-trips the rule
+
+
+def test_summary_takes_each_metric_from_one_source_and_the_producer_direction():
+    qs = qs_frame({"quality": [80.0, 80.0], "jitter": [10.0, 10.0]})
+    segments = pd.DataFrame({"peer_id": ["peer-a"], "start": [T0], "end": [T0 + pd.Timedelta(minutes=1)],
+                             "audio_packet_loss": [9.0], "video_packet_loss": [0.0]})
+    pr = pd.DataFrame({
+        "participant_id": "p1", "peer_id": "peer-a", "timestamp": [T0, T0 + pd.Timedelta(seconds=10)] * 2,
+        "stream": ["audio_producer"] * 2 + ["audio_consumer"] * 2, "jitter": [0.05] * 4,
+        "packets_sent": [100.0, 200.0, np.nan, np.nan], "packets_received": [np.nan, np.nan, 90.0, 180.0],
+        "packets_lost": [1.0, 2.0, 10.0, 20.0], "rtt": [0.1, 0.1, np.nan, np.nan]})
+    s = q.quality_samples(qs, pr, segments=segments)
+    row = q.participant_summary(s).iloc[0]
+    assert row["jitter_ms_mean"] == 10.0  # quality_stats jitter, not the peer report's 50 ms
+    assert row["loss_pct_mean"] == pytest.approx(1.0)  # producer per-interval loss, not 9 % or 10 %
+    assert row["rtt_ms_mean"] == pytest.approx(100.0)
+    mixed = q.participant_summary(s, one_view=False).iloc[0]
+    assert mixed["jitter_ms_mean"] > 10.0  # the all-sources average mixes measurements
