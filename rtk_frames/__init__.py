@@ -66,7 +66,7 @@ _LAZY: dict[str, str] = {
 _SUBMODULES = {"client", "errors", "fetch", "frames", "schemas", "conversation", "quality", "plots",
                "report", "sandbox", "cli"}
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - grouped as in _LAZY
     "APIError",
     "AuthenticationError",
     "CoercionWarning",
@@ -77,7 +77,33 @@ __all__ = [
     "ServerError",
     "TransportError",
     "__version__",
-    *_LAZY,
+    "Client",
+    "fetch_sessions",
+    "fetch_session",
+    "fetch_participants",
+    "fetch_participant",
+    "fetch_quality_stats",
+    "fetch_peer_report",
+    "fetch_chat",
+    "fetch_transcript",
+    "fetch_summary",
+    "generate_summary",
+    "sessions_frame",
+    "session_frame",
+    "breakout_rooms_frame",
+    "participants_frame",
+    "participant_frame",
+    "peer_events_frame",
+    "quality_stats_frame",
+    "quality_segments_frame",
+    "peer_report_frame",
+    "peer_report_series_frame",
+    "chat_frame",
+    "transcript_frame",
+    "join_chat",
+    "join_transcript",
+    "talk_time",
+    "chat_activity",
 ]
 
 
