@@ -429,10 +429,11 @@ def quality_samples(
         ([100.0, 10.0, 1.0], 4.31)
     """
     parts = []
+    # frames built with pd.concat(...) (no ignore_index) repeat index labels: work on positions
     if quality_stats is not None and len(quality_stats):
-        parts.append(_samples_from_quality_stats(quality_stats, segments))
+        parts.append(_samples_from_quality_stats(quality_stats.reset_index(drop=True), segments))
     if peer_report_series is not None and len(peer_report_series):
-        parts.append(_samples_from_peer_report(peer_report_series))
+        parts.append(_samples_from_peer_report(peer_report_series.reset_index(drop=True)))
     if not parts:
         return _empty_samples()
     samples = pd.concat(parts, ignore_index=True)

@@ -388,3 +388,28 @@ def test_summary_takes_each_metric_from_one_source_and_the_producer_direction():
     assert row["rtt_ms_mean"] == pytest.approx(100.0)
     mixed = q.participant_summary(s, one_view=False).iloc[0]
     assert mixed["jitter_ms_mean"] > 10.0  # the all-sources average mixes measurements
+
+
+def test_quality_samples_accepts_frames_concatenated_without_ignore_index():
+    # what users write in a notebook: pd.concat of per-participant frames, index labels repeated
+    def series(pid: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            "participant_id": [pid] * 3, "peer_id": [pid] * 3, "stream": ["audio_producer"] * 3,
+            "timestamp": pd.to_datetime(["2026-01-01T10:00:00Z", "2026-01-01T10:00:07Z",
+                                         "2026-01-01T10:00:14Z"]),
+            "rtt": [0.1, 0.1, 0.1], "jitter": [0.01] * 3,
+            "packets_lost": [0.0, 5.0, 10.0], "packets_sent": [100.0, 200.0, 300.0],
+        })
+
+    def stats(pid: str) -> pd.DataFrame:
+        return pd.DataFrame({"participant_id": [pid] * 2, "peer_id": [pid] * 2, "kind": ["audio"] * 2,
+                             "timestamp": pd.to_datetime(["2026-01-01T10:00:00Z", "2026-01-01T10:00:07Z"]),
+                             "quality": [90.0, 80.0]})
+
+    concatenated = q.quality_samples(pd.concat([stats("a"), stats("b")]),
+                                     pd.concat([series("a"), series("b")]))
+    clean = q.quality_samples(pd.concat([stats("a"), stats("b")], ignore_index=True),
+                              pd.concat([series("a"), series("b")], ignore_index=True))
+    pd.testing.assert_frame_equal(concatenated, clean)
+    # per-interval loss from cumulative counters: 5 lost of 100 sent in each later interval
+    assert sorted(concatenated["loss_pct"].dropna().unique().tolist()) == [0.0, 5.0]
