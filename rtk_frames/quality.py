@@ -617,20 +617,26 @@ def _alarm_runs(bad: np.ndarray, window: int, min_bad: int) -> list[tuple[int, i
     return [(int(a), int(b)) for a, b in zip(first, last, strict=True)]
 
 
-def _fmt_value(value: float, unit: str) -> str:
+def _fmt_value(value: float, unit: str, extra_digits: int = 0) -> str:
     if unit == "%":
-        return f"{value:.1f} %"
+        return f"{value:.{1 + extra_digits}f} %"
     if unit == "MOS":
-        return f"{value:.2f}"
+        return f"{value:.{2 + extra_digits}f}"
     if unit == "/100":
-        return f"{value:.0f}/100"
-    return f"{value:.0f} {unit}"
+        return f"{value:.{extra_digits}f}/100"
+    return f"{value:.{extra_digits}f} {unit}"
 
 
 def _reason(kind: str, t: Threshold, value: float, limit: float, level: str = "poor") -> str:
     op = ">" if t.direction == "above" else "<"
     where = _short_source(t.source, level)
-    return f"{kind} {t.name()} {_fmt_value(value, t.unit)} {op} {_fmt_value(limit, t.unit)} ({where})"
+    shown_limit = _fmt_value(limit, t.unit)
+    shown_value = _fmt_value(value, t.unit)
+    extra = 0
+    while shown_value == shown_limit and extra < 3:  # "14.6 fps < 15 fps", never "15 fps < 15 fps"
+        extra += 1
+        shown_value = _fmt_value(value, t.unit, extra)
+    return f"{kind} {t.name()} {shown_value} {op} {shown_limit} ({where})"
 
 
 def poor_intervals(

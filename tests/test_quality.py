@@ -413,3 +413,9 @@ def test_quality_samples_accepts_frames_concatenated_without_ignore_index():
     pd.testing.assert_frame_equal(concatenated, clean)
     # per-interval loss from cumulative counters: 5 lost of 100 sent in each later interval
     assert sorted(concatenated["loss_pct"].dropna().unique().tolist()) == [0.0, 5.0]
+
+
+def test_a_reason_never_shows_a_value_equal_to_its_limit():
+    fps = next(t for t in q.DEFAULT_THRESHOLDS if t.metric == "fps")
+    reason = q._reason("video", fps, 14.6, fps.warn, level="warn")
+    assert "14.6 fps < 15 fps" in reason
