@@ -40,6 +40,7 @@ __all__ = ["chat_activity", "join_chat", "join_transcript", "talk_time"]
 PARTICIPANT_PREFIX = "participant_"
 UNKNOWN_SENDER = "(unknown)"
 MAX_ESTIMATED_UTTERANCE_S = 30.0  # cap on an utterance length inferred from the next start
+SPEECH_RATE_WORDS_PER_S = 2.5  # ~150 words per minute, a common conversational speech rate
 # left key column -> participants' key column, in the order tried
 TRANSCRIPT_KEYS: tuple[tuple[str, str], ...] = (
     ("peer_id", "id"),
@@ -202,14 +203,20 @@ def _durations_s(transcript: pd.DataFrame) -> pd.Series:
 
 
 def _estimated_durations_s(transcript: pd.DataFrame, order: np.ndarray) -> pd.Series:
-    """For utterances with no end time (the ISO-timestamp CSV generations): the time until the next
-    utterance starts, capped at ``MAX_ESTIMATED_UTTERANCE_S``; NaN when that can't be known either."""
+    """For utterances with no end time (the ISO CSV generations and today's headerless CSV): the time it
+    takes to say the text at ``SPEECH_RATE_WORDS_PER_S``, but never past the next utterance's start;
+    without text, the time until the next start capped at ``MAX_ESTIMATED_UTTERANCE_S``. NaN when
+    neither can be known (the last utterance of a text-less transcript)."""
     starts = _start_s(transcript).to_numpy(dtype="float64", na_value=np.nan)
     ordered = starts[order]
     following = np.full(len(ordered), np.nan)
     following[:-1] = ordered[1:]
     gaps = np.full(len(starts), np.nan)
     gaps[order] = np.clip(following - ordered, 0.0, MAX_ESTIMATED_UTTERANCE_S)
+    if "text" in transcript:
+        words = transcript["text"].astype("str").str.count(r"\S+").to_numpy(dtype="float64", na_value=0.0)
+        spoken = np.where(words > 0, words / SPEECH_RATE_WORDS_PER_S, np.nan)
+        gaps = np.where(np.isnan(spoken), gaps, np.fmin(spoken, gaps))
     return pd.Series(gaps, index=transcript.index)
 
 
@@ -225,9 +232,11 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
     ``share`` (0–1 of all speaking time), ``utterances``, ``turns``, ``utterances_without_end``, and for
     ``by="person"`` ``peers`` (distinct peer ids: 2 means one rejoin).
 
-    Transcripts that carry start times only (the ISO-timestamp CSV generations) get an *estimated*
-    length per utterance: the time until the next utterance starts, capped at
-    ``MAX_ESTIMATED_UTTERANCE_S`` seconds; ``utterances_without_end`` says how many were estimated.
+    Transcripts that carry start times only (the CSV generations) get an *estimated* length per
+    utterance: its words at ``SPEECH_RATE_WORDS_PER_S`` (150 words per minute), never past the next
+    utterance's start (or, without text, the time until the next start, capped at
+    ``MAX_ESTIMATED_UTTERANCE_S``); ``utterances_without_end`` says how many were estimated. The JSON
+    transcript carries real end times: prefer it for talk time.
     ``speaking_s`` is NaN for a speaker none of whose utterances has a known or estimable length.
 
     Example:

@@ -233,7 +233,7 @@ def test_talk_time_caps_an_estimated_length_and_leaves_unknowable_speakers_nan()
     from rtk_frames.conversation import MAX_ESTIMATED_UTTERANCE_S
 
     t = pd.DataFrame({"peer_id": ["a", "b"], "start_offset_s": [0.0, 500.0],
-                      "end_offset_s": [np.nan, np.nan]})
+                      "end_offset_s": [np.nan, np.nan], "text": [None, None]})
     table = talk_time(t).set_index("peer_id")
     assert table.loc["a", "speaking_s"] == MAX_ESTIMATED_UTTERANCE_S
     assert np.isnan(table.loc["b", "speaking_s"])
@@ -375,3 +375,17 @@ def test_property_talk_time_adds_up(speakers):
     peer_turns = talk_time(transcript).set_index("peer_id")["turns"]
     person_turns = talk_time(transcript, by="person").set_index("person")["turns"]
     assert person_turns.get("u1", 0) <= peer_turns.get("p1", 0) + peer_turns.get("p3", 0)
+
+
+def test_talk_time_estimates_a_missing_end_from_the_words_when_the_next_start_is_later():
+    from rtk_frames.conversation import SPEECH_RATE_WORDS_PER_S
+
+    # 5 words at 2.5 words/s = 2 s, well before the next start at 20 s; the second: 10 words = 4 s,
+    # but the next utterance starts 3 s later, so 3 s
+    t = pd.DataFrame({"peer_id": ["a", "b", "a"], "start_offset_s": [0.0, 20.0, 23.0],
+                      "end_offset_s": [np.nan, np.nan, 25.0],
+                      "text": ["one two three four five", " ".join(["w"] * 10), "hi"]})
+    table = talk_time(t).set_index("peer_id")
+    assert SPEECH_RATE_WORDS_PER_S == 2.5
+    assert table.loc["a", "speaking_s"] == 2.0 + 2.0
+    assert table.loc["b", "speaking_s"] == 3.0

@@ -177,12 +177,13 @@ def _optional_each(what: str, session_id: str, gaps: list[str], ids: Sequence[st
 
 
 def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
-                    transcript_format: str = "CSV", workers: int = DEFAULT_WORKERS) -> SessionData:
+                    transcript_format: str = "JSON", workers: int = DEFAULT_WORKERS) -> SessionData:
     """Fetch everything one session's report needs: the session, its participants, each participant's
     details (device, network, quality samples and segments, peer events), the peer reports (per peer
     id; ``workers`` calls at a time), chat, transcript and summary. A missing chat/transcript/summary/peer
     report (404, or a 5xx after retries) is ``None`` with a note in ``data_gaps``; a missing session
-    raises ``NotFoundError`` and a rejected token ``AuthenticationError``.
+    raises ``NotFoundError`` and a rejected token ``AuthenticationError``. The transcript is asked as
+    JSON by default: unlike the CSV forms, it carries each utterance's end time (exact talk time).
 
     Example:
         >>> from rtk_frames.sandbox import Dataset, serve
