@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import email.utils
 import logging
@@ -391,6 +392,29 @@ class _NoAuth(AuthBase):
 
 
 @dataclass
+class _RetryBudget:
+    """The retries one logical request may take. urllib3's retries (inside one ``session.request``)
+    and ``Client._send``'s retries of truncated bodies (around it) draw from this one budget."""
+
+    max_retries: int
+    spent: int = 0
+
+    def take(self) -> bool:
+        """Spend one retry; ``False`` when none was left."""
+        self.spent += 1
+        return not self.overdrawn
+
+    @property
+    def overdrawn(self) -> bool:
+        return self.spent > self.max_retries
+
+
+# the budget of the logical request running in this thread/context (set by Client._send)
+_RETRY_BUDGET: contextvars.ContextVar[_RetryBudget | None] = contextvars.ContextVar("rtk_frames_retry_budget",
+                                                                                     default=None)
+
+
+@dataclass
 class _RetryHooks:
     """What the client's Retry needs from its client: how to wait, the Retry-After cap, the budget."""
 
@@ -402,7 +426,8 @@ class _RetryHooks:
 
 class _ClientRetry(Retry):
     """urllib3's Retry, with Retry-After capped, waits through an injectable sleep and recorded, every
-    retry attempt taken from the rate budget, and the service's Ratelimit headers fed to the limiter."""
+    retry attempt taken from the rate budget, the service's Ratelimit headers fed to the limiter, and
+    each retry spent from the logical request's :class:`_RetryBudget` (exhausted when it runs out)."""
 
     hooks: _RetryHooks | None = None
 
@@ -456,7 +481,14 @@ class _ClientRetry(Retry):
                   error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> _ClientRetry:
         if response is not None and self.hooks and self.hooks.limiter is not None:
             self.hooks.limiter.observe(response.headers)
+        budget = _RETRY_BUDGET.get()
+        if budget is not None:
+            budget.take()  # an overdraft makes the new Retry exhausted (below): urllib3 gives up
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def is_exhausted(self) -> bool:
+        budget = _RETRY_BUDGET.get()
+        return super().is_exhausted() or (budget is not None and budget.overdrawn)
 
 
 def _retry_policy(max_retries: int, backoff_factor: float, backoff_jitter: float,
@@ -503,7 +535,8 @@ class Client:
         base_url: the API root.
         timeout: seconds to wait for an answer (a number, or a ``(connect, read)`` pair; a number caps
             the connect timeout at 10 s).
-        max_retries: retries per GET request (connection errors, 408/409/429/5xx, truncated bodies).
+        max_retries: retries per request, whatever their causes (connection errors; for GET also
+            408/409/429/5xx and truncated bodies): at most ``1 + max_retries`` attempts.
         rate_limiter: the client-side budget (default: a fresh :class:`RateLimiter`; pass one
             limiter to several clients that share a token; ``None`` disables it).
         retry_after_max_s: the longest ``Retry-After`` honoured (longer ones are cut to this).
@@ -619,36 +652,44 @@ class Client:
               params: Mapping[str, str] | None = None, auth: AuthBase,
               limiter: RateLimiter | None) -> requests.Response:
         """One logical request: budget, urllib3's retries, our retries of truncated GET bodies, and
-        transport failures as :class:`TransportError` (raised outside ``except``: no chained request)."""
+        transport failures as :class:`TransportError` (raised outside ``except``: no chained request).
+
+        All retries of the request, urllib3's and ours, share one :class:`_RetryBudget` of
+        ``max_retries``: at most ``1 + max_retries`` attempts whatever mix of failures the server sends.
+        """
         self.stats.count_request(endpoint)
-        attempts = 1 + max(self.max_retries, 0) if method == "GET" else 1
-        failure = TransportError(f"{method} {path}: no attempt was made")
-        for attempt in range(attempts):
-            if limiter is not None:
-                self.stats.count_rate_limit_wait(limiter.acquire())
-            started = time.perf_counter()
-            try:
-                response = session.request(method, url, params=params, auth=auth, timeout=self.timeout,
-                                           allow_redirects=False)
-            except _TRUNCATED_BODY_ERRORS as exc:
-                failure = TransportError(self._describe_failure(exc, method, path, "truncated body"))
-                logger.debug("%s %s -> truncated body after %.3fs", method, path,
-                             time.perf_counter() - started)
-                if attempt + 1 < attempts:
-                    wait_s = self._backoff_s(attempt)
+        budget = _RetryBudget(max(self.max_retries, 0))
+        context = _RETRY_BUDGET.set(budget)
+        try:
+            while True:
+                if limiter is not None:
+                    self.stats.count_rate_limit_wait(limiter.acquire())
+                started = time.perf_counter()
+                try:
+                    response = session.request(method, url, params=params, auth=auth, timeout=self.timeout,
+                                               allow_redirects=False)
+                except _TRUNCATED_BODY_ERRORS as exc:
+                    failure = TransportError(self._describe_failure(exc, method, path, "truncated body"))
+                    logger.debug("%s %s -> truncated body after %.3fs", method, path,
+                                 time.perf_counter() - started)
+                    if method != "GET" or not budget.take():
+                        break
+                    wait_s = self._backoff_s(budget.spent - 1)
                     self._sleep(wait_s)
                     self.stats.count_retry(wait_s)
-                continue
-            except requests.exceptions.RequestException as exc:
-                failure = TransportError(self._describe_failure(exc, method, path, "no answer"))
-                logger.debug("%s %s -> %s after %.3fs", method, path, type(exc).__name__,
+                    continue
+                except requests.exceptions.RequestException as exc:
+                    failure = TransportError(self._describe_failure(exc, method, path, "no answer"))
+                    logger.debug("%s %s -> %s after %.3fs", method, path, type(exc).__name__,
+                                 time.perf_counter() - started)
+                    break
+                logger.debug("%s %s -> %s in %.3fs", method, path, response.status_code,
                              time.perf_counter() - started)
-                break
-            logger.debug("%s %s -> %s in %.3fs", method, path, response.status_code,
-                         time.perf_counter() - started)
-            if limiter is not None:
-                limiter.observe(response.headers)
-            return response
+                if limiter is not None:
+                    limiter.observe(response.headers)
+                return response
+        finally:
+            _RETRY_BUDGET.reset(context)
         raise failure
 
     def _describe_failure(self, exc: Exception, method: str, path: str, what: str) -> str:

@@ -481,6 +481,39 @@ def test_truncated_body_is_retried_then_a_transport_error(api):
         client.get_sessions()
 
 
+def test_truncated_bodies_and_server_errors_share_one_retry_budget(api):
+    from rtk_frames.sandbox import Faults
+
+    client, sleep = fast_client(api, max_retries=3)
+    api.set_faults(Faults(truncate_first=2, server_errors_first=5, retry_after_s=0.0))
+    with pytest.raises(ServerError):
+        client.get_sessions()
+    assert [r.status for r in api.request_log] == [200, 200, 503, 503]  # 1 + max_retries attempts in all
+    assert len(sleep.waits) == 3 and client.stats.retries == 3
+
+
+def test_dropped_connections_and_truncated_bodies_share_one_retry_budget(api):
+    from rtk_frames.sandbox import Faults
+
+    client, sleep = fast_client(api, max_retries=3)
+    api.set_faults(Faults(drop_connections_first=2, truncate_first=5))
+    with pytest.raises(TransportError, match="truncated"):
+        client.get_sessions()
+    assert [r.status for r in api.request_log] == [0, 0, 200, 200]
+    assert len(sleep.waits) == 3
+
+
+def test_mixed_faults_within_the_retry_budget_are_answered(api):
+    from rtk_frames.sandbox import Faults
+
+    client, sleep = fast_client(api, max_retries=3)
+    api.set_faults(Faults(drop_connections_first=1, truncate_first=1, server_errors_first=1,
+                          retry_after_s=0.0))
+    assert client.get_sessions()["success"] is True
+    assert [r.status for r in api.request_log] == [0, 200, 503, 200]
+    assert len(sleep.waits) == 3
+
+
 def test_refused_connection_is_a_transport_error():
     client = Client("acc", "app", "tok", base_url="http://127.0.0.1:9/client/v4", rate_limiter=None,
                     max_retries=1, backoff_factor=0.0, sleep=SleepRecorder(), timeout=2.0)
