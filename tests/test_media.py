@@ -630,3 +630,12 @@ def test_whitespace_only_files_warn_like_empty_ones():
 def test_chat_without_a_payload_type_column_reads_payloads_as_text():
     frame = chat_frame(b"id,payload\nm1,hello\n")
     assert frame.loc[0, "text"] == "hello"
+
+
+def test_an_offset_too_large_to_be_a_time_is_nat_and_counted_not_a_crash():
+    utterance = {"startTime": 1000, "endTime": 1e300, "sentence": "a", "peerData": {"id": "p"}}
+    raw = json.dumps([utterance]).encode()
+    with pytest.warns(rtk_frames.CoercionWarning, match=r"end ×1 \(offset out of range\)"):
+        frame = transcript_frame(raw, session_started_at=SESSION_START)
+    assert frame.loc[0, "start"] == SESSION_START_TS + pd.Timedelta(seconds=1000)
+    assert pd.isna(frame.loc[0, "end"]) and frame.loc[0, "end_offset_s"] == 1e300

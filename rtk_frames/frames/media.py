@@ -71,6 +71,7 @@ MS_PER_S = 1000.0
 S_PER_MINUTE = 60.0
 S_PER_HOUR = 3600.0
 EPOCH_OFFSET_LIMIT_S = 1e9  # a "start" number this large is an epoch time, not an offset (~31 years)
+MAX_OFFSET_S = 1e12  # ~31,700 years: an offset beyond this cannot be placed in time (NaT, counted)
 TRANSCRIPT_FORMATS = ("CSV", "JSON", "SRT", "VTT")
 FILE_PAYLOAD_TYPES = frozenset({"IMAGE", "FILE"})
 TEXT_PAYLOAD_TYPE = "TEXT"
@@ -359,11 +360,16 @@ def _seconds(value: Any, *, scale_to_s: float, report: CoercionReport, column: s
     return number * scale_to_s
 
 
-def _times_from_offsets(offsets_s: pd.Series, session_start: pd.Timestamp | None) -> pd.Series:
-    """Session start + offsets (float seconds), to the microsecond; NaT where either is unknown."""
+def _times_from_offsets(offsets_s: pd.Series, session_start: pd.Timestamp | None, *, column: str,
+                        report: CoercionReport) -> pd.Series:
+    """Session start + offsets (float seconds), to the microsecond; NaT where either is unknown, and
+    (counted) where the offset is too large to be a time at all."""
     if session_start is None:
         return pd.Series(pd.NaT, index=offsets_s.index, dtype="datetime64[us, UTC]")
-    micros = (offsets_s.astype("float64") * 1e6).round()
+    offsets_s = offsets_s.astype("float64")
+    fits = offsets_s.abs() <= MAX_OFFSET_S
+    report.add(column, "offset out of range", int((offsets_s.notna() & ~fits).sum()))
+    micros = (offsets_s.where(fits) * 1e6).round()
     return (session_start + pd.to_timedelta(micros, unit="us")).astype("datetime64[us, UTC]")
 
 
@@ -542,8 +548,9 @@ def transcript_frame(content: Content, *, format: str | None = None,
     columns["source_format"] = [fmt] * n_rows
     columns["generation"] = [generation] * n_rows
     frame = build_frame(columns, TRANSCRIPT_SCHEMA, report=report)
-    frame["start"] = _times_from_offsets(frame["start_offset_s"], session_start)
-    frame["end"] = _times_from_offsets(frame["end_offset_s"], session_start)
+    for name in ("start", "end"):
+        offsets = frame[f"{name}_offset_s"]
+        frame[name] = _times_from_offsets(offsets, session_start, column=name, report=report)
     if absolute is not None and any(a is not None for a in absolute):
         # rows whose start is an absolute time (ISO, or epoch): parse it (failures counted) and derive
         # the offset from the session start when known
