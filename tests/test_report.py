@@ -295,3 +295,12 @@ def test_fleet_pull_shows_a_progress_bar_over_sessions(sample_api, capsys):
     fetch_fleet(sample_api.client(), max_sessions=2, progress=True)
     err = capsys.readouterr().err
     assert "sessions:" in err and "2/2" in err
+
+
+def test_collect_session_asks_for_the_session_details_once(sample_api):
+    session_id = sample_api.dataset.sessions[0]["id"]
+    before = len(sample_api.request_log)
+    data = collect_session(sample_api.client(), session_id)
+    asked = [r.endpoint for r in sample_api.request_log[before:]]
+    assert asked.count("get_session_details") == 1  # the transcript's start time comes from data.session
+    assert data.transcript is not None and data.transcript["start"].notna().all()

@@ -221,8 +221,10 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
         data.peer_report = _concat([peer_report_frame(p, peer_id=peer) for peer, p in reports])
         data.peer_report_series = _concat([peer_report_series_frame(p, peer_id=peer) for peer, p in reports])
     data.chat = _optional("chat", session_id, gaps, lambda: fetch.fetch_chat(client, session_id))
+    started_at = session["started_at"].iloc[0] if len(session) else None  # fetch_transcript would ask again
     data.transcript = _optional("transcript", session_id, gaps,
-                                lambda: fetch.fetch_transcript(client, session_id, format=transcript_format))
+                                lambda: fetch.fetch_transcript(client, session_id, format=transcript_format,
+                                                               session_started_at=started_at))
     data.summary = _optional("summary", session_id, gaps, lambda: fetch.fetch_summary(client, session_id))
     return data
 
