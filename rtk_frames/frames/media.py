@@ -47,7 +47,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import math
 import os
 import re
 import warnings
@@ -58,8 +57,17 @@ from urllib.parse import unquote
 
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from rtk_frames.frames._coerce import CoercionReport, build_frame, finish, normalize_key, parse_timestamps
+from rtk_frames.frames._coerce import (
+    CoercionReport,
+    build_frame,
+    coerce_array,
+    finish,
+    normalize_key,
+    parse_timestamps,
+)
 from rtk_frames.schemas.media import CHAT_SCHEMA, TRANSCRIPT_SCHEMA
 
 __all__ = ["chat_frame", "transcript_frame"]
@@ -107,7 +115,6 @@ CHAT_DOCUMENTED_ORDER = ("id", "participant_id", "session_id", "meeting_id", "di
 _CUE_CLOCK = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
 CUE_TIMING = re.compile(rf"^\s*{_CUE_CLOCK}\s*-->\s*{_CUE_CLOCK}")
 VOICE_TAG = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]*)>(.*?)(?:</v>)?$", re.DOTALL)
-NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -342,22 +349,10 @@ def _sniff_format(text: str) -> str:
     return "CSV"
 
 
-def _seconds(value: Any, *, scale_to_s: float, report: CoercionReport, column: str) -> float | None:
-    """A JSON/CSV number (or numeric text) times ``scale_to_s``; anything else NA and counted."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        report.add(column, "not a number")
-        return None
-    if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.match(value.strip())):
-        number = float(value)
-    else:
-        report.add(column, "not a number")
-        return None
-    if not math.isfinite(number):
-        report.add(column, "not a number")
-        return None
-    return number * scale_to_s
+def _offsets_s(values: list[Any], *, scale_to_s: float, column: str, report: CoercionReport) -> pa.Array:
+    """JSON times (numbers or numeric text) times ``scale_to_s``; the shared number coercion reads them
+    and counts what is not a number."""
+    return pc.multiply(coerce_array(values, pa.float64(), column=column, report=report), scale_to_s)
 
 
 def _times_from_offsets(offsets_s: pd.Series, session_start: pd.Timestamp | None, *, column: str,
@@ -438,11 +433,11 @@ def _transcript_from_json(text: str, report: CoercionReport) -> tuple[dict[str, 
     scale_to_s = 1.0 / MS_PER_S if current else 1.0
     known_item = {"startTime", "endTime", "sentence", "peerData"}
     known_peer = {"id", "userId", "displayName", "cpi", "joinedAt", "leftAt"}
-    columns: dict[str, list[Any]] = {
-        "start_offset_s": [_seconds(i.get("startTime"), scale_to_s=scale_to_s, report=report,
-                                    column="start_offset_s") for i in items],
-        "end_offset_s": [_seconds(i.get("endTime"), scale_to_s=scale_to_s, report=report,
-                                  column="end_offset_s") for i in items],
+    columns: dict[str, Any] = {
+        "start_offset_s": _offsets_s([i.get("startTime") for i in items], scale_to_s=scale_to_s,
+                                     column="start_offset_s", report=report),
+        "end_offset_s": _offsets_s([i.get("endTime") for i in items], scale_to_s=scale_to_s,
+                                   column="end_offset_s", report=report),
         "text": [i.get("sentence", i.get("text")) for i in items],
         "peer_id": _none_if_blank([p.get("id") for p in peers]),
         "user_id": _none_if_blank([p.get("userId") for p in peers]),
