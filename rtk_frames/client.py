@@ -19,6 +19,7 @@ import contextvars
 import datetime as dt
 import email.utils
 import logging
+import math
 import os
 import random
 import re
@@ -265,20 +266,21 @@ def service_error(payload: Any) -> tuple[str | None, str] | None:
 
 
 def _retry_after_s(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or ``None``."""
-    if not value:
+    """Seconds from a ``Retry-After`` header (delta-seconds, leniently fractional, or an HTTP date);
+    ``None`` when there is none or it is unreadable (a date in the past is 0)."""
+    if not value or not value.strip():
         return None
-    value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        pass
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return max((parsed - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
+        try:
+            when = email.utils.parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _error_class(status: int) -> type[APIError]:
@@ -437,11 +439,8 @@ class _ClientRetry(Retry):
         return retry
 
     def parse_retry_after(self, retry_after: str) -> float:
-        try:  # lenient: fractional seconds too (HTTP says whole seconds or a date)
-            seconds = max(float(retry_after), 0.0)
-        except ValueError:
-            seconds = super().parse_retry_after(retry_after)
-        if seconds != seconds:  # NaN
+        seconds = _retry_after_s(retry_after)
+        if seconds is None:
             raise InvalidHeader(f"Invalid Retry-After header: {retry_after}")
         cap = self.hooks.retry_after_max_s if self.hooks else DEFAULT_RETRY_AFTER_MAX_S
         return min(seconds, cap)

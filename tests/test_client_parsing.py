@@ -6,6 +6,7 @@ No network here; everything that talks HTTP is in test_client.py against the san
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import pickle
 from types import SimpleNamespace
 
@@ -137,6 +138,12 @@ def test_retry_after_is_capped_at_the_clients_maximum():
     assert retry.parse_retry_after("5") == 5.0
     assert retry.parse_retry_after("0.25") == 0.25  # lenient about fractions
     assert retry.parse_retry_after("-3") == 0.0
+
+
+def test_retry_after_as_an_http_date_is_the_seconds_until_then():
+    soon = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), usegmt=True)
+    assert 25.0 <= make_retry(60.0, []).parse_retry_after(soon) <= 30.0
+    assert make_retry(60.0, []).parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # already past
 
 
 def test_unreadable_retry_after_falls_back_to_backoff():

@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rtk_frames.client import Client
-from rtk_frames.errors import APIError, PayloadError
+from rtk_frames.errors import APIError, PayloadError, RateLimitError
 
-PageFunction = Callable[[int, int], "dict | bytes"]  # (page_no, per_page) -> the JSON body (or raw bytes)
+# (page_no, per_page) -> the JSON body (or raw bytes), or (status, headers, body) for an answer other than 200
+PageFunction = Callable[[int, int], "dict | bytes | tuple[int, dict[str, str], dict | bytes]"]
 
 
 @contextmanager
@@ -40,9 +41,12 @@ def stub_api(page: PageFunction) -> Iterator[tuple[Client, list[int]]]:
             asked.append(page_no)
             headers_seen.append(dict(self.headers))
             answer = page(page_no, per_page)
+            status, headers, answer = answer if isinstance(answer, tuple) else (200, {}, answer)
             body = answer if isinstance(answer, bytes) else orjson.dumps(answer)
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -179,6 +183,15 @@ def test_a_200_saying_success_false_is_an_api_error_with_the_services_message():
     with stub_api(lambda page_no, per_page: body) as (client, _asked), pytest.raises(APIError) as caught:
         client.get_sessions()
     assert (caught.value.status, caught.value.code, caught.value.message) == (200, "1234", "app is suspended")
+
+
+@pytest.mark.parametrize("retry_after", ["soon", "nan", "Someday, 99 Foo 20XX"])
+def test_an_unreadable_retry_after_on_the_last_answer_is_a_rate_limit_error_without_a_wait(retry_after):
+    body = {"success": False, "errors": [{"code": 971, "message": "slow down"}]}
+    with stub_api(lambda page_no, per_page: (429, {"Retry-After": retry_after}, body)) as (client, _asked), \
+            pytest.raises(RateLimitError) as caught:
+        client.get_sessions()
+    assert (caught.value.message, caught.value.retry_after_s) == ("slow down", None)
 
 
 def test_requests_say_who_sends_them_and_accept_json():
