@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -151,18 +150,12 @@ def fetch_fleet(
     bar.close()
     fleet = FleetData(
         sessions=sessions,
-        participants=_concat(people) if people else participant_frame([]),
-        quality_stats=_concat(stats) if stats else quality_stats_frame([]),
-        quality_segments=_concat(segments) if segments else quality_segments_frame([]),
+        participants=pd.concat(people, ignore_index=True) if people else participant_frame([]),
+        quality_stats=pd.concat(stats, ignore_index=True) if stats else quality_stats_frame([]),
+        quality_segments=pd.concat(segments, ignore_index=True) if segments else quality_segments_frame([]),
         start_time=start, end_time=end, data_gaps=gaps, source=getattr(client, "base_url", ""),
     )
     return fleet_tables(fleet, thresholds)
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    with warnings.catch_warnings():  # all-NA parts: the declared dtypes hold anyway
-        warnings.simplefilter("ignore", FutureWarning)
-        return pd.concat(frames, ignore_index=True)
 
 
 def _in_window(sessions: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:

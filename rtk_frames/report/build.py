@@ -26,7 +26,6 @@ import base64
 import io
 import logging
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,15 +137,6 @@ class SessionAnalysis:
                 "participant_table": self.participants, "thresholds": self.thresholds}
 
 
-def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
-    frames = [f for f in frames if f is not None and len(f.columns)]
-    if not frames:
-        return None
-    with warnings.catch_warnings():  # all-NA columns in some parts: the dtype is declared anyway
-        warnings.simplefilter("ignore", FutureWarning)
-        return pd.concat(frames, ignore_index=True)
-
-
 def _attempt(what: str, session_id: str, call: Callable[[], Any]) -> tuple[Any, str | None]:
     """``(call(), None)``, or ``(None, gap)`` when a typed API failure (404, 5xx, …) means missing data."""
     try:
@@ -218,8 +208,11 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
     if peer_reports:
         reports = _optional_each("peer report", session_id, gaps, _peer_ids(data),
                                  client.get_participant_data_from_peer_id, workers)
-        data.peer_report = _concat([peer_report_frame(p, peer_id=peer) for peer, p in reports])
-        data.peer_report_series = _concat([peer_report_series_frame(p, peer_id=peer) for peer, p in reports])
+        if reports:  # one payload per peer id: each flattened with the id it was asked for
+            data.peer_report = pd.concat([peer_report_frame(p, peer_id=peer) for peer, p in reports],
+                                         ignore_index=True)
+            data.peer_report_series = pd.concat(
+                [peer_report_series_frame(p, peer_id=peer) for peer, p in reports], ignore_index=True)
     data.chat = _optional("chat", session_id, gaps, lambda: fetch.fetch_chat(client, session_id))
     started_at = session["started_at"].iloc[0] if len(session) else None  # fetch_transcript would ask again
     data.transcript = _optional("transcript", session_id, gaps,
