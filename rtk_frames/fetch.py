@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
+from rtk_frames.frames.media import chat_frame, transcript_frame
 from rtk_frames.frames.participants import participant_frame, participants_frame
 from rtk_frames.frames.peer_report import peer_report_frame
 from rtk_frames.frames.quality import quality_stats_frame
@@ -239,8 +240,6 @@ def fetch_chat(client: Client, session_id: str, *, raw: bool = False) -> pd.Data
         >>> "text" in chat.columns
         True
     """
-    from rtk_frames.frames.media import chat_frame
-
     downloaded = client.download_session_file("chat", session_id)
     return _result(chat_frame(downloaded.content, session_id=session_id), downloaded, raw)
 
@@ -267,8 +266,6 @@ def fetch_transcript(
         >>> "text" in words.columns
         True
     """
-    from rtk_frames.frames.media import transcript_frame
-
     if session_started_at is None:
         started = session_frame(client.get_session_details(session_id))["started_at"]
         session_started_at = started.iloc[0] if len(started) and pd.notna(started.iloc[0]) else None
