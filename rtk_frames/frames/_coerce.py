@@ -667,8 +667,17 @@ def _flag_or_none(value: Any) -> tuple[bool | None, bool]:
     return None, False
 
 
+# the wire's usual spellings, read in one dict lookup per value (a CSV column is all text)
+_FLAG_WORDS = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False,
+               "": None}
+
+
 def _flags(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
     types = set(map(type, values))
+    if str in types:
+        lookup = _FLAG_WORDS.get
+        values = [lookup(v, v) if type(v) is str else v for v in values]
+        types = set(map(type, values))
     if types <= {bool, type(None)}:
         return pa.array(values, type=pa.bool_())
     return _per_value(values, _flag_or_none, pa.bool_(), column, "not a boolean", report)

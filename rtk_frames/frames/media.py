@@ -193,17 +193,6 @@ def _none_if_blank_cells(cells: Sequence[str]) -> list[str | None]:
     return [cell if cell and not cell.isspace() else None for cell in cells]
 
 
-def _flag_words(values: Sequence[Any]) -> list[Any]:
-    """The wire's ``true``/``false`` as booleans up front (the common case, fast); any other value is
-    left for the shared coercion, which reads the other spellings and counts what it cannot."""
-    lookup = _FLAG_WORDS.get
-    return [lookup(v, v) if type(v) is str else v for v in values]
-
-
-_FLAG_WORDS = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False,
-               "": None}
-
-
 # ------------------------------------------------------------------------------------------------
 # Chat
 
@@ -310,9 +299,6 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
     for name in list(columns):
         if name != "payload":
             columns[name] = _none_if_blank_cells(columns[name])
-    for name in ("pinned", "is_edited"):
-        if name in columns:
-            columns[name] = _flag_words(columns[name])
     if session_id is not None:
         columns["session_id"] = [v if v is not None else session_id
                                  for v in columns.get("session_id", [None] * n_rows)]
