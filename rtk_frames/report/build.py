@@ -44,6 +44,7 @@ from rtk_frames.quality import (
     EMODEL_SOURCE,
     EVIDENCE_WINDOW_SAMPLES,
     MIN_EVIDENCE_SAMPLES,
+    VERDICT_ORDER,
     Threshold,
     likely_causes,
     participant_summary,
@@ -301,7 +302,7 @@ def _participant_table(data: SessionData, summary: pd.DataFrame, verdict_frame: 
                         how="left")
     table = table.merge(causes, on="participant_id", how="left")
     table = table.assign(verdict=table["verdict"].fillna("no data"))
-    order = table["verdict"].map({"poor": 0, "warn": 1, "good": 2, "insufficient data": 3}).fillna(4)
+    order = table["verdict"].map(VERDICT_ORDER).fillna(len(VERDICT_ORDER))  # "no data" last
     sort_cols = ["_o", "joined_at"] if "joined_at" in table.columns else ["_o"]
     table = table.assign(_o=order).sort_values(sort_cols, kind="stable").drop(columns="_o")
     return table.reset_index(drop=True)
