@@ -98,11 +98,9 @@ def fetch_sessions(
         >>> set(ended["status"]) <= {"ENDED"}
         True
     """
-    filters = {"status": status, "start_time": start_time, "end_time": end_time,
-               "associated_id": associated_id, "search": search, "sort_by": sort_by,
-               "sort_order": sort_order}
-    pages = list(client.paginate("get_sessions", per_page=per_page, max_pages=max_pages,
-                                 **{k: v for k, v in filters.items() if v is not None}))
+    pages = list(client.paginate("get_sessions", per_page=per_page, max_pages=max_pages, status=status,
+                                 start_time=start_time, end_time=end_time, associated_id=associated_id,
+                                 search=search, sort_by=sort_by, sort_order=sort_order))
     return _result(sessions_frame(pages), pages, raw)
 
 
@@ -152,10 +150,9 @@ def fetch_participants(
         >>> set(people["session_id"]) == {sid}
         True
     """
-    params = {"view": view, "include_peer_events": include_peer_events or None, "search": search,
-              "sort_by": sort_by, "sort_order": sort_order}
     pages = list(client.paginate("get_session_participants", per_page=per_page, session_id=session_id,
-                                 **{k: v for k, v in params.items() if v is not None}))
+                                 view=view, include_peer_events=include_peer_events or None, search=search,
+                                 sort_by=sort_by, sort_order=sort_order))
     return _result(participants_frame(pages, session_id=session_id), pages, raw)
 
 
