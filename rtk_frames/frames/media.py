@@ -97,19 +97,7 @@ HEADER_CSV_COLUMNS = {
     "transcript": "text",
     "text": "text",
 }
-# chat header (normalised) -> chat columns; others are kept as extras under their normalised names
-CHAT_COLUMNS = {
-    "id": "id",
-    "participant_id": "participant_id",
-    "session_id": "session_id",
-    "meeting_id": "meeting_id",
-    "display_name": "display_name",
-    "pinned": "pinned",
-    "is_edited": "is_edited",
-    "payload_type": "payload_type",
-    "payload": "payload",
-    "created_at": "created_at",
-}
+# the chat header (normalised), in the documented order; other names are kept as extras
 CHAT_DOCUMENTED_ORDER = ("id", "participant_id", "session_id", "meeting_id", "display_name", "pinned",
                          "is_edited", "payload_type", "payload", "created_at")
 _CUE_CLOCK = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
@@ -250,7 +238,7 @@ def _payload_kind(payload_type: str | None) -> str:
 def _chat_header(first_row: Sequence[str]) -> list[str] | None:
     """The normalised header, or ``None`` when the first record is data (a headerless file)."""
     names = [normalize_key(cell.strip()) for cell in first_row]
-    return names if sum(name in CHAT_COLUMNS for name in names) >= 2 else None
+    return names if sum(name in CHAT_DOCUMENTED_ORDER for name in names) >= 2 else None
 
 
 def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFrame:
@@ -285,7 +273,7 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
     n_rows = len(table[0]) - first_data_row if table else 0
     columns: dict[str, list[Any]] = {}
     for position, name in enumerate(names):
-        name = CHAT_COLUMNS.get(name, name) or f"extra_{position + 1}"
+        name = name or f"extra_{position + 1}"
         if name in columns:  # a repeated header name: keep the first, the next as name_2
             name = f"{name}_2"
         columns[name] = table[position][first_data_row:] if position < len(table) else [""] * n_rows
