@@ -63,8 +63,8 @@ _LAZY: dict[str, str] = {
     "talk_time": "rtk_frames.conversation",
     "chat_activity": "rtk_frames.conversation",
 }
-_SUBMODULES = {"client", "errors", "fetch", "frames", "schemas", "conversation", "quality", "plots",
-               "report", "sandbox", "cli"}
+_SUBMODULES = {"client", "errors", "ratelimit", "fetch", "frames", "schemas", "conversation", "quality",
+               "export", "plots", "report", "sync", "sandbox", "cli"}
 
 __all__ = [  # noqa: RUF022 - grouped as in _LAZY
     "APIError",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pkgutil
+import subprocess
+import sys
 from collections import Counter
 
 import pandas as pd
@@ -170,3 +173,10 @@ def test_a_coercion_warning_from_a_fetch_points_at_the_callers_line():
         people = rtk.fetch_participants(api.client(), SESSION)
     assert len(caught) == 1 and caught[0].filename == __file__
     assert people["joined_at"].isna().sum() == 1
+
+
+def test_every_public_submodule_is_an_attribute_of_the_package_without_importing_it_first():
+    names = sorted(m.name for m in pkgutil.iter_modules(rtk.__path__) if not m.name.startswith("_"))
+    assert {"client", "sync", "export", "ratelimit"} <= set(names)
+    code = f"import rtk_frames; [getattr(rtk_frames, name) for name in {names!r}]"
+    subprocess.run([sys.executable, "-c", code], check=True)  # a fresh interpreter: nothing imported yet
