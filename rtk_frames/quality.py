@@ -846,12 +846,11 @@ def likely_causes(
     return pd.DataFrame(rows, columns=["participant_id", "cause", "evidence"]).astype("str")
 
 
-PRECALL_COLUMNS = {
-    "rtt": ("precall_network_information_rtt",),
-    "jitter": ("precall_network_information_jitter",),
-    "loss": ("precall_network_information_fractional_loss",),
-    "network_type": ("precall_network_information_effective_network_type",
-                     "precall_network_information_effective_networktype"),
+PRECALL_COLUMNS = {  # participant_frame's names (the flattener folds the wire's "effective_networktype")
+    "rtt": "precall_network_information_rtt",
+    "jitter": "precall_network_information_jitter",
+    "loss": "precall_network_information_fractional_loss",
+    "network_type": "precall_network_information_effective_network_type",
 }
 
 
@@ -874,9 +873,8 @@ def _precall_rows(participants: pd.DataFrame | None) -> dict[str, dict[str, obje
         return {}
     id_col = "participant_id" if "participant_id" in participants.columns else "id"
     out: dict[str, dict[str, object]] = {}
-    for field, names in PRECALL_COLUMNS.items():
-        column = next((c for c in names if c in participants.columns), None)
-        if column is None:
+    for field, column in PRECALL_COLUMNS.items():
+        if column not in participants.columns:
             continue
         values = participants[[id_col, column]].dropna().drop_duplicates(id_col)
         for pid, value in zip(values[id_col], values[column], strict=True):
