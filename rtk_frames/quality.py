@@ -920,16 +920,14 @@ def _diagnose(bad_metrics: set[str], limitation: tuple[str, int] | None,
         return "server/route", "high RTT with no loss or jitter: distance or routing to the media server"
     elif bad_metrics & DEVICE_METRICS and not network_clues:
         device_clues.append("low frame rate / dropped frames while the network showed no loss or jitter")
-    measured_on_path = bool(bad_metrics & NETWORK_METRICS)
+    if not network_clues and not device_clues:
+        return "unknown", "the data can't tell: no RTT, loss, jitter, pre-call or device signal explains it"
     if network_clues and device_clues:
         # loss/jitter measured on the media path outweigh an encoder's CPU report, not the other way round
-        cause = "network" if measured_on_path else "network and device"
-        findings = [("", c) for c in network_clues + device_clues]
-        return cause, "; ".join(evidence for _, evidence in findings)
-    findings = [("network", c) for c in network_clues] + [("device", c) for c in device_clues]
-    if not findings:
-        return "unknown", "the data can't tell: no RTT, loss, jitter, pre-call or device signal explains it"
-    return findings[0][0], "; ".join(evidence for _, evidence in findings)
+        cause = "network" if bad_metrics & NETWORK_METRICS else "network and device"
+    else:
+        cause = "network" if network_clues else "device"
+    return cause, "; ".join(network_clues + device_clues)
 
 
 # ---------------------------------------------------------------------------------------------------------
