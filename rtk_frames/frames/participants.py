@@ -34,7 +34,6 @@ __all__ = ["participant_frame", "participants_frame", "peer_events_frame"]
 
 # blocks of a participant that are child tables elsewhere (or the wide blocks of participant_frame)
 _CHILD_BLOCKS = ("peer_events", "peer_stats", "peer_report", "quality_stats")
-_PEER_STATS_BLOCKS = ("device_info", "ip_information", "precall_network_information")
 
 
 def participant_items(payload: Any) -> list[dict]:
@@ -84,11 +83,9 @@ def _peer_stats_record(peer_stats: Any) -> dict[str, Any]:
         if key == "events":
             continue
         value = plain(value)
-        if key in _PEER_STATS_BLOCKS and isinstance(value, dict):
-            flatten_record(value, key, out=record)
-        elif key == "config" and isinstance(value, dict | list):
+        if key == "config" and isinstance(value, dict | list):
             record[key] = value  # kept whole: text column, JSON
-        elif isinstance(value, dict):
+        elif isinstance(value, dict):  # device_info, ip_information, precall_network_information, …
             flatten_record(value, key, out=record)
         else:
             record[key] = value
