@@ -76,7 +76,7 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 ERROR_BODY_PREVIEW_CHARS = 200
 POOL_MAXSIZE = 16
 MIN_SCRUBBED_TOKEN_CHARS = 6
-_S3_ERROR = re.compile(r"<Error>.*?(?:<Code>(?P<code>[^<]*)</Code>)?.*?<Message>(?P<message>[^<]*)</Message>",
+_S3_ERROR = re.compile(r"<Error>(?:.*?<Code>(?P<code>[^<]*)</Code>)?.*?<Message>(?P<message>[^<]*)</Message>",
                        re.DOTALL)
 USER_AGENT = f"rtk-frames/{__version__}"
 

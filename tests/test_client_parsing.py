@@ -120,6 +120,13 @@ def test_object_store_xml_error_gives_its_code_and_message():
     assert (err.code, err.message) == ("AccessDenied", "Request has expired")
 
 
+def test_object_store_xml_error_pretty_printed_keeps_its_code():
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n  <Code>AccessDenied</Code>\n'
+            b"  <Message>Request has expired</Message>\n</Error>\n")
+    err = error_from_response(403, body, method="GET", path="//bucket/x")
+    assert (err.code, err.message) == ("AccessDenied", "Request has expired")
+
+
 def test_empty_error_body_still_says_something():
     err = error_from_response(500, b"", method="GET", path="/sessions")
     assert err.message and "500" in str(err)
