@@ -218,9 +218,10 @@ def plot_quality(
         data = preferred_view(data, [metric])
     data = data[data[metric].notna()]
     threshold = _threshold_for(metric, kind, thresholds)
-    higher_is_worse = threshold is None or threshold.direction == "above"
-    if metric == "quality" or (threshold is not None and threshold.direction == "below"):
-        higher_is_worse = False
+    # which way is worse: the table's row, else the default table's (a table without the metric, or
+    # thresholds=(), must not rank the best frame rate or MOS as the "worst")
+    ranking = threshold or next((t for t in DEFAULT_THRESHOLDS if t.metric == metric), None)
+    higher_is_worse = ranking is None or ranking.direction == "above"
     means = data.groupby("participant_id")[metric].mean().sort_values(ascending=not higher_is_worse)
     shown = list(means.index[:top_n])
     others = list(means.index[top_n:])

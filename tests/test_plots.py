@@ -212,3 +212,11 @@ def test_talk_time_falls_back_to_ids_when_names_are_missing():
                          "display_name": pd.Series([None, None], dtype="str")})
     ax = plots.plot_talk_time(talk)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["peer-2", "peer-1"]
+
+
+def test_top_n_keeps_the_lowest_frame_rate_even_without_an_fps_threshold():
+    frame = pd.concat([qs("smooth", "a", [30.0] * 3, kind="video", metric="frames_per_second"),
+                       qs("choppy", "b", [5.0] * 3, kind="video", metric="frames_per_second")])
+    for thresholds in ((), plots.DEFAULT_THRESHOLDS):
+        ax = plots.plot_quality(frame, metric="fps", kind="video", top_n=1, thresholds=thresholds)
+        assert labelled(ax)[:2] == ["choppy", "others (1)"]
