@@ -419,10 +419,10 @@ def plot_chat_activity(chat: pd.DataFrame, *, freq: str = "1min", ax: Axes | Non
     """
     ax = _new_ax(ax, (10.0, 2.6))
     column = _time_column(chat, ("created_at", "timestamp", "time", "sent_at"))
-    if column is None or chat.empty:
+    times = pd.to_datetime(chat[column], utc=True).dropna() if column is not None else pd.Series()
+    if times.empty:  # no messages, or none with a readable time
         ax.text(0.5, 0.5, "no chat messages", transform=ax.transAxes, ha="center", va="center")
         return ax
-    times = pd.to_datetime(chat[column], utc=True).dropna()
     counts = times.dt.floor(freq).value_counts().sort_index()
     full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq)
     counts = counts.reindex(full, fill_value=0)

@@ -220,3 +220,10 @@ def test_top_n_keeps_the_lowest_frame_rate_even_without_an_fps_threshold():
     for thresholds in ((), plots.DEFAULT_THRESHOLDS):
         ax = plots.plot_quality(frame, metric="fps", kind="video", top_n=1, thresholds=thresholds)
         assert labelled(ax)[:2] == ["choppy", "others (1)"]
+
+
+def test_chat_activity_with_no_readable_times_says_so_instead_of_crashing():
+    chat = pd.DataFrame({"created_at": pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us, UTC]"),
+                         "text": ["hi", "there"]})
+    ax = plots.plot_chat_activity(chat)
+    assert [t.get_text() for t in ax.texts] == ["no chat messages"] and not ax.patches
