@@ -304,3 +304,19 @@ def test_collect_session_asks_for_the_session_details_once(sample_api):
     asked = [r.endpoint for r in sample_api.request_log[before:]]
     assert asked.count("get_session_details") == 1  # the transcript's start time comes from data.session
     assert data.transcript is not None and data.transcript["start"].notna().all()
+
+
+def test_repaired_values_are_not_reported_as_set_to_na(tmp_path):
+    from rtk_frames.errors import CoercionWarning
+    from rtk_frames.frames.media import chat_frame
+
+    raw = (b"id,participantId,sessionId,meetingId,displayName,pinned,isEdited,payloadType,payload,"
+           b"createdAt\r\nm1,p,s,mt,Ada,false,false,TEXT_MESSAGE,caf\xe9,not-a-time\r\n")  # Latin-1 é
+    with pytest.warns(CoercionWarning):
+        chat = chat_frame(raw, session_id="s")
+    data = SessionData("s", pd.DataFrame({"id": ["s"]}), pd.DataFrame({"id": ["p"]}), chat=chat)
+    _, page = parse(render_session_report(data, tmp_path))
+    gaps = [line for line in page.text if line.startswith("chat: values")]
+    assert gaps == ["chat: values set to NA while reading: created_at: unparseable timestamp ×1",
+                    "chat: values repaired while reading: "
+                    "file: bytes that are not UTF-8 (replaced by U+FFFD) ×1"]

@@ -413,12 +413,17 @@ def _is_na(value: Any) -> bool:
 
 
 def _coercion_gaps(frames: Mapping[str, pd.DataFrame]) -> list[str]:
+    """One line per frame and outcome from the counts in ``attrs``: values set to NA, values repaired (a
+    repair's reason reads "repaired …": those values were kept)."""
     notes = []
     for name, frame in frames.items():
         coercions = (frame.attrs.get("rtk_frames") or {}).get("coercions") or {}
-        if coercions:
-            parts = ", ".join(f"{k} ×{v}" for k, v in coercions.items())
-            notes.append(f"{name}: values set to NA while reading: {parts}")
+        repaired = {k: v for k, v in coercions.items() if ": repaired " in k}
+        for outcome, counts in (("set to NA", {k: v for k, v in coercions.items() if k not in repaired}),
+                                ("repaired", repaired)):
+            if counts:
+                parts = ", ".join(f"{k.replace(': repaired ', ': ')} ×{v}" for k, v in counts.items())
+                notes.append(f"{name}: values {outcome} while reading: {parts}")
     return notes
 
 
