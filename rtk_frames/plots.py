@@ -89,8 +89,7 @@ def _new_ax(ax: Axes | None, size: tuple[float, float] = (10.0, 4.0)) -> Axes:
 
 def _naive_utc(values: pd.Series) -> pd.Series:
     """tz-aware timestamps → naive UTC (matplotlib then labels them as UTC without tz surprises)."""
-    ts = pd.to_datetime(values, utc=True)
-    return ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None)
 
 
 def _utc_time_axis(ax: Axes) -> None:
@@ -213,9 +212,7 @@ def plot_quality(
     ax = _new_ax(ax)
     metric = METRIC_ALIASES.get(metric, metric)
     samples = _as_samples(quality_stats)
-    data = samples[(samples["kind"] == kind) & samples["timestamp"].notna()]
-    if "source" in data.columns:
-        data = preferred_view(data, [metric])
+    data = preferred_view(samples[(samples["kind"] == kind) & samples["timestamp"].notna()], [metric])
     data = data[data[metric].notna()]
     threshold = _threshold_for(metric, kind, thresholds)
     # which way is worse: the table's row, else the default table's (a table without the metric, or
