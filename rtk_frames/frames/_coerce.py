@@ -401,6 +401,42 @@ def make_frame(
     return finish(frame, report)
 
 
+def stacked_samples_frame(
+    name: str,
+    runs: Sequence[tuple[tuple[Any, ...], Sequence[Any]]],
+    context: Sequence[str],
+    *,
+    report: CoercionReport,
+    aside: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The long frame ``name`` of sample lists stacked: ``runs`` are ``(context values, samples)``, the
+    context values (one per name in ``context``) repeated on each of the run's sample rows.
+
+    A sample's own copy of a context field is kept aside, not lost: as ``aside[column]``, else
+    ``sample_<column>``. Samples go through :func:`sample_columns` with the frame's schema (the fast path);
+    the context columns are repeated in Arrow.
+
+    Example:
+        >>> runs = [(("p1", "audio"), [{"quality": 90}, {"quality": 80}]), (("p1", "video"), [{"kind": 2}])]
+        >>> df = stacked_samples_frame("quality_stats", runs, ("participant_id", "kind"),
+        ...                            report=CoercionReport("demo"))
+        >>> df[["participant_id", "kind", "quality", "sample_kind"]].values.tolist()
+        [['p1', 'audio', 90.0, nan], ['p1', 'audio', 80.0, nan], ['p1', 'video', nan, 2.0]]
+    """
+    from rtk_frames.schemas import SCHEMAS
+
+    samples = list(chain.from_iterable(run_samples for _, run_samples in runs))
+    columns: dict[str, Any] = sample_columns(samples, report=report, schema=SCHEMAS[name])
+    aside = aside or {}
+    for column in context:
+        if column in columns:
+            columns[aside.get(column, f"sample_{column}")] = columns.pop(column)
+    counts = [len(run_samples) for _, run_samples in runs]
+    for position, column in enumerate(context):
+        columns[column] = repeat_text([values[position] for values, _ in runs], counts)
+    return make_frame(name, columns, report=report)
+
+
 def _canonical(value: Any) -> Any:
     """Integral floats as ints (``0.0`` -> ``0``), recursively: the wire's ``0`` and an SDK's ``0.0``
     give the same JSON text."""

@@ -34,10 +34,9 @@ from rtk_frames.frames._coerce import (
     normalized,
     plain,
     records_to_columns,
-    sample_columns,
+    stacked_samples_frame,
 )
 from rtk_frames.frames.participants import participant_items
-from rtk_frames.schemas import SCHEMAS
 from rtk_frames.schemas.core import STREAMS
 
 __all__ = ["peer_report_frame", "peer_report_series_frame"]
@@ -161,28 +160,14 @@ def peer_report_series_frame(payload: Any, *, peer_id: str | None = None) -> pd.
         True
     """
     report = CoercionReport("peer_report_series_frame")
-    samples: list[Any] = []
-    participant_ids: list[Any] = []
-    peer_ids: list[Any] = []
-    streams: list[str] = []
+    runs: list[tuple[tuple[Any, Any, str], Any]] = []  # ((participant_id, peer_id, stream), samples)
     for item in participant_items(payload):
         participant = normalized(item)
         this_peer = _peer_id(participant, peer_id)
         quality = normalized(normalized(participant.get("peer_report")).get("quality"))
         for stream in sorted(quality, key=_stream_order):  # the wire's key order is not a contract
             stream_samples = plain(quality[stream])
-            if stream.endswith(_CUMULATIVE_SUFFIX) or not isinstance(stream_samples, list | tuple):
-                continue
-            count = len(stream_samples)
-            samples.extend(stream_samples)
-            participant_ids.extend([participant.get("id")] * count)
-            peer_ids.extend([this_peer] * count)
-            streams.extend([stream] * count)
-    columns = sample_columns(samples, report=report, schema=SCHEMAS["peer_report_series"])
-    if "peer_id" in columns:
-        columns["remote_peer_id"] = columns.pop("peer_id")
-    for name in ("participant_id", "stream"):
-        if name in columns:
-            columns[f"sample_{name}"] = columns.pop(name)
-    columns.update(participant_id=participant_ids, peer_id=peer_ids, stream=streams)
-    return make_frame("peer_report_series", columns, report=report)
+            if not stream.endswith(_CUMULATIVE_SUFFIX) and isinstance(stream_samples, list | tuple):
+                runs.append(((participant.get("id"), this_peer, stream), stream_samples))
+    return stacked_samples_frame("peer_report_series", runs, ("participant_id", "peer_id", "stream"),
+                                 report=report, aside={"peer_id": "remote_peer_id"})

@@ -33,11 +33,9 @@ from rtk_frames.frames._coerce import (
     normalized,
     plain,
     records_to_columns,
-    repeat_text,
-    sample_columns,
+    stacked_samples_frame,
 )
 from rtk_frames.frames.participants import participant_items
-from rtk_frames.schemas import SCHEMAS
 
 __all__ = ["quality_segments_frame", "quality_stats_frame"]
 
@@ -83,27 +81,15 @@ def quality_stats_frame(payload: Any) -> pd.DataFrame:
         {'peer_id': ['peer-1', 'peer-1'], 'kind': ['audio', 'video'], 'quality': [91.0, 80.0]}
     """
     report = CoercionReport("quality_stats_frame")
-    samples: list[Any] = []
-    blocks: list[tuple[Any, Any, str]] = []  # (participant_id, peer_id, kind) of each run of samples
-    counts: list[int] = []
+    runs: list[tuple[tuple[Any, Any, str], Any]] = []  # ((participant_id, peer_id, kind), samples)
     for item in participant_items(payload):
         participant = normalized(item)
-        participant_id = participant.get("id")
         for _, segment, peer_id in _segments(participant, report):
             for kind in KINDS:
                 kind_samples = plain(segment.get(f"{kind}_stats"))
-                if not isinstance(kind_samples, list | tuple):
-                    continue
-                samples.extend(kind_samples)
-                blocks.append((participant_id, peer_id, kind))
-                counts.append(len(kind_samples))
-    columns: dict[str, Any] = sample_columns(samples, report=report, schema=SCHEMAS["quality_stats"])
-    for name in _CONTEXT_COLUMNS:  # a sample's own copy of a context field is kept aside, not lost
-        if name in columns:
-            columns[f"sample_{name}"] = columns.pop(name)
-    for position, name in enumerate(_CONTEXT_COLUMNS):
-        columns[name] = repeat_text([block[position] for block in blocks], counts)
-    return make_frame("quality_stats", columns, report=report)
+                if isinstance(kind_samples, list | tuple):
+                    runs.append(((participant.get("id"), peer_id, kind), kind_samples))
+    return stacked_samples_frame("quality_stats", runs, _CONTEXT_COLUMNS, report=report)
 
 
 def quality_segments_frame(payload: Any) -> pd.DataFrame:
