@@ -477,21 +477,28 @@ def preferred_view(samples: pd.DataFrame, metrics: Iterable[str] | None = None) 
     out = samples.copy()
     if out.empty or "source" not in out.columns:
         return out
-    keys = [out["participant_id"].fillna(""), out["kind"].fillna("")]
+    # the (participant, kind) groups, factorised once: every metric below asks "does any row of my group …"
+    group = out.groupby([out["participant_id"].fillna(""), out["kind"].fillna("")], sort=False).ngroup()
+    group = group.to_numpy()
+
+    def group_has(mask: np.ndarray) -> np.ndarray:
+        hit = np.zeros(group.max() + 1, dtype=bool)
+        hit[group[mask]] = True
+        return hit[group]
+
     source = out["source"]
-    from_report = (source == "peer_report").to_numpy()
-    producer = out["stream"].astype("str").str.endswith("producer").to_numpy()
+    from_report = (source == "peer_report").to_numpy(dtype=bool)
+    producer = out["stream"].astype("str").str.endswith("producer").to_numpy(dtype=bool)
     for metric in metrics if metrics is not None else PREFERRED_SOURCE:
         if metric not in out.columns:
             continue
-        valid = out[metric].notna()
+        valid = out[metric].notna().to_numpy()
         preferred = PREFERRED_SOURCE.get(metric)
-        keep = pd.Series(True, index=out.index)
+        keep = np.ones(len(out), dtype=bool)
         if preferred is not None:
-            has_preferred = (valid & (source == preferred)).groupby(keys).transform("any")
-            keep &= ~has_preferred | (source == preferred)
-        has_producer = (valid & from_report & producer).groupby(keys).transform("any")
-        keep &= ~(has_producer & from_report & ~producer)
+            is_preferred = (source == preferred).to_numpy(dtype=bool)
+            keep &= ~group_has(valid & is_preferred) | is_preferred
+        keep &= ~(group_has(valid & from_report & producer) & from_report & ~producer)
         out[metric] = out[metric].where(keep)
     return out
 

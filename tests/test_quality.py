@@ -419,3 +419,26 @@ def test_a_reason_never_shows_a_value_equal_to_its_limit():
     fps = next(t for t in q.DEFAULT_THRESHOLDS if t.metric == "fps")
     reason = q._reason("video", fps, 14.6, fps.warn, level="warn")
     assert "14.6 fps < 15 fps" in reason
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["audio", "video"]),
+                          st.sampled_from([("quality_stats", "audio"), ("peer_report", "audio_producer"),
+                                           ("peer_report", "audio_consumer")]),
+                          st.one_of(st.none(), st.floats(0, 100))), min_size=1, max_size=30))
+def test_preferred_view_leaves_one_source_and_direction_per_participant_kind_and_metric(rows):
+    s = pd.DataFrame({"participant_id": [r[0] for r in rows], "kind": [r[1] for r in rows],
+                      "source": [r[2][0] for r in rows], "stream": [r[2][1] for r in rows],
+                      "loss_pct": [np.nan if r[3] is None else r[3] for r in rows]})
+    s["jitter_ms"] = s["loss_pct"]  # preferred from the other source
+    view = q.preferred_view(s)
+    for metric in ("loss_pct", "jitter_ms"):
+        for _, group in view[view[metric].notna()].groupby(["participant_id", "kind"]):
+            assert group["source"].nunique() == 1
+            if (group["source"] == "peer_report").all():
+                assert group["stream"].nunique() == 1
+        for key, before in s[s[metric].notna()].groupby(["participant_id", "kind"]):
+            after = view[(view["participant_id"] == key[0]) & (view["kind"] == key[1])]
+            assert after[metric].notna().any()  # a group with values keeps some
+            if (before["source"] == q.PREFERRED_SOURCE[metric]).any():
+                assert set(after.loc[after[metric].notna(), "source"]) == {q.PREFERRED_SOURCE[metric]}
