@@ -286,8 +286,16 @@ def normalized(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _merge_first_non_null(target: list, source: list) -> None:
-    for i, value in enumerate(source):
+def _add_column(columns: dict[str, Any], name: str, values: list) -> None:
+    """Add a column; when ``name`` is already there (two spellings of one key), fill its gaps instead:
+    the first non-null wins."""
+    if name not in columns:
+        columns[name] = values
+        return
+    target = columns[name]
+    if isinstance(target, pa.Array):
+        target = columns[name] = target.to_pylist()
+    for i, value in enumerate(values):
         if target[i] is None:
             target[i] = value
 
@@ -352,25 +360,13 @@ def sample_columns(
     columns: dict[str, Any]
     columns, raw_keys = _struct_fast_path(rows, raw_keys, schema)
     for raw_key in sorted(raw_keys, key=str):
-        name = normalize_key(raw_key)
-        values = [s.get(raw_key) for s in rows]
-        if name in columns:
-            if isinstance(columns[name], pa.Array):
-                columns[name] = columns[name].to_pylist()
-            _merge_first_non_null(columns[name], values)
-        else:
-            columns[name] = values
+        _add_column(columns, normalize_key(raw_key), [s.get(raw_key) for s in rows])
     nested_names = [n for n, v in columns.items() if isinstance(v, list) and dict in set(map(type, v))]
     for name in nested_names:
         nested = columns.pop(name)
         flat = [flatten_record(v, name) if isinstance(v, dict) else {} for v in nested]
         for sub_name, sub_values in records_to_columns(flat).items():
-            if sub_name in columns:
-                if isinstance(columns[sub_name], pa.Array):
-                    columns[sub_name] = columns[sub_name].to_pylist()
-                _merge_first_non_null(columns[sub_name], sub_values)
-            else:
-                columns[sub_name] = sub_values
+            _add_column(columns, sub_name, sub_values)
         if any(v is not None and not isinstance(v, dict) for v in nested):  # a scalar where an object was
             columns.setdefault(name, [None if isinstance(v, dict) else v for v in nested])
     return columns
