@@ -81,12 +81,13 @@ def to_csv_safe(df: pd.DataFrame, path_or_buf: str | os.PathLike[str] | io.TextI
         ['name,delta', "'=1+2,-3.5", 'Ada,2.0']
     """
     safe = df.rename(columns=lambda c: neutralise_formula(c) if isinstance(c, str) else c)
-    for position, column in enumerate(safe.columns):
+    for position in range(safe.shape[1]):
         values = safe.iloc[:, position]
         is_number = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
         if is_number or pd.api.types.is_datetime64_any_dtype(values):
             continue
-        safe[column] = values.astype("object").map(neutralise_formula, na_action="ignore")
+        # by position: with a repeated column name, safe[column] = … would overwrite every column of that name
+        safe.isetitem(position, values.astype("object").map(neutralise_formula, na_action="ignore"))
     # RFC 4180 CRLF records: the csv writer then also quotes cells holding a bare CR (with "\n" records a
     # lone CR would go out unquoted and split the row in a spreadsheet)
     to_csv_kwargs.setdefault("lineterminator", "\r\n")

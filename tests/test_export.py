@@ -72,3 +72,9 @@ def test_csv_safe_cells_never_start_a_formula_and_read_back_exactly(cells):
             assert _PLAIN_NUMBER.match(written)  # only plain numbers like -3.5 may start with - or +
         expected = "'" + original if written.startswith("'") and not original.startswith("'") else original
         assert written == expected
+
+
+def test_to_csv_safe_keeps_columns_that_share_a_name_apart():
+    frame = pd.DataFrame([["=x", 1.5, "ok"]], columns=["a", "a", "a"])
+    rows = list(csv.reader(io.StringIO(to_csv_safe(frame, index=False))))
+    assert rows == [["a", "a", "a"], ["'=x", "1.5", "ok"]]
