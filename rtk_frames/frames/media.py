@@ -60,6 +60,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rtk_frames.errors import PayloadError
 from rtk_frames.frames._coerce import (
     CoercionReport,
     build_frame,
@@ -391,14 +392,10 @@ def _transcript_from_json(text: str, report: CoercionReport) -> tuple[dict[str, 
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        from rtk_frames.errors import PayloadError
-
         raise PayloadError(f"transcript_frame: the JSON transcript is not valid JSON ({exc})") from None
     if isinstance(document, dict):  # a wrapper object: take its (first) list of utterances
         document = next((v for v in document.values() if isinstance(v, list)), [document])
     if not isinstance(document, list):
-        from rtk_frames.errors import PayloadError
-
         raise PayloadError(f"transcript_frame: a JSON transcript is a list of utterances, got "
                            f"{type(document).__name__}")
     items = [item for item in document if isinstance(item, dict)]
