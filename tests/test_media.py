@@ -578,6 +578,15 @@ def test_an_empty_transcript_downloads_as_zero_bytes_and_parses_with_a_warning(t
     assert frame.empty and list(frame.columns) == SCHEMAS["transcript"].names
 
 
+def test_an_empty_file_warns_at_the_users_line_also_through_fetch(transcript_api):
+    api, dataset = transcript_api
+    with pytest.warns(UserWarning, match="0 bytes") as direct:
+        transcript_frame(b"")
+    with pytest.warns(UserWarning, match="0 bytes") as fetched:
+        rtk_frames.fetch_transcript(api.client(), dataset.sessions[4]["id"], session_started_at=SESSION_START)
+    assert [w.filename for w in direct] == [w.filename for w in fetched] == [__file__]
+
+
 def test_chat_downloaded_over_http_keeps_hostile_content(transcript_api):
     api, dataset = transcript_api
     session_id = dataset.sessions[0]["id"]

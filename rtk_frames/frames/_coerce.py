@@ -840,12 +840,12 @@ def build_frame(
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _first_caller_outside_the_package() -> int:
-    """The ``stacklevel`` (for a warning raised in :meth:`CoercionReport.warn` called by our caller)
-    that points at the first frame outside rtk_frames: the user's line, whether they called a flattener
-    or a ``fetch_*`` function."""
+def _first_caller_outside_the_package(caller_level: int = 2) -> int:
+    """The ``stacklevel`` that points at the first frame outside rtk_frames: the user's line, whether
+    they called a flattener or a ``fetch_*`` function. ``caller_level`` is the stacklevel of our caller
+    in the warning to come: 2 when it calls :meth:`CoercionReport.warn`, 1 when it warns itself."""
     frame = sys._getframe(1)
-    level = 2  # 1 = CoercionReport.warn, 2 = our caller
+    level = caller_level
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
         level += 1

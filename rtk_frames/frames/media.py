@@ -63,6 +63,7 @@ import pyarrow.compute as pc
 from rtk_frames.errors import PayloadError
 from rtk_frames.frames._coerce import (
     CoercionReport,
+    _first_caller_outside_the_package,
     build_frame,
     coerce_array,
     finish,
@@ -146,7 +147,7 @@ def _decode(raw: bytes | str, report: CoercionReport) -> str:
 def _warn_empty(frame_name: str, size_bytes: int) -> None:
     what = "is empty (0 bytes)" if size_bytes == 0 else f"holds only whitespace ({size_bytes} bytes)"
     warnings.warn(f"{frame_name}: the file {what}: returning an empty frame with every column",
-                  UserWarning, stacklevel=3)
+                  UserWarning, stacklevel=_first_caller_outside_the_package(caller_level=1))
 
 
 def _csv_columns(text: str, *, skip_initial_space: bool) -> list[list[str]]:
