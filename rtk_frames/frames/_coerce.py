@@ -852,10 +852,10 @@ def _first_caller_outside_the_package(caller_level: int = 2) -> int:
     return level - 1 if frame is None else level
 
 
-def finish(frame: pd.DataFrame, report: CoercionReport, *, stacklevel: int | None = None) -> pd.DataFrame:
-    """Emit the report's one warning (if any, pointing at the user's line unless ``stacklevel`` says
-    otherwise) and refresh the frame's provenance attrs."""
+def finish(frame: pd.DataFrame, report: CoercionReport) -> pd.DataFrame:
+    """Emit the report's one warning (if any, pointing at the user's line) and refresh the frame's
+    provenance attrs."""
     frame.attrs = {"rtk_frames": {"frame": report.frame, "coercions": report.as_dict()}}
     if report:
-        report.warn(stacklevel=stacklevel if stacklevel is not None else _first_caller_outside_the_package())
+        report.warn(stacklevel=_first_caller_outside_the_package())
     return frame
