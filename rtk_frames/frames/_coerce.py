@@ -216,7 +216,7 @@ def unwrap_items(payload: Any, *list_keys: str, single_keys: Sequence[str] = ())
         if key in payload:
             inner = plain(payload[key])
             if isinstance(inner, list | tuple):
-                return [plain(i) for i in inner if isinstance(plain(i), dict)]
+                return [item for item in map(plain, inner) if isinstance(item, dict)]
             return []
     for key in single_keys:
         inner = payload.get(key)
