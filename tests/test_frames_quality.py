@@ -70,6 +70,15 @@ def test_a_bad_value_among_clean_samples_is_na_and_counted_and_the_rest_are_unto
     pd.testing.assert_frame_equal(bad.drop(index=[7, 53]), good.drop(index=[7, 53]))
 
 
+def test_an_impossible_date_among_clean_sample_times_is_the_only_time_lost():
+    payload = segment("peer-a", 3, 0)
+    payload["audio_stats"][1]["timestamp"] = "2024-02-30T09:00:07.000Z"  # ISO-shaped, but no such day
+    with pytest.warns(CoercionWarning, match=r"1 value set to NA: timestamp ×1 \(unparseable timestamp\)"):
+        frame = rtk.quality_stats_frame(details("p1", payload))
+    assert frame["timestamp"].isna().tolist() == [False, True, False]
+    assert frame.loc[2, "timestamp"] == T0 + pd.Timedelta(seconds=14)
+
+
 def test_camel_case_sample_keys_fold_into_the_declared_columns():
     payload = details("p1", {"peerId": "peer-a", "videoStats": [
         {"timestamp": at(0), "frameWidth": 640, "framesPerSecond": "24"}]})

@@ -522,7 +522,9 @@ def _parse_one_timestamp(value: Any) -> tuple[dt.datetime | None, str | None]:
     return None, "bad"
 
 
-def _timestamps_slow(values: Sequence[Any], column: str, report: CoercionReport) -> pa.Array:
+def _timestamps_slow(values: Sequence[Any] | pa.Array, column: str, report: CoercionReport) -> pa.Array:
+    if isinstance(values, pa.Array):  # Arrow text (the sample fast path): parse its Python strings
+        values = values.to_pylist()
     out: list[dt.datetime | None] = []
     bad = repaired = 0
     for value in values:
