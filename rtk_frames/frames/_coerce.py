@@ -54,6 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rtk_frames.errors import CoercionWarning, PayloadError
+from rtk_frames.schemas import SCHEMAS
 
 __all__ = [
     "CoercionReport",
@@ -391,8 +392,6 @@ def make_frame(
     report: CoercionReport,
 ) -> pd.DataFrame:
     """Build the frame ``name`` from its schema in ``SCHEMAS``, then warn once and set provenance."""
-    from rtk_frames.schemas import SCHEMAS
-
     frame = build_frame(columns, SCHEMAS[name], report=report)
     return finish(frame, report)
 
@@ -419,8 +418,6 @@ def stacked_samples_frame(
         >>> df[["participant_id", "kind", "quality", "sample_kind"]].values.tolist()
         [['p1', 'audio', 90.0, nan], ['p1', 'audio', 80.0, nan], ['p1', 'video', nan, 2.0]]
     """
-    from rtk_frames.schemas import SCHEMAS
-
     samples = list(chain.from_iterable(run_samples for _, run_samples in runs))
     columns: dict[str, Any] = sample_columns(samples, report=report, schema=SCHEMAS[name])
     aside = aside or {}
