@@ -33,7 +33,8 @@ def _file_stem(name: str) -> str:
 def write_parquet(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write each frame to ``out_dir/<name>.parquet`` (pyarrow, no index); returns name → path.
 
-    Names are made file-safe (anything but letters, digits, ``_ . -`` becomes ``_``). dtypes round-trip:
+    Names are made file-safe (anything but letters, digits, ``_ . -`` becomes ``_``); two names that would
+    share a file are a ``ValueError`` before anything is written. dtypes round-trip:
     ``str``, ``datetime64[us, UTC]``, nullable ``Int64``/``boolean``.
 
     Example:
@@ -43,13 +44,14 @@ def write_parquet(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike
         ([1.0], 'q_stats.parquet')
     """
     directory = Path(out_dir)
+    paths = {name: directory / f"{_file_stem(name)}.parquet" for name in frames}
+    if len(set(paths.values())) < len(paths):  # "q/stats" and "q_stats": one file would overwrite the other
+        clash = sorted(name for name, path in paths.items() if list(paths.values()).count(path) > 1)
+        raise ValueError(f"frame names {clash} map to the same file name; rename one")
     directory.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
     for name, frame in frames.items():
-        path = directory / f"{_file_stem(name)}.parquet"
-        frame.to_parquet(path, index=False, engine="pyarrow")
-        written[name] = path
-    return written
+        frame.to_parquet(paths[name], index=False, engine="pyarrow")
+    return paths
 
 
 def neutralise_formula(value: object) -> object:

@@ -78,3 +78,10 @@ def test_to_csv_safe_keeps_columns_that_share_a_name_apart():
     frame = pd.DataFrame([["=x", 1.5, "ok"]], columns=["a", "a", "a"])
     rows = list(csv.reader(io.StringIO(to_csv_safe(frame, index=False))))
     assert rows == [["a", "a", "a"], ["'=x", "1.5", "ok"]]
+
+
+def test_write_parquet_refuses_names_that_would_share_a_file(tmp_path):
+    frame = pd.DataFrame({"x": [1.0]})
+    with pytest.raises(ValueError, match="same file name"):
+        write_parquet({"q/stats": frame, "q_stats": frame.assign(x=2.0)}, tmp_path)
+    assert not list(tmp_path.glob("*.parquet"))  # nothing half-written
