@@ -187,7 +187,7 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
     """
     from rtk_frames import fetch
     from rtk_frames.frames.participants import participant_frame, peer_events_frame
-    from rtk_frames.frames.peer_report import peer_report_frame, peer_report_series_frame
+    from rtk_frames.frames.peer_report import peer_report_series_frame
     from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
 
     gaps: list[str] = []
@@ -208,12 +208,12 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
         data.peer_events = peer_events_frame(details_payloads, session_id=session_id)
     if peer_reports:
         reports = _optional_each("peer report", session_id, gaps, _peer_ids(data),
-                                 client.get_participant_data_from_peer_id, workers)
-        if reports:  # one payload per peer id: each flattened with the id it was asked for
-            data.peer_report = pd.concat([peer_report_frame(p, peer_id=peer) for peer, p in reports],
-                                         ignore_index=True)
+                                 lambda peer: fetch.fetch_peer_report(client, peer, raw=True), workers)
+        if reports:  # one answer per peer id: its series flattened with the id it was asked for
+            data.peer_report = pd.concat([report.frame for _, report in reports], ignore_index=True)
             data.peer_report_series = pd.concat(
-                [peer_report_series_frame(p, peer_id=peer) for peer, p in reports], ignore_index=True)
+                [peer_report_series_frame(report.raw, peer_id=peer) for peer, report in reports],
+                ignore_index=True)
     data.chat = _optional("chat", session_id, gaps, lambda: fetch.fetch_chat(client, session_id))
     started_at = session["started_at"].iloc[0] if len(session) else None  # fetch_transcript would ask again
     data.transcript = _optional("transcript", session_id, gaps,
