@@ -320,3 +320,13 @@ def test_repaired_values_are_not_reported_as_set_to_na(tmp_path):
     assert gaps == ["chat: values set to NA while reading: created_at: unparseable timestamp ×1",
                     "chat: values repaired while reading: "
                     "file: bytes that are not UTF-8 (replaced by U+FFFD) ×1"]
+
+
+def test_methodology_states_the_precall_limits_likely_causes_uses(rendered):
+    from rtk_frames import quality
+
+    _, page = parse(rendered)
+    text = " ".join(" ".join(page.text).split())
+    assert f"RTT > {quality.PRECALL_RTT_POOR_MS:.0f} ms" in text
+    assert f"loss > {quality.PRECALL_LOSS_POOR_PCT:.0f} %" in text
+    assert "/".join(sorted(quality.SLOW_NETWORK_TYPES)) in text

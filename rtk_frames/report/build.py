@@ -44,6 +44,10 @@ from rtk_frames.quality import (
     EMODEL_SOURCE,
     EVIDENCE_WINDOW_SAMPLES,
     MIN_EVIDENCE_SAMPLES,
+    PRECALL_JITTER_POOR_MS,
+    PRECALL_LOSS_POOR_PCT,
+    PRECALL_RTT_POOR_MS,
+    SLOW_NETWORK_TYPES,
     VERDICT_ORDER,
     Threshold,
     likely_causes,
@@ -447,6 +451,8 @@ def _methodology(thresholds: pd.DataFrame) -> dict[str, Any]:
         "emodel_source": EMODEL_SOURCE,
         "min_evidence": MIN_EVIDENCE_SAMPLES,
         "window": EVIDENCE_WINDOW_SAMPLES,
+        "precall": {"rtt_ms": PRECALL_RTT_POOR_MS, "jitter_ms": PRECALL_JITTER_POOR_MS,
+                    "loss_pct": PRECALL_LOSS_POOR_PCT, "network_types": "/".join(sorted(SLOW_NETWORK_TYPES))},
     }
 
 
