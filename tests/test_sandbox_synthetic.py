@@ -352,3 +352,55 @@ def test_messy_dataset_carries_the_listed_quirks_and_round_trips(tmp_path):
     loaded = Dataset.from_dir(ds.to_dir(tmp_path / "messy"))
     assert loaded.quirks == ds.quirks and loaded.participants == ds.participants
     assert loaded.details[rows[0]["id"]] == details
+
+
+# ---------------------------------------------------------------- the sandbox's import graph
+
+
+def _sandbox_imports() -> dict[str, set[str]]:
+    """Module name -> the ``rtk_frames`` names it imports (anywhere in it, function bodies included):
+    ``from a.b import c`` counts as ``a.b`` and ``a.b.c``."""
+    import ast
+    from pathlib import Path
+
+    import rtk_frames.sandbox
+
+    root = Path(rtk_frames.sandbox.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rtk_frames"):
+                found.add(node.module)
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names if alias.name.startswith("rtk_frames"))
+        graph[module] = found
+    return graph
+
+
+def test_the_sandbox_shares_no_code_with_the_client_or_the_frames():
+    outside = {
+        (module, imported)
+        for module, imports in _sandbox_imports().items()
+        for imported in imports
+        if not imported.startswith("rtk_frames.sandbox")
+    }
+    # the one bridge: SandboxAPI.client() builds the package's Client (and its rate budget) for the user
+    bridge = ("rtk_frames.client", "rtk_frames.ratelimit")
+    assert {imported for module, imported in outside if module != "rtk_frames.sandbox.server"} == set()
+    assert all(imported.startswith(bridge) for _, imported in outside)
+
+
+def test_the_generators_never_import_the_dataset_or_the_server():
+    graph = _sandbox_imports()
+    generators = {m: imports for m, imports in graph.items() if m.startswith("rtk_frames.sandbox.synthetic")}
+    assert len(generators) >= 8  # one module per kind of generated data
+    for module, imports in generators.items():
+        upper = ("rtk_frames.sandbox.dataset", "rtk_frames.sandbox.server")
+        above = {i for i in imports if i.startswith(upper)}
+        above |= {i for i in imports if i in ("rtk_frames.sandbox.Dataset", "rtk_frames.sandbox.serve")}
+        assert not above, f"{module} imports {above}"
+    assert not {i for i in graph["rtk_frames.sandbox.records"] if i.startswith("rtk_frames.sandbox")}

@@ -1,17 +1,8 @@
-"""The data a sandbox serves: sessions, participants, per-peer statistics, chat, transcripts, summaries.
+"""The data a sandbox serves, and where it comes from: the bundled samples, the generator, a directory.
 
-Records are plain JSON-ready dicts in the service's own field names (SDK 5.9.0 shapes, plus the seed's
-extra blocks); the server reshapes them per endpoint and flavor. Keys:
-
-- ``sessions``: top-level sessions (SDK ``DataSession`` fields + ``meta`` + ``breakout_rooms``).
-- ``breakout_rooms[parent_session_id]``: child sessions (same fields; ``meta.parent_session_id``).
-- ``participants[session_id]``: participant rows (SDK ``DataParticipant`` fields incl. ``peer_events``);
-  a row's ``id`` is its peer id; a rejoin is a second row with a new id and the same ``user_id``.
-- ``details[peer_id]``: ``{"peer_stats": {...}, "quality_stats": [segments]}`` (participant details).
-- ``peer_reports[peer_id]``: ``{"role", "peer_report": {metadata, quality}, "peer_stats", "quality_stats"}``.
-- ``chats[session_id]``: rows keyed by the chat CSV header; ``transcripts[session_id]``: utterances
-  ``{start_ms, end_ms, peer_id, user_id, custom_participant_id, name, text, joined_at, left_at}``;
-  ``transcript_generation[session_id]``; ``summaries[session_id]``: text (absent = not generated yet).
+:class:`Dataset` is :class:`~rtk_frames.sandbox.records.DatasetRecords` (the records, their shapes and
+their JSON files) plus the constructors that need the generators and the bundled samples. Imports flow
+one way: ``records`` <- ``synthetic`` (the generators) <- ``dataset`` <- ``server``.
 
 Example:
     >>> from rtk_frames.sandbox import Dataset
@@ -22,64 +13,14 @@ Example:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from rtk_frames.sandbox import synthetic
+from rtk_frames.sandbox.records import DATASET_FILES, DatasetRecords, LazyRecords
+
 __all__ = ["DATASET_FILES", "Dataset", "LazyRecords", "samples_dir"]
-
-Record = dict[str, Any]
-
-# file name -> Dataset attribute, as written by Dataset.to_dir()
-DATASET_FILES: dict[str, str] = {
-    "sessions.json": "sessions",
-    "breakout_rooms.json": "breakout_rooms",
-    "participants.json": "participants",
-    "participant_details.json": "details",
-    "peer_reports.json": "peer_reports",
-    "chats.json": "chats",
-    "transcripts.json": "transcripts",
-    "transcript_generation.json": "transcript_generation",
-    "summaries.json": "summaries",
-}
-META_FILE = "dataset.json"
-
-
-class LazyRecords(Mapping[str, Record]):
-    """A read-only mapping whose values are built on access by ``build(key)`` (nothing is cached).
-
-    The synthetic generator keeps quality series as numpy arrays and builds each participant's JSON
-    only when a request asks for it.
-
-    Example:
-        >>> lazy = LazyRecords(["a", "b"], lambda key: {"id": key})
-        >>> lazy["b"], len(lazy), "c" in lazy
-        ({'id': 'b'}, 2, False)
-    """
-
-    def __init__(self, keys: list[str], build: Callable[[str], Record]) -> None:
-        self._keys = list(keys)
-        self._key_set = set(self._keys)
-        self._build = build
-
-    def __getitem__(self, key: str) -> Record:
-        if key not in self._key_set:
-            raise KeyError(key)
-        return self._build(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._key_set
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __repr__(self) -> str:
-        return f"LazyRecords({len(self._keys)} records)"
 
 
 def samples_dir() -> Path:
@@ -89,9 +30,7 @@ def samples_dir() -> Path:
         >>> (samples_dir() / "demo").is_dir()
         True
     """
-    import rtk_frames
-
-    package_dir = Path(rtk_frames.__file__).parent
+    package_dir = Path(__file__).resolve().parents[1]  # rtk_frames/, found without importing it
     installed = package_dir / "_data_samples"
     if installed.is_dir():
         return installed
@@ -99,8 +38,8 @@ def samples_dir() -> Path:
 
 
 @dataclass(repr=False)
-class Dataset:
-    """Everything one sandbox serves (see the module docstring for the record shapes).
+class Dataset(DatasetRecords):
+    """Everything one sandbox serves (see :mod:`rtk_frames.sandbox.records` for the record shapes).
 
     Example:
         >>> ds = Dataset.synthetic(sessions=2, participants=3, samples=5, seed=1)
@@ -110,20 +49,15 @@ class Dataset:
         True
     """
 
-    account_id: str = "sandbox-account"
-    app_id: str = "sandbox-app"
-    sessions: list[Record] = field(default_factory=list)
-    breakout_rooms: dict[str, list[Record]] = field(default_factory=dict)
-    participants: dict[str, list[Record]] = field(default_factory=dict)
-    details: MutableMapping[str, Record] | Mapping[str, Record] = field(default_factory=dict)
-    peer_reports: MutableMapping[str, Record] | Mapping[str, Record] = field(default_factory=dict)
-    chats: dict[str, list[Record]] = field(default_factory=dict)
-    transcripts: dict[str, list[Record]] = field(default_factory=dict)
-    transcript_generation: dict[str, str] = field(default_factory=dict)
-    summaries: dict[str, str] = field(default_factory=dict)
-    quirks: list[dict[str, str]] = field(default_factory=list)  # messy cases added on purpose, where/what
+    @classmethod
+    def from_records(cls, records: DatasetRecords) -> Dataset:
+        """A Dataset holding the same collections as ``records`` (not copied).
 
-    # ---------------------------------------------------------------- constructors
+        Example:
+            >>> Dataset.from_records(DatasetRecords(app_id="x")).app_id
+            'x'
+        """
+        return cls(**{f.name: getattr(records, f.name) for f in fields(DatasetRecords)})
 
     @classmethod
     def from_samples(cls) -> Dataset:
@@ -150,95 +84,7 @@ class Dataset:
             >>> a.sessions == b.sessions
             True
         """
-        from rtk_frames.sandbox.synthetic import generate
-
-        return generate(sessions=sessions, participants=participants, samples=samples, seed=seed, **options)
-
-    @classmethod
-    def from_dir(cls, path: str | Path) -> Dataset:
-        """Load a dataset written by :meth:`to_dir` (missing files mean empty collections).
-
-        Example:
-            >>> from rtk_frames.sandbox.dataset import samples_dir
-            >>> Dataset.from_dir(samples_dir() / "demo").account_id != ""
-            True
-        """
-        root = Path(path)
-        if not root.is_dir():
-            raise FileNotFoundError(f"no dataset directory at {root}")
-        meta = _read_json(root / META_FILE, {})
-        ds = cls(
-            account_id=meta.get("account_id", cls.account_id),
-            app_id=meta.get("app_id", cls.app_id),
-            quirks=meta.get("quirks", []),
+        records = synthetic.generate(
+            sessions=sessions, participants=participants, samples=samples, seed=seed, **options
         )
-        for name, attribute in DATASET_FILES.items():
-            default = [] if attribute == "sessions" else {}
-            setattr(ds, attribute, _read_json(root / name, default))
-        return ds
-
-    def to_dir(self, path: str | Path) -> Path:
-        """Write the dataset as JSON files (one per collection) into ``path``; returns the directory.
-
-        Example:
-            >>> import tempfile
-            >>> ds = Dataset.synthetic(sessions=1, participants=2, samples=3, seed=0)
-            >>> with tempfile.TemporaryDirectory() as tmp:
-            ...     Dataset.from_dir(ds.to_dir(tmp)).sessions == ds.sessions
-            True
-        """
-        root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
-        _write_json(
-            root / META_FILE,
-            {
-                "account_id": self.account_id,
-                "app_id": self.app_id,
-                "files": sorted(DATASET_FILES),
-                "quirks": self.quirks,
-            },
-        )
-        for name, attribute in DATASET_FILES.items():
-            value = getattr(self, attribute)
-            if isinstance(value, Mapping):
-                value = {key: value[key] for key in value}
-            _write_json(root / name, value)
-        return root
-
-    # ---------------------------------------------------------------- helpers
-
-    def __repr__(self) -> str:  # short: a notebook cell showing a dataset must not print megabytes
-        counts = ", ".join(f"{name}={n}" for name, n in self.counts().items())
-        return f"Dataset(account_id={self.account_id!r}, app_id={self.app_id!r}, {counts})"
-
-    def all_sessions(self) -> Iterator[Record]:
-        """Every session record: the top-level ones, then each one's breakout rooms."""
-        yield from self.sessions
-        for children in self.breakout_rooms.values():
-            yield from children
-
-    def counts(self) -> dict[str, int]:
-        """How much data there is (``sessions`` top-level; ``breakout_rooms`` their child sessions).
-
-        Example:
-            >>> Dataset().counts()["sessions"]
-            0
-        """
-        return {
-            "sessions": len(self.sessions),
-            "breakout_rooms": sum(len(children) for children in self.breakout_rooms.values()),
-            "participants": sum(len(rows) for rows in self.participants.values()),
-            "chats": sum(len(rows) for rows in self.chats.values()),
-            "utterances": sum(len(rows) for rows in self.transcripts.values()),
-            "summaries": len(self.summaries),
-        }
-
-
-def _read_json(path: Path, default: Any) -> Any:
-    if not path.exists():
-        return default
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        return cls.from_records(records)

@@ -61,6 +61,7 @@ import orjson
 
 from rtk_frames.sandbox.dataset import Dataset, samples_dir
 from rtk_frames.sandbox.faults import FaultInjector, Faults
+from rtk_frames.sandbox.synthetic import summary_text
 
 __all__ = ["API_PREFIX", "ENDPOINTS", "RequestRecord", "SandboxAPI", "run_forever", "serve"]
 
@@ -689,8 +690,6 @@ class _Service:
         with self.lock:
             existed = session_id in self.summaries
             if not existed:
-                from rtk_frames.sandbox.synthetic import summary_text
-
                 self.summaries[session_id] = summary_text(session, self.dataset.transcripts[session_id])
         status = "COMPLETED" if existed else "IN_PROGRESS"
         return _json_answer(
