@@ -466,6 +466,40 @@ def test_rate_limit_budget_headers_429_and_window_reset():
         assert _get(api, "sessions").status_code == 200
 
 
+def test_a_sandbox_client_keeps_to_the_sandbox_s_own_rate_limit():
+    from concurrent.futures import ThreadPoolExecutor
+
+    ds = Dataset.synthetic(sessions=1, participants=2, samples=2, seed=1)
+    session_id = ds.sessions[0]["id"]
+    with serve(ds, rate_limit=(20, 1.0)) as api:
+        client = api.client()
+        assert api.rate_limit == (20, 1.0) and client.rate_limiter.windows == ((20, 1.0),)
+        with ThreadPoolExecutor(max_workers=8) as pool:  # 3x the budget, as fast as 8 threads go
+            details = list(pool.map(lambda _: client.get_session_details(session_id), range(60)))
+        statuses = [record.status for record in api.request_log]
+        assert len(details) == 60 and len(statuses) == 60 and statuses.count(429) == 0
+        # the same burst without a budget does get 429s: the count above could fail
+        api.reset_log()
+        unbudgeted = api.client(rate_limiter=None)
+        for _ in range(25):
+            unbudgeted.get_session_details(session_id)
+        assert 429 in [record.status for record in api.request_log]
+
+
+def test_a_sandbox_client_without_a_limit_is_not_held_to_the_real_service_s():
+    from rtk_frames.ratelimit import DEFAULT_WINDOWS
+
+    ds = Dataset.synthetic(sessions=1, participants=2, samples=2, seed=1)
+    with serve(ds) as api:
+        client = api.client()
+        assert api.rate_limit is None and client.rate_limiter is None
+        more_than_the_default = min(n for n, _ in DEFAULT_WINDOWS) + 10
+        for _ in range(more_than_the_default):
+            client.get_sessions(per_page=1)
+        assert client.stats.rate_limit_wait_s == 0.0
+        assert [r.status for r in api.request_log] == [200] * more_than_the_default
+
+
 # ---------------------------------------------------------------- request log
 
 

@@ -1009,11 +1009,35 @@ class SandboxAPI:
         app = f"{self.base_url}/accounts/{self.account_id}/realtime/kit/{self.app_id}"
         return f"{app}/{endpoint_path.lstrip('/')}"
 
+    @property
+    def rate_limit(self) -> tuple[int, float] | None:
+        """The sandbox's request budget ``(max_requests, window_s)``, or ``None`` (unlimited)."""
+        return self._service.rate_limit
+
     def client(self, **client_kwargs: Any) -> Any:
-        """An :class:`rtk_frames.Client` pointed at this sandbox, with its credentials."""
+        """An :class:`rtk_frames.Client` pointed at this sandbox, with its credentials.
+
+        Its rate budget is this sandbox's own ``rate_limit`` (none when the sandbox has none), not the
+        real service's defaults; pass ``rate_limiter=...`` to choose another.
+
+        Example:
+            >>> with serve(rate_limit=(20, 1.0)) as limited, serve() as unlimited:
+            ...     limited.client().rate_limiter.windows, unlimited.client().rate_limiter
+            (((20, 1.0),), None)
+        """
         from rtk_frames.client import Client
 
+        if "rate_limiter" not in client_kwargs:
+            client_kwargs["rate_limiter"] = self._rate_limiter()
         return Client(self.account_id, self.app_id, self.api_token, base_url=self.base_url, **client_kwargs)
+
+    def _rate_limiter(self) -> Any:
+        """A client-side budget matching this sandbox's ``rate_limit`` (``None``: unlimited)."""
+        if self.rate_limit is None:
+            return None
+        from rtk_frames.ratelimit import RateLimiter
+
+        return RateLimiter((self.rate_limit,))
 
     # ---------------------------------------------------------------- steering
 
