@@ -6,7 +6,7 @@ Commands::
     rtk-frames report --demo --out DIR               the bundled sample data, served by an in-process sandbox
     rtk-frames report --from DATE --to DATE --out DIR [--demo]   a fleet report over many sessions
     rtk-frames sessions [--demo] [--from DATE] [--to DATE] [--status ENDED|LIVE] [--csv PATH]
-    rtk-frames sandbox [--port N] [--flavor sdk|seed]
+    rtk-frames sandbox [--port N] [--synthetic SESSIONS] [--rate-limit N/Ss] [--faults KIND] [--token T]
 
 Credentials: ``CLOUDFLARE_API_TOKEN``, ``CLOUDFLARE_ACCOUNT_ID``, ``RTK_APP_ID`` and optionally
 ``RTK_BASE_URL`` (see ``rtk_frames.Client.from_env``). Expected failures (a typed ``rtk_frames`` error:
@@ -85,10 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
     sessions.add_argument("--csv", type=Path, help="also write the full table as spreadsheet-safe CSV")
 
-    sandbox = commands.add_parser("sandbox", help="serve the sandbox API on 127.0.0.1 until Ctrl-C")
-    sandbox.add_argument("--port", type=int, default=8787)
-    sandbox.add_argument("--flavor", choices=["sdk", "seed"], default="sdk",
-                         help="response shapes: the official SDK's (default) or the reference's seed")
+    _add_sandbox_parser(commands)
     return parser
 
 
@@ -163,12 +160,144 @@ def _sessions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- rtk-frames sandbox
+
+SANDBOX_EXIT_INTERRUPTED = 130  # stopped with Ctrl-C (128 + SIGINT), as shells report it
+SANDBOX_SYNTHETIC_OPTIONS = ("participants", "samples", "seed")
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0..65535 (0: a free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0..65535; 0 picks a free one)")
+    return port
+
+
+def _count(minimum: int) -> Any:
+    """An argparse type: an integer >= ``minimum``."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+        return value
+
+    read.__name__ = f"integer >= {minimum}"
+    return read
+
+
+def _seconds(text: str) -> float:
+    """A non-negative number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a non-negative number of seconds")
+    return value
+
+
+def _requests_per_window(text: str) -> tuple[int, float]:
+    """``N/Ss``: at most N requests per S seconds, e.g. ``250/10s`` (the ``s`` is optional)."""
+    count, slash, window = text.strip().partition("/")
+    try:
+        budget = (int(count), float(window.strip().removesuffix("s")))
+    except ValueError:
+        budget = (0, 0.0)
+    if not slash or budget[0] < 1 or not 0 < budget[1] < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a rate like 250/10s (requests/seconds): {text!r}")
+    return budget
+
+
+def _faults(text: str) -> Any:
+    from rtk_frames.sandbox.faults import parse_faults
+
+    try:
+        parse_faults([text])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _one_line_error(prog: str) -> Any:
+    """An ``ArgumentParser.error`` that prints one line (no usage block) and exits 2."""
+
+    def error(message: str) -> Any:
+        print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_EXPECTED_FAILURE)
+
+    return error
+
+
+def _add_sandbox_parser(commands: Any) -> None:
+    from rtk_frames.sandbox.faults import FAULT_KINDS, FAULT_PARAMETERS
+
+    sandbox = commands.add_parser(
+        "sandbox", help="serve the sandbox API on 127.0.0.1 until Ctrl-C",
+        description="Serve the RealtimeKit sandbox on 127.0.0.1 until Ctrl-C. It prints its base URL, the "
+                    "session ids and an export line that points rtk_frames (Client.from_env) at it.")
+    sandbox.error = _one_line_error(sandbox.prog)  # type: ignore[method-assign]
+    sandbox.add_argument("--port", type=_port, default=8787, help="TCP port (default 8787; 0: a free one)")
+    sandbox.add_argument("--flavor", choices=["sdk", "seed"], default="sdk",
+                         help="response shapes: the official SDK's (default) or the reference's seed")
+    data = sandbox.add_argument_group("data (default: the bundled 3-session demo)")
+    data.add_argument("--synthetic", type=_count(0), metavar="SESSIONS",
+                      help="serve a generated dataset of this many sessions instead")
+    data.add_argument("--participants", type=_count(1), help="--synthetic: participant rows per session "
+                                                              "(default 8)")
+    data.add_argument("--samples", type=_count(1), help="--synthetic: quality samples per participant, "
+                                                         "~7 s apart (default 60)")
+    data.add_argument("--seed", type=_count(0), help="--synthetic: random seed (default 0)")
+    behaviour = sandbox.add_argument_group("behaviour")
+    behaviour.add_argument("--latency", type=_seconds, default=0.0, metavar="SECONDS",
+                           help="wait this long before every answer")
+    behaviour.add_argument("--rate-limit", type=_requests_per_window, metavar="N/Ss",
+                           help="a request budget with Ratelimit headers and 429s, e.g. 250/10s")
+    kinds = ", ".join(FAULT_KINDS)
+    parameters = ", ".join(f"{name}=VALUE" for name in FAULT_PARAMETERS)
+    behaviour.add_argument("--faults", type=_faults, action="append", default=[], metavar="KIND[,KIND...]",
+                           help=f"inject failures: KIND[=COUNT] (the first COUNT requests, default 1) of "
+                                f"{kinds}; parameters {parameters} (retry_after seconds, status of the "
+                                f"server errors, latency seconds, path regex). Repeatable.")
+    behaviour.add_argument("--token", help="use this API token (default: a random one)")
+
+
 def _sandbox(args: argparse.Namespace) -> int:
+    import errno
+
     from rtk_frames.sandbox import Dataset
+    from rtk_frames.sandbox.faults import parse_faults
     from rtk_frames.sandbox.server import run_forever
 
-    run_forever(Dataset.from_samples(), args.port, flavor=args.flavor)
-    return EXIT_OK
+    given = [f"--{name}" for name in SANDBOX_SYNTHETIC_OPTIONS if getattr(args, name) is not None]
+    if given and args.synthetic is None:
+        verb = "needs" if len(given) == 1 else "need"
+        raise _UsageError(f"sandbox: {', '.join(given)} {verb} --synthetic SESSIONS")
+    try:
+        if args.synthetic is None:
+            dataset = Dataset.from_samples()
+        else:
+            options = {name: getattr(args, name) for name in SANDBOX_SYNTHETIC_OPTIONS}
+            dataset = Dataset.synthetic(sessions=args.synthetic,
+                                        **{k: v for k, v in options.items() if v is not None})
+        run_forever(dataset, args.port, flavor=args.flavor, latency=args.latency,
+                    rate_limit=args.rate_limit, faults=parse_faults(args.faults) if args.faults else None,
+                    api_token=args.token)
+    except KeyboardInterrupt:  # Ctrl-C before the server was up (run_forever handles it after)
+        print("stopped", flush=True)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(f"port {args.port} is already in use: pick another with --port "
+                          "(--port 0 picks a free one)") from None
+        raise
+    return SANDBOX_EXIT_INTERRUPTED
 
 
 class _UsageError(Exception):

@@ -96,16 +96,6 @@ def test_sessions_demo_prints_the_table_and_writes_safe_csv(no_credentials, tmp_
     assert len(rows) == 3 and {"Weekly sync", "Support escalation"} <= names
 
 
-def test_sandbox_command_calls_run_forever(monkeypatch):
-    import rtk_frames.sandbox.server as server
-
-    calls = []
-    monkeypatch.setattr(server, "run_forever", lambda dataset, port, **kw: calls.append((dataset, port, kw)))
-    assert main(["sandbox", "--port", "9123"]) == 0
-    (dataset, port, kwargs), = calls
-    assert port == 9123 and kwargs == {"flavor": "sdk"} and len(dataset.sessions) == 3
-
-
 def test_wrong_token_is_one_line_exit_2_and_never_echoed(sandbox_env, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "wrong-token-value-123")
     session_id = sandbox_env.dataset.sessions[0]["id"]

@@ -673,6 +673,18 @@ def test_faults_reject_impossible_settings(bad):
         Faults(**bad)
 
 
+def test_parse_faults_reads_kinds_counts_and_parameters():
+    from rtk_frames.sandbox.faults import parse_faults
+
+    faults = parse_faults(["drop, html=3", "truncate=2,truncate=4", "path=/participants,latency=0.5"])
+    assert faults.budget() == {"drop": 1, "truncate": 4, "html": 3, "server_error": 0, "rate_limited": 0}
+    assert (faults.path_pattern, faults.latency_s) == ("/participants", 0.5)
+    assert parse_faults([]) == Faults()
+    for bad in ("status=404", "teleport", "status", "html=-1", "retry_after=soon"):
+        with pytest.raises(ValueError):
+            parse_faults([bad])
+
+
 def test_serve_rejects_unknown_flavor_and_bad_rate_limit(ds):
     with pytest.raises(ValueError, match="flavor"):
         serve(ds, flavor="v1")

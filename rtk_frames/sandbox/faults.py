@@ -21,12 +21,29 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["FAULT_ORDER", "FaultInjector", "Faults"]
+__all__ = ["FAULT_KINDS", "FAULT_ORDER", "FAULT_PARAMETERS", "FaultInjector", "Faults", "parse_faults"]
 
 # the order in which fault kinds are consumed when several are configured
 FAULT_ORDER: tuple[str, ...] = ("drop", "truncate", "html", "server_error", "rate_limited")
+# a fault kind (as in FAULT_ORDER) -> the Faults field counting the requests it hits
+FAULT_KINDS: dict[str, str] = {
+    "drop": "drop_connections_first",
+    "truncate": "truncate_first",
+    "html": "html_errors_first",
+    "server_error": "server_errors_first",
+    "rate_limited": "rate_limited_first",
+}
+# a fault parameter's short name -> (the Faults field it sets, how its text is read)
+FAULT_PARAMETERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "retry_after": ("retry_after_s", float),
+    "status": ("server_error_status", int),
+    "latency": ("latency_s", float),
+    "path": ("path_pattern", str),
+}
 
 
 @dataclass(frozen=True)
@@ -60,13 +77,7 @@ class Faults:
     path_pattern: str | None = None
 
     def __post_init__(self) -> None:
-        for name in (
-            "rate_limited_first",
-            "server_errors_first",
-            "drop_connections_first",
-            "truncate_first",
-            "html_errors_first",
-        ):
+        for name in FAULT_KINDS.values():
             if getattr(self, name) < 0:
                 raise ValueError(f"Faults.{name} must be >= 0, got {getattr(self, name)}")
         if not 500 <= self.server_error_status <= 599:
@@ -85,13 +96,7 @@ class Faults:
             >>> Faults(truncate_first=1).budget()["truncate"]
             1
         """
-        return {
-            "drop": self.drop_connections_first,
-            "truncate": self.truncate_first,
-            "html": self.html_errors_first,
-            "server_error": self.server_errors_first,
-            "rate_limited": self.rate_limited_first,
-        }
+        return {kind: getattr(self, field_name) for kind, field_name in FAULT_KINDS.items()}
 
 
 class FaultInjector:
@@ -132,3 +137,39 @@ class FaultInjector:
                     self._remaining[kind] -= 1
                     return kind
         return None
+
+
+def parse_faults(specs: Iterable[str]) -> Faults:
+    """Read faults written as text, e.g. from ``rtk-frames sandbox --faults ...``.
+
+    Each spec is a comma-separated list of ``KIND[=COUNT]`` (``COUNT`` requests get it, default 1;
+    kinds: ``drop``, ``truncate``, ``html``, ``server_error``, ``rate_limited``) and ``PARAMETER=VALUE``
+    (``retry_after`` seconds, ``status`` of the server errors, ``latency`` seconds, ``path`` regex).
+    ``-`` may stand for ``_``; a name given twice keeps its last value. Raises :class:`ValueError` with
+    one line naming what it did not understand.
+
+    Example:
+        >>> faults = parse_faults(["rate_limited=2,retry_after=3", "server-error,status=502"])
+        >>> faults.budget(), faults.retry_after_s, faults.server_error_status
+        ({'drop': 0, 'truncate': 0, 'html': 0, 'server_error': 1, 'rate_limited': 2}, 3.0, 502)
+    """
+    settings: dict[str, Any] = {}
+    for spec in specs:
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            name, has_value, value = item.partition("=")
+            name = name.strip().replace("-", "_")
+            if name in FAULT_KINDS:
+                field_name, read = FAULT_KINDS[name], int
+                value = value if has_value else "1"
+            elif name in FAULT_PARAMETERS and has_value:
+                field_name, read = FAULT_PARAMETERS[name]
+            else:
+                known = ", ".join([*FAULT_KINDS, *(f"{p}=VALUE" for p in FAULT_PARAMETERS)])
+                raise ValueError(f"unknown fault {item!r} (known: {known})")
+            try:
+                settings[field_name] = read(value.strip())
+            except ValueError:
+                wanted = {"int": "whole number", "float": "number"}.get(read.__name__, read.__name__)
+                raise ValueError(f"fault {item!r}: {value.strip()!r} is not a {wanted}") from None
+    return Faults(**settings)
+

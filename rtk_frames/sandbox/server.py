@@ -47,6 +47,7 @@ import json
 import math
 import re
 import secrets
+import shlex
 import threading
 import time
 from collections import Counter
@@ -63,7 +64,7 @@ from rtk_frames.sandbox.dataset import Dataset, samples_dir
 from rtk_frames.sandbox.faults import FaultInjector, Faults
 from rtk_frames.sandbox.synthetic import summary_text
 
-__all__ = ["API_PREFIX", "ENDPOINTS", "RequestRecord", "SandboxAPI", "run_forever", "serve"]
+__all__ = ["API_PREFIX", "ENDPOINTS", "RequestRecord", "SandboxAPI", "describe", "run_forever", "serve"]
 
 API_PREFIX = "/client/v4"
 BUCKET_PREFIX = "/bucket/"
@@ -1004,6 +1005,21 @@ class SandboxAPI:
         with self._service.lock:
             return dict(self._service.counter)
 
+    def environment(self) -> dict[str, str]:
+        """The environment variables ``rtk_frames.Client.from_env()`` reads, set for this sandbox.
+
+        Example:
+            >>> with serve() as api:
+            ...     sorted(api.environment())
+            ['CLOUDFLARE_ACCOUNT_ID', 'CLOUDFLARE_API_TOKEN', 'RTK_APP_ID', 'RTK_BASE_URL']
+        """
+        return {
+            "CLOUDFLARE_API_TOKEN": self.api_token,
+            "CLOUDFLARE_ACCOUNT_ID": self.account_id,
+            "RTK_APP_ID": self.app_id,
+            "RTK_BASE_URL": self.base_url,
+        }
+
     def url(self, endpoint_path: str = "sessions") -> str:
         """The full URL of a path under the app, e.g. ``api.url("sessions/abc/participants")``."""
         app = f"{self.base_url}/accounts/{self.account_id}/realtime/kit/{self.app_id}"
@@ -1118,23 +1134,58 @@ def serve(
     )
 
 
-def run_forever(dataset: Dataset | None = None, port: int = 8787, **serve_kwargs: Any) -> None:
-    """Serve until Ctrl-C, after printing the base URL and the credentials (the sandbox token is no secret).
+SHOWN_SESSION_IDS = 5  # run_forever lists this many session ids, then a count
 
-    Example (shell): ``rtk-frames sandbox --port 8787``, then point any client at the printed base URL.
+
+def run_forever(dataset: Dataset | None = None, port: int = 8787, **serve_kwargs: Any) -> None:
+    """Serve until Ctrl-C, after printing the base URL, the credentials (the sandbox token is no secret),
+    the first session ids and an ``export`` line to paste into a shell; prints ``stopped`` on Ctrl-C.
+
+    Example (shell): ``rtk-frames sandbox --port 8787``, then paste the printed ``export`` line and use
+    ``rtk_frames.Client.from_env()`` (or any HTTP client) against it.
     """
     with serve(dataset, port=port, **serve_kwargs) as api:
-        print(f"RealtimeKit sandbox ({api.flavor} shapes) serving {len(api.dataset.sessions)} sessions")
-        print(f"  base URL:   {api.base_url}")
-        print(f"  account id: {api.account_id}")
-        print(f"  app id:     {api.app_id}")
-        print(f"  API token:  {api.api_token}   (sandbox only)")
-        print("Press Ctrl-C to stop.", flush=True)
+        print(describe(api), flush=True)
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            print("stopped")
+            print("stopped", flush=True)
+
+
+def describe(api: SandboxAPI) -> str:
+    """What :func:`run_forever` prints on start: where the sandbox is, what it serves, how to use it.
+
+    Example:
+        >>> with serve(rate_limit=(250, 10)) as api:
+        ...     text = describe(api)
+        >>> "export CLOUDFLARE_API_TOKEN=sbx_" in text, "rate limit: 250 requests / 10 s" in text
+        (True, True)
+    """
+    ids = [session["id"] for session in api.dataset.sessions]
+    shown = [f"    {session_id}" for session_id in ids[:SHOWN_SESSION_IDS]]
+    if len(ids) > SHOWN_SESSION_IDS:
+        shown.append(f"    … and {len(ids) - SHOWN_SESSION_IDS} more")
+    service = api._service
+    limit = (
+        f"{api.rate_limit[0]} requests / {api.rate_limit[1]:g} s" if api.rate_limit is not None else "none"
+    )
+    faults = {kind: n for kind, n in service.injector.faults.budget().items() if n}
+    lines = [
+        f"RealtimeKit sandbox ({api.flavor} shapes) serving {len(ids)} sessions",
+        f"  base URL:   {api.base_url}",
+        f"  account id: {api.account_id}",
+        f"  app id:     {api.app_id}",
+        f"  API token:  {api.api_token}   (sandbox only)",
+        f"  rate limit: {limit}",
+        f"  latency:    {service.latency_s:g} s",
+    ]
+    if faults:
+        lines.append("  faults:     " + ", ".join(f"{kind} x{n}" for kind, n in faults.items()))
+    lines += [f"  sessions:   {len(ids)} (in start order)" if ids else "  sessions:   0", *shown]
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in api.environment().items())
+    lines += ["Point rtk_frames (Client.from_env) at it:", f"export {exports}", "Press Ctrl-C to stop."]
+    return "\n".join(lines)
 
 
 def iter_endpoint_paths(api: SandboxAPI) -> Iterator[tuple[str, str, str]]:
