@@ -158,6 +158,7 @@ def parse_faults(specs: Iterable[str]) -> Faults:
         for item in filter(None, (part.strip() for part in spec.split(","))):
             name, has_value, value = item.partition("=")
             name = name.strip().replace("-", "_")
+            read: Callable[[str], Any]
             if name in FAULT_KINDS:
                 field_name, read = FAULT_KINDS[name], int
                 value = value if has_value else "1"

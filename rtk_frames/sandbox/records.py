@@ -126,7 +126,7 @@ class DatasetRecords:
             quirks=meta.get("quirks", []),
         )
         for name, attribute in DATASET_FILES.items():
-            default = [] if attribute == "sessions" else {}
+            default: list[Record] | dict[str, Any] = [] if attribute == "sessions" else {}
             setattr(records, attribute, _read_json(root / name, default))
         return records
 

@@ -648,7 +648,7 @@ class _Service:
 
     def get_session_transcripts(self, q: _Query, params: Mapping[str, str]) -> _Answer:
         session_id = self.session(params["session_id"])["id"]
-        fmt = q.choice("format", tuple(TRANSCRIPT_FORMATS), "CSV")
+        fmt = q.choice("format", tuple(TRANSCRIPT_FORMATS), "CSV") or "CSV"
         if session_id not in self.dataset.transcripts:
             raise _rtk_error(404, f"No transcript found for session {session_id}")
         url, expiry = self.signed_url(
@@ -853,7 +853,7 @@ class _Handler(BaseHTTPRequestHandler):
         if delay_s > 0:
             time.sleep(delay_s)
         fault = service.injector.next_fault(path)
-        log = dict(
+        log: dict[str, Any] = dict(
             method=method,
             path=path,
             query=query,

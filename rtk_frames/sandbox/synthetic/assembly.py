@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -174,14 +175,18 @@ def demo_dataset() -> DatasetRecords:
         )
         for n, s in ((8, 11), (5, 12), (3, 13))
     ]
-    ds = DatasetRecords(account_id=parts[0].account_id, app_id=parts[0].app_id)
+    details: dict[str, dict[str, Any]] = {}
+    peer_reports: dict[str, dict[str, Any]] = {}
+    ds = DatasetRecords(
+        account_id=parts[0].account_id, app_id=parts[0].app_id, details=details, peer_reports=peer_reports
+    )
     for index, part in enumerate(parts):
         for field_name in ("participants", "breakout_rooms", "chats", "transcripts", "summaries"):
             getattr(ds, field_name).update(getattr(part, field_name))
         session = dict(part.sessions[0])
         ds.sessions.append(session)
-        ds.details.update({k: part.details[k] for k in part.details})
-        ds.peer_reports.update({k: part.peer_reports[k] for k in part.peer_reports})
+        details.update({k: part.details[k] for k in part.details})
+        peer_reports.update({k: part.peer_reports[k] for k in part.peer_reports})
         ds.transcript_generation[session["id"]] = ("current", "seconds", "iso")[index]
     # keep sessions on different days, as a real account has them
     ds.sessions.sort(key=lambda s: s["started_at"])

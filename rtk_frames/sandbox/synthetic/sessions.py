@@ -396,7 +396,7 @@ def breakout_rows(
     rng: Draws, child_id: str, parents: Sequence[Row], min_presence_s: float, first_index: int
 ) -> list[Row]:
     """Rows of one breakout room: some of the parent's users, for a window inside their presence."""
-    rows = []
+    rows: list[Row] = []
     for parent in parents:
         room_start = parent.joined_s + rng.uniform(20.0, 60.0)
         if room_start + min_presence_s > parent.left_s:
