@@ -1030,6 +1030,16 @@ class SandboxAPI:
         """The sandbox's request budget ``(max_requests, window_s)``, or ``None`` (unlimited)."""
         return self._service.rate_limit
 
+    @property
+    def latency_s(self) -> float:
+        """Seconds the sandbox waits before every answer (``serve(latency=...)``)."""
+        return self._service.latency_s
+
+    @property
+    def faults(self) -> Faults:
+        """The injected faults as configured (``serve(faults=...)`` or the last ``set_faults``)."""
+        return self._service.injector.faults
+
     def client(self, **client_kwargs: Any) -> Any:
         """An :class:`rtk_frames.Client` pointed at this sandbox, with its credentials.
 
@@ -1166,11 +1176,10 @@ def describe(api: SandboxAPI) -> str:
     shown = [f"    {session_id}" for session_id in ids[:SHOWN_SESSION_IDS]]
     if len(ids) > SHOWN_SESSION_IDS:
         shown.append(f"    … and {len(ids) - SHOWN_SESSION_IDS} more")
-    service = api._service
     limit = (
         f"{api.rate_limit[0]} requests / {api.rate_limit[1]:g} s" if api.rate_limit is not None else "none"
     )
-    faults = {kind: n for kind, n in service.injector.faults.budget().items() if n}
+    faults = {kind: n for kind, n in api.faults.budget().items() if n}
     lines = [
         f"RealtimeKit sandbox ({api.flavor} shapes) serving {len(ids)} sessions",
         f"  base URL:   {api.base_url}",
@@ -1178,7 +1187,7 @@ def describe(api: SandboxAPI) -> str:
         f"  app id:     {api.app_id}",
         f"  API token:  {api.api_token}   (sandbox only)",
         f"  rate limit: {limit}",
-        f"  latency:    {service.latency_s:g} s",
+        f"  latency:    {api.latency_s:g} s",
     ]
     if faults:
         lines.append("  faults:     " + ", ".join(f"{kind} x{n}" for kind, n in faults.items()))
