@@ -9,7 +9,7 @@ Example:
     >>> with serve(Dataset.from_samples()) as api:
     ...     sessions = rtk.fetch_sessions(api.client())
     >>> list(sessions.columns[:3])
-    ['id', 'associated_id', 'meeting_display_name']
+    ['session_id', 'associated_id', 'meeting_display_name']
 """
 
 from __future__ import annotations

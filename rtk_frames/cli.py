@@ -36,7 +36,7 @@ __all__ = ["build_parser", "main"]
 EXIT_OK = 0
 EXIT_EXPECTED_FAILURE = 2  # a typed rtk_frames error or bad arguments (argparse uses 2 as well)
 DEMO_SOURCE = "the bundled demo dataset (served by an in-process sandbox)"
-SESSION_COLUMNS = ("id", "meeting_display_name", "status", "started_at", "ended_at",
+SESSION_COLUMNS = ("session_id", "meeting_display_name", "status", "started_at", "ended_at",
                    "max_concurrent_participants", "minutes_consumed")
 
 
@@ -113,7 +113,7 @@ def _pick_demo_session(client: Any) -> str:
         raise RTKError("the demo dataset has no sessions")
     ranked = sessions.sort_values(["max_concurrent_participants", "minutes_consumed"], ascending=False,
                                   na_position="last")
-    return str(ranked["id"].iloc[0])
+    return str(ranked["session_id"].iloc[0])
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example:
         >>> main(["sessions", "--demo", "--limit", "1"])  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
-        id meeting_display_name ...
+        session_id meeting_display_name ...
         … 2 more (use --limit or --csv)
         0
     """

@@ -6,23 +6,25 @@ drops a message/utterance) and never modifies its inputs.
 
 Decisions where the API reference is silent:
 
-- Transcript ``Participant ID`` / ``peerData.id`` is a **peer id** (= participants' ``id``), ``User ID`` /
-  ``userId`` is ``user_id``, ``cpi`` / custom id is ``custom_participant_id``: matched in that order.
-- Chat ``participantId`` is undocumented: it is tried as a peer id first, then as a user id.
+- Transcript ``Participant ID`` / ``peerData.id`` is the participants' id (= the peer id):
+  ``participant_id``; ``User ID`` / ``userId`` is ``user_id``, ``cpi`` / custom id is
+  ``custom_participant_id``: matched in that order.
+- Chat ``participantId`` is undocumented (``sender_id`` in the chat frame): it is tried as a participant
+  (peer) id first, then as a user id. The joined frame's ``participant_id`` is the participant found.
 - Several participant rows can share a key (a person who rejoined has one ``user_id`` and several peer
   ids; a page may repeat a row). A row matched by ``user_id``/``custom_participant_id`` goes to that
   person's connection present at its time (the latest ``joined_at`` not after the message's
   ``created_at`` / the utterance's ``start``); otherwise, and for repeated peer ids, the choice is the
-  earliest ``joined_at`` (missing last), then the smallest ``id``. Deterministic either way.
+  earliest ``joined_at`` (missing last), then the smallest ``participant_id``. Deterministic either way.
 - Talk time is the sum of utterance durations (``end - start``); utterances without an end (the ISO CSV
   transcripts carry none) add nothing and are counted in ``utterances_without_end``.
 
 Example:
     >>> import pandas as pd
-    >>> t = pd.DataFrame({"peer_id": ["p1", "p1", "p2"], "user_id": ["u1", "u1", "u2"],
+    >>> t = pd.DataFrame({"participant_id": ["p1", "p1", "p2"], "user_id": ["u1", "u1", "u2"],
     ...                   "display_name": ["Ann", "Ann", "Bo"], "start_offset_s": [0.0, 2.0, 5.0],
     ...                   "end_offset_s": [2.0, 4.0, 6.0]})
-    >>> talk_time(t)[["peer_id", "speaking_s", "turns"]].values.tolist()
+    >>> talk_time(t)[["participant_id", "speaking_s", "turns"]].values.tolist()
     [['p1', 4.0, 1], ['p2', 1.0, 1]]
 """
 
@@ -43,16 +45,16 @@ MAX_ESTIMATED_UTTERANCE_S = 30.0  # cap on an utterance length inferred from the
 SPEECH_RATE_WORDS_PER_S = 2.5  # ~150 words per minute, a common conversational speech rate
 # left key column -> participants' key column, in the order tried
 TRANSCRIPT_KEYS: tuple[tuple[str, str], ...] = (
-    ("peer_id", "id"),
+    ("participant_id", "participant_id"),
     ("user_id", "user_id"),
     ("custom_participant_id", "custom_participant_id"),
 )
-CHAT_KEYS: tuple[tuple[str, str], ...] = (("participant_id", "id"), ("participant_id", "user_id"))
+CHAT_KEYS: tuple[tuple[str, str], ...] = (("sender_id", "participant_id"), ("sender_id", "user_id"))
 # keys one person keeps across rejoins: matched to the connection present at the row's time
 PERSON_KEYS = frozenset({"user_id", "custom_participant_id"})
-# the name matched_by reports for each participants' key column
-MATCHED_BY_NAME = {"id": "peer_id", "user_id": "user_id", "custom_participant_id": "custom_participant_id",
-                   "display_name": "display_name"}
+# the participants' columns the joins add without the prefix (the key) or not at all
+KEY_COLUMN = "participant_id"
+NOT_ATTACHED = ("session_id", KEY_COLUMN)
 
 
 def _participants_in_preference_order(participants: pd.DataFrame) -> pd.DataFrame:
@@ -60,8 +62,9 @@ def _participants_in_preference_order(participants: pd.DataFrame) -> pd.DataFram
     order = pd.DataFrame({"position": np.arange(len(participants))})
     order["joined_at"] = (participants["joined_at"].to_numpy() if "joined_at" in participants
                           else pd.Series(pd.NaT, index=order.index, dtype="datetime64[us, UTC]"))
-    order["id"] = participants["id"].astype("str").to_numpy() if "id" in participants else ""
-    order = order.sort_values(["joined_at", "id", "position"], na_position="last", kind="stable")
+    order[KEY_COLUMN] = (participants[KEY_COLUMN].astype("str").to_numpy() if KEY_COLUMN in participants
+                         else "")
+    order = order.sort_values(["joined_at", KEY_COLUMN, "position"], na_position="last", kind="stable")
     return participants.iloc[order["position"].to_numpy()].reset_index(drop=True)
 
 
@@ -115,12 +118,16 @@ def _join(left: pd.DataFrame, participants: pd.DataFrame, keys: Sequence[tuple[s
                                                              right_key, positions), -1)
         newly = (chosen < 0) & (positions >= 0)
         chosen[newly] = positions[newly]
-        matched_by[newly] = MATCHED_BY_NAME[right_key]
-    attached = candidates.drop(columns=[c for c in ("session_id",) if c in candidates])
-    attached = attached.rename(columns={"id": "peer_id"}).add_prefix(PARTICIPANT_PREFIX)
+        matched_by[newly] = right_key
     # reindex with -1 -> a missing label gives all-NA rows while keeping each column's dtype
-    attached = attached.reindex(pd.Index(chosen)).set_axis(left.index)
-    result = pd.concat([left, attached], axis=1)
+    found = candidates.reindex(pd.Index(chosen)).set_axis(left.index)
+    resolved = (found[KEY_COLUMN].astype("str") if KEY_COLUMN in found
+                else pd.Series(pd.NA, index=left.index, dtype="str"))
+    if KEY_COLUMN in left:  # a transcript's own participant id stays where no participant was found
+        resolved = resolved.where(chosen >= 0, left[KEY_COLUMN].astype("str"))
+    attached = found.drop(columns=[c for c in NOT_ATTACHED if c in found]).add_prefix(PARTICIPANT_PREFIX)
+    result = pd.concat([left.drop(columns=[KEY_COLUMN], errors="ignore"),
+                        resolved.rename(KEY_COLUMN).to_frame(), attached], axis=1)
     result["matched_by"] = pd.array(matched_by, dtype="str")
     result["matched"] = pd.array(chosen >= 0, dtype="boolean")
     return result
@@ -129,16 +136,18 @@ def _join(left: pd.DataFrame, participants: pd.DataFrame, keys: Sequence[tuple[s
 def join_chat(chat: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
     """Left-join chat messages to participants: every message once, ``matched``/``matched_by`` saying how.
 
-    The chat's ``participant_id`` is matched to participants' ``id`` (peer id), else to ``user_id``.
-    Participants' columns are added with the prefix ``participant_`` (``id`` as ``participant_peer_id``);
-    unmatched messages have them NA and ``matched == False``.
+    The chat's ``sender_id`` is matched to participants' ``participant_id`` (the peer id), else to
+    ``user_id``. The participant found is added as ``participant_id``, its other columns with the prefix
+    ``participant_`` (``participant_display_name`` …); unmatched messages have them NA and
+    ``matched == False``.
 
     Example:
         >>> import pandas as pd
-        >>> chat = pd.DataFrame({"id": ["m1", "m2"], "participant_id": ["u1", "ghost"]})
-        >>> people = pd.DataFrame({"id": ["p1"], "user_id": ["u1"], "display_name": ["Ann"]})
-        >>> join_chat(chat, people)[["id", "participant_display_name", "matched_by"]].values.tolist()
-        [['m1', 'Ann', 'user_id'], ['m2', nan, nan]]
+        >>> chat = pd.DataFrame({"message_id": ["m1", "m2"], "sender_id": ["u1", "ghost"]})
+        >>> people = pd.DataFrame({"participant_id": ["p1"], "user_id": ["u1"], "display_name": ["Ann"]})
+        >>> joined = join_chat(chat, people)
+        >>> joined[["message_id", "participant_id", "participant_display_name", "matched_by"]].values.tolist()
+        [['m1', 'p1', 'Ann', 'user_id'], ['m2', nan, nan, nan]]
     """
     return _join(chat, participants, CHAT_KEYS, time_column="created_at")
 
@@ -147,17 +156,18 @@ def join_transcript(transcript: pd.DataFrame, participants: pd.DataFrame, *,
                     match_names: bool = False) -> pd.DataFrame:
     """Left-join utterances to participants: every utterance once, ``matched``/``matched_by`` saying how.
 
-    Keys tried in order: ``peer_id`` ↔ ``id``, ``user_id`` ↔ ``user_id``, ``custom_participant_id`` ↔
-    ``custom_participant_id``; with ``match_names=True`` also ``display_name`` (SRT/VTT carry only
-    names; a name shared by several participants takes the earliest joiner). Participants' columns are
-    added with the prefix ``participant_``, so an ``iso_4col`` transcript gains ``participant_user_id``.
+    Keys tried in order: ``participant_id``, ``user_id``, ``custom_participant_id``; with
+    ``match_names=True`` also ``display_name`` (SRT/VTT carry only names; a name shared by several
+    participants takes the earliest joiner). ``participant_id`` becomes the participant found (the
+    transcript's own value where none is); participants' other columns are added with the prefix
+    ``participant_``, so an ``iso_4col`` transcript gains ``participant_user_id``.
 
     Example:
         >>> import pandas as pd
-        >>> t = pd.DataFrame({"peer_id": ["p1", None], "user_id": [None, "u2"], "text": ["hi", "yo"]})
-        >>> people = pd.DataFrame({"id": ["p1", "p2"], "user_id": ["u1", "u2"]})
-        >>> join_transcript(t, people)["matched_by"].tolist()
-        ['peer_id', 'user_id']
+        >>> t = pd.DataFrame({"participant_id": ["p1", None], "user_id": [None, "u2"], "text": ["hi", "yo"]})
+        >>> people = pd.DataFrame({"participant_id": ["p1", "p2"], "user_id": ["u1", "u2"]})
+        >>> join_transcript(t, people)[["participant_id", "matched_by"]].values.tolist()
+        [['p1', 'participant_id'], ['p2', 'user_id']]
     """
     keys = list(TRANSCRIPT_KEYS) + ([("display_name", "display_name")] if match_names else [])
     return _join(transcript, participants, keys, time_column="start")
@@ -223,14 +233,16 @@ def _estimated_durations_s(transcript: pd.DataFrame, order: np.ndarray) -> pd.Se
 def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer") -> pd.DataFrame:
     """Speaking time per speaker: seconds spoken, share of the session's speaking time, utterances, turns.
 
-    ``by="peer"`` counts each peer (one connection) apart; ``by="person"`` merges a person's rejoins by
-    ``user_id`` (falling back to ``custom_participant_id``, then the peer id, then the name, so SRT/VTT
+    ``by="peer"`` counts each peer (one connection, one ``participant_id``) apart; ``by="person"`` merges
+    a person's rejoins by ``user_id`` (falling back to ``custom_participant_id``, then the participant id,
+    then the name, so SRT/VTT
     transcripts work too). A turn is a run of consecutive utterances (in time order) by one speaker.
     Sorted by speaking time, longest first.
 
-    Columns: the key (``peer_id``, or ``person``), ``display_name`` (the most frequent), ``speaking_s``,
-    ``share`` (0–1 of all speaking time), ``utterances``, ``turns``, ``utterances_without_end``, and for
-    ``by="person"`` ``peers`` (distinct peer ids: 2 means one rejoin).
+    Columns: the key (``participant_id``, or ``person``), ``display_name`` (the most frequent),
+    ``speaking_s``, ``share`` (0–1 of all speaking time), ``utterances``, ``turns``,
+    ``utterances_without_end``, and for ``by="person"`` ``peers`` (distinct participant/peer ids: 2 means
+    one rejoin).
 
     Transcripts that carry start times only (the CSV generations) get an *estimated* length per
     utterance: its words at ``SPEECH_RATE_WORDS_PER_S`` (150 words per minute), never past the next
@@ -241,16 +253,16 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
 
     Example:
         >>> import pandas as pd
-        >>> t = pd.DataFrame({"peer_id": ["p1", "p2", "p3"], "user_id": ["u1", "u2", "u1"],
+        >>> t = pd.DataFrame({"participant_id": ["p1", "p2", "p3"], "user_id": ["u1", "u2", "u1"],
         ...                   "start_offset_s": [0.0, 3.0, 10.0], "end_offset_s": [3.0, 4.0, 13.0]})
         >>> talk_time(t, by="person")[["person", "speaking_s", "share", "peers"]].values.tolist()
         [['u1', 6.0, 0.8571428571428571, 2], ['u2', 1.0, 0.14285714285714285, 1]]
     """
     if by not in ("peer", "person"):
         raise ValueError(f"talk_time: by must be 'peer' or 'person', got {by!r}")
-    key_name = "peer_id" if by == "peer" else "person"
-    key_columns = (("peer_id", "display_name") if by == "peer"
-                   else ("user_id", "custom_participant_id", "peer_id", "display_name"))
+    key_name = KEY_COLUMN if by == "peer" else "person"
+    key_columns = ((KEY_COLUMN, "display_name") if by == "peer"
+                   else ("user_id", "custom_participant_id", KEY_COLUMN, "display_name"))
     keys = _speaker_keys(transcript, key_columns)
     measured = _durations_s(transcript)
     order = _utterance_order(transcript)
@@ -263,7 +275,7 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
              else pd.Series(pd.NA, index=transcript.index, dtype="str"))
     work = pd.DataFrame({"key": keys, "duration": durations, "name": names,
                          "no_end": measured.isna(),
-                         "peer": (transcript["peer_id"].astype("str") if "peer_id" in transcript
+                         "peer": (transcript[KEY_COLUMN].astype("str") if KEY_COLUMN in transcript
                                   else pd.Series(pd.NA, index=transcript.index, dtype="str"))})
     grouped = work.groupby("key", sort=True)
     result = pd.DataFrame({
@@ -295,7 +307,7 @@ def _most_frequent(names: pd.Series) -> str | float:
 def chat_activity(chat: pd.DataFrame, freq: str = "1min", *, by: str | None = None) -> pd.DataFrame:
     """Messages per time interval (UTC index, every interval present, empty ones 0).
 
-    ``by=None`` gives one ``messages`` column; ``by="participant_id"`` (or ``"display_name"``, or any
+    ``by=None`` gives one ``messages`` column; ``by="sender_id"`` (or ``"display_name"``, or any
     column) gives one column per sender (senders with no value count under ``"(unknown)"``). Messages
     without a ``created_at`` cannot be placed in time: they are left out, and a warning says how many.
 

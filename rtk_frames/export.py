@@ -2,7 +2,7 @@
 
 Example:
     >>> import pandas as pd, tempfile
-    >>> paths = write_parquet({"sessions": pd.DataFrame({"id": ["s1"]})}, tempfile.mkdtemp())
+    >>> paths = write_parquet({"sessions": pd.DataFrame({"session_id": ["s1"]})}, tempfile.mkdtemp())
     >>> paths["sessions"].name
     'sessions.parquet'
 """

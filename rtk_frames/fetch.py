@@ -115,9 +115,9 @@ def fetch_session(
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
         ...     one = rtk.fetch_session(api.client(), sid)
-        >>> one["id"].tolist() == [sid]
+        >>> one["session_id"].tolist() == [sid]
         True
     """
     payload = client.get_session_details(session_id, include_breakout_rooms=include_breakout_rooms or None)
@@ -145,7 +145,7 @@ def fetch_participants(
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
         ...     people = rtk.fetch_participants(api.client(), sid)
         >>> set(people["session_id"]) == {sid}
         True
@@ -172,10 +172,10 @@ def fetch_participant(
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
-        ...     pid = rtk.fetch_participants(api.client(), sid)["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
+        ...     pid = rtk.fetch_participants(api.client(), sid)["participant_id"][0]
         ...     row = rtk.fetch_participant(api.client(), sid, pid)
-        >>> row["id"].tolist() == [pid]
+        >>> row["participant_id"].tolist() == [pid]
         True
     """
     payload = client.get_session_participant_details(session_id, participant_id, filters=filters)
@@ -193,15 +193,15 @@ def fetch_quality_stats(
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
-        ...     pid = rtk.fetch_participants(api.client(), sid)["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
+        ...     pid = rtk.fetch_participants(api.client(), sid)["participant_id"][0]
         ...     stats = rtk.fetch_quality_stats(api.client(), sid, pid)
         >>> set(stats["participant_id"]) <= {pid}
         True
     """
     payload = client.get_session_participant_details(session_id, participant_id,
                                                      filters=list(QUALITY_STATS_FILTERS))
-    return _result(quality_stats_frame(payload), payload, raw)
+    return _result(quality_stats_frame(payload, session_id=session_id), payload, raw)
 
 
 def fetch_peer_report(
@@ -215,8 +215,8 @@ def fetch_peer_report(
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
-        ...     peer = rtk.fetch_participants(api.client(), sid)["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
+        ...     peer = rtk.fetch_participants(api.client(), sid)["participant_id"][0]
         ...     report = rtk.fetch_peer_report(api.client(), peer)
         >>> report["peer_id"].tolist() == [peer]
         True
@@ -232,7 +232,7 @@ def fetch_chat(client: Client, session_id: str, *, raw: bool = False) -> pd.Data
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
         ...     chat = rtk.fetch_chat(api.client(), sid)
         >>> "text" in chat.columns
         True
@@ -258,7 +258,7 @@ def fetch_transcript(
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
         ...     words = rtk.fetch_transcript(api.client(), sid, format="VTT")
         >>> "text" in words.columns
         True
@@ -279,7 +279,7 @@ def fetch_summary(client: Client, session_id: str) -> str:
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
         ...     rtk.generate_summary(api.client(), sid)
         ...     isinstance(rtk.fetch_summary(api.client(), sid), str)
         True
@@ -295,7 +295,7 @@ def generate_summary(client: Client, session_id: str) -> None:
         >>> import rtk_frames as rtk
         >>> from rtk_frames.sandbox import Dataset, serve
         >>> with serve(Dataset.from_samples()) as api:
-        ...     sid = rtk.fetch_sessions(api.client())["id"][0]
+        ...     sid = rtk.fetch_sessions(api.client())["session_id"][0]
         ...     rtk.generate_summary(api.client(), sid) is None
         True
     """

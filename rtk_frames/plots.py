@@ -300,7 +300,7 @@ def plot_participant_timeline(
 
     Example:
         >>> import pandas as pd
-        >>> p = pd.DataFrame({"id": ["p1"], "display_name": ["Ada"],
+        >>> p = pd.DataFrame({"participant_id": ["p1"], "display_name": ["Ada"],
         ...                   "joined_at": pd.to_datetime(["2026-01-01T10:00Z"]),
         ...                   "left_at": pd.to_datetime(["2026-01-01T10:30Z"])})
         >>> [t.get_text() for t in plot_participant_timeline(p).get_yticklabels()]
@@ -309,7 +309,7 @@ def plot_participant_timeline(
     ax = _new_ax(ax, (10.0, 1.0 + 0.32 * min(max(len(participants), 1), max_rows)))
     names = dict(names or {})
     if "display_name" in participants.columns:
-        for pid, name in zip(participants["id"], participants["display_name"], strict=True):
+        for pid, name in zip(participants["participant_id"], participants["display_name"], strict=True):
             if isinstance(name, str):
                 names.setdefault(pid, name)
     if segments is not None and len(segments) and {"participant_id", "start", "end"} <= set(segments.columns):
@@ -321,7 +321,7 @@ def plot_participant_timeline(
                     .groupby(["participant_id", "peer_id"], sort=False)
                     .agg(start=("start", "min"), end=("end", "max")).reset_index())
     else:
-        bars = pd.DataFrame({"participant_id": participants["id"].astype("str"),
+        bars = pd.DataFrame({"participant_id": participants["participant_id"].astype("str"),
                              "start": pd.to_datetime(participants["joined_at"], utc=True),
                              "end": pd.to_datetime(participants["left_at"], utc=True)})
     bars = bars.dropna(subset=["start"])

@@ -878,7 +878,9 @@ def _precall_rows(participants: pd.DataFrame | None) -> dict[str, dict[str, obje
     """participant → its pre-call test values (first non-NA per field) from ``participant_frame``."""
     if participants is None or not len(participants):
         return {}
-    id_col = "participant_id" if "participant_id" in participants.columns else "id"
+    id_col = "participant_id"
+    if id_col not in participants.columns:
+        return {}
     out: dict[str, dict[str, object]] = {}
     for field, column in PRECALL_COLUMNS.items():
         if column not in participants.columns:

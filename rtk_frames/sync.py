@@ -59,7 +59,7 @@ def map_concurrently(fn: Callable[[T], R], items: Iterable[T], *, workers: int =
     with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="rtk-frames") as pool:
         return list(pool.map(fn, items))
 
-PARTICIPANT_COLUMNS = ("id", "session_id", "display_name", "joined_at", "left_at", "duration",
+PARTICIPANT_COLUMNS = ("participant_id", "session_id", "display_name", "joined_at", "left_at", "duration",
                        "device_info_browser", "device_info_browser_version", "device_info_os",
                        "device_info_os_version", "device_info_is_mobile", "device_info_sdk_name",
                        "device_info_sdk_version", "precall_network_information_effective_network_type",
@@ -132,21 +132,21 @@ def fetch_fleet(
         sessions = sessions.head(max_sessions)
     gaps: list[str] = [FLEET_SCOPE_NOTE]
     people, stats, segments = [], [], []
-    bar = tqdm(sessions["id"].tolist(), desc="sessions", unit="session", disable=not progress)
+    bar = tqdm(sessions["session_id"].tolist(), desc="sessions", unit="session", disable=not progress)
     for session_id in bar:
         try:
             participants = fetch.fetch_participants(client, session_id)
             payloads = map_concurrently(
                 lambda pid, sid=session_id: client.get_session_participant_details(sid, pid),
-                participants["id"].dropna().unique(), workers=workers)
+                participants["participant_id"].dropna().unique(), workers=workers)
         except AuthenticationError:
             raise
         except RTKError as exc:
             gaps.append(f"session {session_id}: skipped ({type(exc).__name__}: {exc})")
             continue
         people.append(participant_frame(payloads, session_id=session_id))
-        stats.append(quality_stats_frame(payloads))
-        segments.append(quality_segments_frame(payloads))
+        stats.append(quality_stats_frame(payloads, session_id=session_id))
+        segments.append(quality_segments_frame(payloads, session_id=session_id))
     bar.close()
     fleet = FleetData(
         sessions=sessions,
@@ -176,8 +176,10 @@ def fleet_tables(fleet: FleetData,
 
     Example:
         >>> import pandas as pd
-        >>> empty = pd.DataFrame({"id": pd.Series(dtype="str"), "session_id": pd.Series(dtype="str")})
-        >>> sessions = pd.DataFrame({"id": ["s"], "started_at": [pd.Timestamp("2026-01-01", tz="UTC")]})
+        >>> empty = pd.DataFrame({"participant_id": pd.Series(dtype="str"),
+        ...                       "session_id": pd.Series(dtype="str")})
+        >>> sessions = pd.DataFrame({"session_id": ["s"],
+        ...                          "started_at": [pd.Timestamp("2026-01-01", tz="UTC")]})
         >>> f = fleet_tables(FleetData(sessions, empty, pd.DataFrame(), pd.DataFrame()))
         >>> f.session_table["participants"].tolist()
         [0]
@@ -189,7 +191,7 @@ def fleet_tables(fleet: FleetData,
     causes = likely_causes(verdict_frame, intervals, participants=fleet.participants, samples=samples)
     people = fleet.participants
     cols = [c for c in PARTICIPANT_COLUMNS if c in people.columns]
-    table = people[cols].rename(columns={"id": "participant_id"}) if len(cols) else pd.DataFrame(
+    table = people[cols] if len(cols) else pd.DataFrame(
         {"participant_id": pd.Series(dtype="str"), "session_id": pd.Series(dtype="str")})
     table = table.astype({"participant_id": "str"})
     table = table.merge(summary[["participant_id", "quality_mean", "quality_p10", "n_samples"]],
@@ -197,8 +199,8 @@ def fleet_tables(fleet: FleetData,
     table = table.merge(verdict_frame[["participant_id", "verdict", "reasons"]], on="participant_id",
                         how="left")
     table = table.merge(causes, on="participant_id", how="left")
-    if {"id", "meeting_display_name"} <= set(fleet.sessions.columns) and "session_id" in table.columns:
-        meetings = fleet.sessions[["id", "meeting_display_name"]].rename(columns={"id": "session_id"})
+    if "meeting_display_name" in fleet.sessions.columns and "session_id" in table.columns:
+        meetings = fleet.sessions[["session_id", "meeting_display_name"]]
         table = table.merge(meetings.drop_duplicates("session_id"), on="session_id", how="left")
     fleet.participant_table = table
 
@@ -210,9 +212,9 @@ def fleet_tables(fleet: FleetData,
             poor_share=("_poor", "mean"))
     else:
         per_session = pd.DataFrame(columns=["participants", "quality_mean", "poor_share"])
-    keep = [c for c in ("id", "meeting_display_name", "started_at", "ended_at", "minutes_consumed",
+    keep = [c for c in ("session_id", "meeting_display_name", "started_at", "ended_at", "minutes_consumed",
                         "max_concurrent_participants") if c in sessions.columns]
-    session_table = sessions[keep].rename(columns={"id": "session_id"}).merge(
+    session_table = sessions[keep].merge(
         per_session, left_on="session_id", right_index=True, how="left")
     session_table = session_table.assign(participants=session_table["participants"].fillna(0).astype("int64"))
     fleet.session_table = session_table.reset_index(drop=True)

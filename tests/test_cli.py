@@ -89,7 +89,7 @@ def test_sessions_demo_prints_the_table_and_writes_safe_csv(no_credentials, tmp_
     path = tmp_path / "sessions.csv"
     assert main(["sessions", "--demo", "--csv", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split()[:2] == ["id", "meeting_display_name"]
+    assert out.splitlines()[0].split()[:2] == ["session_id", "meeting_display_name"]
     assert "Weekly sync" in out
     rows = list(csv.DictReader(path.open()))
     names = {r["meeting_display_name"] for r in rows}

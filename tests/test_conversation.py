@@ -15,7 +15,7 @@ from rtk_frames.conversation import chat_activity, join_chat, join_transcript, t
 def participants(rows: list[dict]) -> pd.DataFrame:
     """A participants frame the way participants_frame types it (ids str, times UTC)."""
     frame = pd.DataFrame(rows)
-    for column in ("id", "user_id", "custom_participant_id", "display_name"):
+    for column in ("participant_id", "user_id", "custom_participant_id", "display_name"):
         frame[column] = frame[column].astype("str") if column in frame else pd.Series(dtype="str")
     frame["joined_at"] = pd.to_datetime(frame["joined_at"], utc=True).astype("datetime64[us, UTC]")
     frame["session_id"] = "s1"
@@ -26,21 +26,21 @@ PEOPLE = participants(
     [
         # Ann left and rejoined: one user id, two peer ids
         {
-            "id": "p1",
+            "participant_id": "p1",
             "user_id": "u1",
             "custom_participant_id": "c1",
             "display_name": "Ann",
             "joined_at": "2024-01-01T10:00:00Z",
         },
         {
-            "id": "p3",
+            "participant_id": "p3",
             "user_id": "u1",
             "custom_participant_id": "c1",
             "display_name": "Ann (phone)",
             "joined_at": "2024-01-01T10:20:00Z",
         },
         {
-            "id": "p2",
+            "participant_id": "p2",
             "user_id": "u2",
             "custom_participant_id": "c2",
             "display_name": "Bo",
@@ -48,7 +48,7 @@ PEOPLE = participants(
         },
         # the same participant listed twice (a repeated page): must not duplicate anything
         {
-            "id": "p2",
+            "participant_id": "p2",
             "user_id": "u2",
             "custom_participant_id": "c2",
             "display_name": "Bo (dup)",
@@ -61,7 +61,7 @@ PEOPLE = participants(
 def test_join_transcript_matches_peer_then_user_then_custom_id_and_marks_the_rest():
     transcript = pd.DataFrame(
         {
-            "peer_id": ["p1", None, None, "ghost", None],
+            "participant_id": ["p1", None, None, "ghost", None],
             "user_id": [None, "u2", None, None, None],
             "custom_participant_id": [None, None, "c1", None, None],
             "text": ["a", "b", "c", "d", "e"],
@@ -71,17 +71,18 @@ def test_join_transcript_matches_peer_then_user_then_custom_id_and_marks_the_res
     joined = join_transcript(transcript, PEOPLE)
     assert joined.index.tolist() == [10, 11, 12, 13, 14]
     assert joined["text"].tolist() == ["a", "b", "c", "d", "e"]
-    assert joined["matched_by"].tolist()[:3] == ["peer_id", "user_id", "custom_participant_id"]
+    assert joined["matched_by"].tolist()[:3] == ["participant_id", "user_id", "custom_participant_id"]
     assert joined["matched_by"].isna().tolist() == [False, False, False, True, True]
     assert joined["matched"].tolist() == [True, True, True, False, False]
     # duplicates resolve to the earliest joiner: p2's first row, Ann's first peer
     assert joined["participant_display_name"].tolist()[:3] == ["Ann", "Bo", "Ann"]
-    assert joined["participant_peer_id"].tolist()[:3] == ["p1", "p2", "p1"]
+    assert joined["participant_id"].tolist()[:3] == ["p1", "p2", "p1"]
     assert str(joined["matched"].dtype) == "boolean"
 
 
 def test_join_transcript_fills_missing_ids_of_the_four_column_generation():
-    transcript = pd.DataFrame({"peer_id": ["p3"], "user_id": pd.Series([None], dtype="str"), "text": ["x"]})
+    transcript = pd.DataFrame({"participant_id": ["p3"], "user_id": pd.Series([None], dtype="str"),
+                               "text": ["x"]})
     joined = join_transcript(transcript, PEOPLE)
     assert joined.loc[0, "participant_user_id"] == "u1"
     assert str(joined["participant_joined_at"].dtype) == "datetime64[us, UTC]"
@@ -96,42 +97,42 @@ def test_join_transcript_by_names_only_when_asked():
 
 
 def test_join_chat_tries_peer_id_then_user_id_and_keeps_every_message_once():
-    chat = pd.DataFrame({"id": ["m1", "m2", "m3", "m4"], "participant_id": ["p2", "u1", "nobody", None]})
+    chat = pd.DataFrame({"message_id": ["m1", "m2", "m3", "m4"], "sender_id": ["p2", "u1", "nobody", None]})
     joined = join_chat(chat, PEOPLE)
-    assert joined["id"].tolist() == ["m1", "m2", "m3", "m4"]
-    assert joined["matched_by"].tolist()[:2] == ["peer_id", "user_id"]
+    assert joined["message_id"].tolist() == ["m1", "m2", "m3", "m4"]
+    assert joined["matched_by"].tolist()[:2] == ["participant_id", "user_id"]
     assert joined["matched"].tolist() == [True, True, False, False]
-    assert joined["participant_peer_id"].tolist()[:2] == ["p2", "p1"]
+    assert joined["participant_id"].tolist()[:2] == ["p2", "p1"]
 
 
 def test_a_user_id_match_goes_to_the_connection_present_at_the_message_time():
     times = ["2024-01-01T10:25:00Z", "2024-01-01T10:10:00Z", "2024-01-01T09:00:00Z", None]
     chat = pd.DataFrame(
         {
-            "id": ["late", "early", "before-any-join", "no-time"],
-            "participant_id": ["u1"] * 4,
+            "message_id": ["late", "early", "before-any-join", "no-time"],
+            "sender_id": ["u1"] * 4,
             "created_at": pd.to_datetime(pd.Series(times), utc=True).astype("datetime64[us, UTC]"),
         }
     )
     joined = join_chat(chat, PEOPLE)
     # Ann rejoined from her phone (p3) at 10:20; before that, and when unknown, her first peer p1
-    assert joined["participant_peer_id"].tolist() == ["p3", "p1", "p1", "p1"]
+    assert joined["participant_id"].tolist() == ["p3", "p1", "p1", "p1"]
     assert joined["matched_by"].tolist() == ["user_id"] * 4
 
 
 def test_a_transcript_user_id_match_uses_the_utterance_start():
     transcript = pd.DataFrame(
         {
-            "peer_id": pd.Series([None, None], dtype="str"),
+            "participant_id": pd.Series([None, None], dtype="str"),
             "user_id": ["u1", "u1"],
             "start": pd.to_datetime(pd.Series(["2024-01-01T10:21:00Z", "2024-01-01T10:01:00Z"]), utc=True),
         }
     )
-    assert join_transcript(transcript, PEOPLE)["participant_peer_id"].tolist() == ["p3", "p1"]
+    assert join_transcript(transcript, PEOPLE)["participant_id"].tolist() == ["p3", "p1"]
 
 
 def test_joins_leave_their_inputs_untouched():
-    chat = pd.DataFrame({"id": ["m1"], "participant_id": ["p1"]})
+    chat = pd.DataFrame({"message_id": ["m1"], "sender_id": ["p1"]})
     before_chat, before_people = chat.copy(), PEOPLE.copy()
     join_chat(chat, PEOPLE)
     pd.testing.assert_frame_equal(chat, before_chat)
@@ -139,7 +140,7 @@ def test_joins_leave_their_inputs_untouched():
 
 
 def test_join_with_no_participants_marks_everything_unmatched():
-    chat = pd.DataFrame({"id": ["m1", "m2"], "participant_id": ["p1", "p2"]})
+    chat = pd.DataFrame({"message_id": ["m1", "m2"], "sender_id": ["p1", "p2"]})
     joined = join_chat(chat, PEOPLE.iloc[0:0])
     assert len(joined) == 2 and not joined["matched"].any()
 
@@ -159,13 +160,13 @@ KEYS = st.sampled_from(["p1", "p2", "p3", "u1", "u2", "x", ""]) | st.none()
 )
 def test_property_every_message_appears_exactly_once_in_the_join(senders, people):
     chat = pd.DataFrame(
-        {"id": [f"m{i}" for i in range(len(senders))], "participant_id": pd.Series(senders, dtype="str")}
+        {"message_id": [f"m{i}" for i in range(len(senders))], "sender_id": pd.Series(senders, dtype="str")}
     )
     frame = (
         participants(
             [
                 {
-                    "id": p,
+                    "participant_id": p,
                     "user_id": u,
                     "custom_participant_id": None,
                     "display_name": p,
@@ -178,8 +179,8 @@ def test_property_every_message_appears_exactly_once_in_the_join(senders, people
         else PEOPLE.iloc[0:0]
     )
     joined = join_chat(chat, frame)
-    assert joined["id"].tolist() == chat["id"].tolist()
-    known_peers = set(frame["id"].dropna())
+    assert joined["message_id"].tolist() == chat["message_id"].tolist()
+    known_peers = set(frame["participant_id"].dropna())
     known_users = set(frame["user_id"].dropna())
     expected = [s is not None and (s in known_peers or s in known_users) for s in senders]
     assert joined["matched"].tolist() == expected
@@ -191,7 +192,7 @@ def test_property_every_message_appears_exactly_once_in_the_join(senders, people
 # Ann (u1) speaks 0-10 and 10-15 as p1, Bo 15-20, Ann again 30-40 from her phone (p3), Bo 40-42.
 TALK = pd.DataFrame(
     {
-        "peer_id": ["p1", "p1", "p2", "p3", "p2"],
+        "participant_id": ["p1", "p1", "p2", "p3", "p2"],
         "user_id": ["u1", "u1", "u2", "u1", "u2"],
         "display_name": ["Ann", "Ann", "Bo", "Ann", "Bo"],
         "start_offset_s": [0.0, 10.0, 15.0, 30.0, 40.0],
@@ -202,7 +203,7 @@ TALK = pd.DataFrame(
 
 def test_talk_time_per_peer_counts_seconds_share_and_turns():
     table = talk_time(TALK.sample(frac=1.0, random_state=3))  # file order does not matter
-    assert table["peer_id"].tolist() == ["p1", "p3", "p2"]
+    assert table["participant_id"].tolist() == ["p1", "p3", "p2"]
     assert table["speaking_s"].tolist() == [15.0, 10.0, 7.0]
     assert table["share"].tolist() == [15 / 32, 10 / 32, 7 / 32]
     assert table["utterances"].tolist() == [2, 1, 2]
@@ -223,7 +224,7 @@ def test_talk_time_estimates_a_missing_end_from_the_next_start_and_counts_it():
     # ends known: p1 0-10, p2 15-20; unknown: p1 at 10 (next starts 15 -> 5 s), p3 at 30 (next 40 -> 10 s),
     # p2 at 40 (last utterance: nothing to estimate from -> adds nothing)
     no_end = TALK.assign(end_offset_s=[10.0, np.nan, 20.0, np.nan, np.nan])
-    table = talk_time(no_end).set_index("peer_id")
+    table = talk_time(no_end).set_index("participant_id")
     assert table.loc["p1", "speaking_s"] == 15.0 and table.loc["p1", "utterances_without_end"] == 1
     assert table.loc["p3", "speaking_s"] == 10.0 and table.loc["p3", "utterances_without_end"] == 1
     assert table.loc["p2", "speaking_s"] == 5.0 and table.loc["p2", "utterances_without_end"] == 1
@@ -232,9 +233,9 @@ def test_talk_time_estimates_a_missing_end_from_the_next_start_and_counts_it():
 def test_talk_time_caps_an_estimated_length_and_leaves_unknowable_speakers_nan():
     from rtk_frames.conversation import MAX_ESTIMATED_UTTERANCE_S
 
-    t = pd.DataFrame({"peer_id": ["a", "b"], "start_offset_s": [0.0, 500.0],
+    t = pd.DataFrame({"participant_id": ["a", "b"], "start_offset_s": [0.0, 500.0],
                       "end_offset_s": [np.nan, np.nan], "text": [None, None]})
-    table = talk_time(t).set_index("peer_id")
+    table = talk_time(t).set_index("participant_id")
     assert table.loc["a", "speaking_s"] == MAX_ESTIMATED_UTTERANCE_S
     assert np.isnan(table.loc["b", "speaking_s"])
 
@@ -260,7 +261,7 @@ def _chat_at(times: list[str | None], senders: list[str | None]) -> pd.DataFrame
     return pd.DataFrame(
         {
             "created_at": pd.to_datetime(pd.Series(times), utc=True).astype("datetime64[us, UTC]"),
-            "participant_id": pd.Series(senders, dtype="str"),
+            "sender_id": pd.Series(senders, dtype="str"),
         }
     )
 
@@ -277,7 +278,7 @@ def test_chat_activity_per_sender():
     chat = _chat_at(
         ["2024-01-01T10:00:05Z", "2024-01-01T10:00:59Z", "2024-01-01T10:10:00Z"], ["a", None, "a"]
     )
-    activity = chat_activity(chat, "5min", by="participant_id")
+    activity = chat_activity(chat, "5min", by="sender_id")
     assert activity.columns.tolist() == ["(unknown)", "a"]
     assert activity["a"].tolist() == [1, 0, 1]
     assert activity["(unknown)"].tolist() == [1, 0, 0]
@@ -311,12 +312,13 @@ def test_chat_and_transcript_from_the_sandbox_join_to_participants_over_http():
         chat = rtk_frames.fetch_chat(client, session_id)
         transcript = rtk_frames.fetch_transcript(client, session_id, format="JSON")
     chat_joined = join_chat(chat, people)
-    assert chat_joined["id"].tolist() == chat["id"].tolist()  # every message, once, in order
-    assert chat_joined.set_index("id").loc["ghost-msg", "matched"] == False  # noqa: E712 (pandas boolean)
+    assert chat_joined["message_id"].tolist() == chat["message_id"].tolist()  # every message, once, in order
+    assert chat_joined.set_index("message_id").loc["ghost-msg", "matched"] == False  # noqa: E712 (pandas boolean)
     assert chat_joined["matched"].sum() == len(chat) - 1
     said = join_transcript(transcript, people)
     assert len(said) == len(transcript) and said["matched"].all()
-    assert (said["participant_peer_id"] == said["peer_id"]).all()
+    assert (said["participant_id"] == transcript["participant_id"]).all()
+    assert set(said["participant_id"]) <= set(people["participant_id"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -334,7 +336,7 @@ def test_chat_and_transcript_from_the_sandbox_join_to_participants_over_http():
 def test_property_every_utterance_appears_exactly_once_in_the_transcript_join(speakers):
     transcript = pd.DataFrame(
         {
-            "peer_id": pd.Series([s[0] for s in speakers], dtype="str"),
+            "participant_id": pd.Series([s[0] for s in speakers], dtype="str"),
             "custom_participant_id": pd.Series([s[1] for s in speakers], dtype="str"),
             "text": [f"t{i}" for i in range(len(speakers))],
         }
@@ -357,7 +359,7 @@ def test_property_talk_time_adds_up(speakers):
     users = {"p1": "u1", "p2": "u2", "p3": "u1"}
     transcript = pd.DataFrame(
         {
-            "peer_id": [s[0] for s in speakers],
+            "participant_id": [s[0] for s in speakers],
             "user_id": [users[s[0]] for s in speakers],
             "start_offset_s": [s[1] / 10 for s in speakers],
             "end_offset_s": [(s[1] + s[2]) / 10 for s in speakers],
@@ -372,7 +374,7 @@ def test_property_talk_time_adds_up(speakers):
         if total_s > 0:
             assert table["share"].sum() == pytest.approx(1.0)
     # merging rejoins never creates turns: a person has at most the turns of their peers together
-    peer_turns = talk_time(transcript).set_index("peer_id")["turns"]
+    peer_turns = talk_time(transcript).set_index("participant_id")["turns"]
     person_turns = talk_time(transcript, by="person").set_index("person")["turns"]
     assert person_turns.get("u1", 0) <= peer_turns.get("p1", 0) + peer_turns.get("p3", 0)
 
@@ -382,10 +384,10 @@ def test_talk_time_estimates_a_missing_end_from_the_words_when_the_next_start_is
 
     # 5 words at 2.5 words/s = 2 s, well before the next start at 20 s; the second: 10 words = 4 s,
     # but the next utterance starts 3 s later, so 3 s
-    t = pd.DataFrame({"peer_id": ["a", "b", "a"], "start_offset_s": [0.0, 20.0, 23.0],
+    t = pd.DataFrame({"participant_id": ["a", "b", "a"], "start_offset_s": [0.0, 20.0, 23.0],
                       "end_offset_s": [np.nan, np.nan, 25.0],
                       "text": ["one two three four five", " ".join(["w"] * 10), "hi"]})
-    table = talk_time(t).set_index("peer_id")
+    table = talk_time(t).set_index("participant_id")
     assert SPEECH_RATE_WORDS_PER_S == 2.5
     assert table.loc["a", "speaking_s"] == 2.0 + 2.0
     assert table.loc["b", "speaking_s"] == 3.0

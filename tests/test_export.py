@@ -15,7 +15,7 @@ from rtk_frames.export import _PLAIN_NUMBER, FORMULA_PREFIXES, neutralise_formul
 
 def test_write_parquet_round_trips_pandas3_dtypes(tmp_path):
     frame = pd.DataFrame({
-        "id": pd.Series(["a", None], dtype="str"),
+        "session_id": pd.Series(["a", None], dtype="str"),
         "at": pd.to_datetime(["2026-01-01T10:00:00.123456Z", None], utc=True).astype("datetime64[us, UTC]"),
         "n": pd.array([2**60, None], dtype="Int64"),
         "flag": pd.array([True, None], dtype="boolean"),

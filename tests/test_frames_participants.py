@@ -54,7 +54,8 @@ def test_participant_details_in_the_sdk_shape_count_their_peer_events_and_leave_
             {"event_name": "PEER_JOINING", "created_at": "2024-05-06T09:00:01Z"},
             {"event_name": "PEER_LEAVING", "created_at": "2024-05-06T09:30:00Z"}]}}, "success": True}
     row = rtk.participant_frame(details, session_id="s1").iloc[0]
-    assert (row["id"], row["session_id"], row["peer_events_count"]) == ("p1", "s1", 2)
+    assert (row["participant_id"], row["session_id"], row["peer_events_count"]) == ("p1", "s1", 2)
+    assert "id" not in row.index
     assert pd.isna(row["device_info_browser"]) and pd.isna(row["precall_network_information_rtt"])
 
 

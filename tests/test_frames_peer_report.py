@@ -100,11 +100,21 @@ def test_the_series_is_long_with_a_stream_column_and_remote_peer_for_consumers()
     assert series["stream"].tolist() == ["audio_producer", "video_consumer", "video_consumer",
                                          "screenshare_video_producer"]
     assert set(series["peer_id"]) == {"peer-1"}
+    assert set(series["session_id"]) == {"s1"}  # the report's participant carries it
+    assert series.columns[:4].tolist() == ["session_id", "participant_id", "peer_id", "stream"]
     assert series["remote_peer_id"].tolist()[1:3] == ["peer-2", "peer-3"]
     assert series["rtt"][0] == 0.031  # seconds, as the wire says
     assert series["bytes_sent"][0] == 2**60
     assert series["frames_decoded"].tolist()[1:3] == [300, 301]
     assert series["quality_limitation_durations_cpu"][3] == 1.5
+
+
+def test_session_id_fills_report_frames_whose_payload_lacks_it():
+    payload = report(audio_producer=[{"timestamp": T0, "rtt": 0.031}])
+    del payload["data"]["participant"]["session_id"]
+    assert rtk.peer_report_series_frame(payload, session_id="s9")["session_id"].tolist() == ["s9"]
+    assert rtk.peer_report_frame(payload, session_id="s9")["session_id"].tolist() == ["s9"]
+    assert rtk.peer_report_frame(payload)["session_id"].isna().all()
 
 
 def test_a_non_integral_counter_is_na_and_counted():

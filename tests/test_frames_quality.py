@@ -113,6 +113,15 @@ def test_a_peer_reports_quality_stats_object_is_one_segment_of_its_single_peer()
     assert segments["total_audio_packets"].tolist() == [0]
 
 
+def test_session_id_fills_the_column_of_samples_and_segments_whose_payload_lacks_it():
+    payload = details("p1", segment("peer-a", 2, 1))
+    assert set(rtk.quality_stats_frame(payload, session_id="s1")["session_id"]) == {"s1"}
+    assert rtk.quality_segments_frame(payload, session_id="s1")["session_id"].tolist() == ["s1"]
+    assert rtk.quality_stats_frame(payload)["session_id"].isna().all()  # unknown: NA, never missing
+    own = {"data": {"participant": {**payload["data"]["participant"], "session_id": "s-own"}}}
+    assert set(rtk.quality_stats_frame(own, session_id="s1")["session_id"]) == {"s-own"}  # payload wins
+
+
 def test_no_quality_stats_gives_an_empty_frame_with_every_column():
     frame = rtk.quality_stats_frame({"data": {"participant": {"id": "p1"}}})
     assert len(frame) == 0 and list(frame.columns) == rtk.schemas.SCHEMAS["quality_stats"].names

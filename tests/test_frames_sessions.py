@@ -30,7 +30,8 @@ def test_the_seeds_sessions_list_reads_its_values_and_warns_once_about_its_place
         frame = rtk.sessions_frame(seed("get_sessions"))
     assert len(caught) == 1
     row = frame.iloc[0]
-    assert (row["id"], row["status"], row["type"]) == ("id", "LIVE", "meeting")
+    assert (row["session_id"], row["status"], row["type"]) == ("id", "LIVE", "meeting")
+    assert "id" not in frame.columns
     assert row["breakout_rooms_count"] == 1
     assert row[["created_at", "started_at", "ended_at", "updated_at"]].isna().all()
 
@@ -54,8 +55,8 @@ def test_breakout_rooms_are_a_child_frame_keyed_by_the_parent_session():
     parent = rtk.session_frame(payload)
     rooms = rtk.breakout_rooms_frame(payload)
     assert parent["breakout_rooms_count"].tolist() == [2]
-    assert rooms[["parent_session_id", "id", "status"]].to_dict("list") == {
-        "parent_session_id": ["s1", "s1"], "id": ["r1", "r2"], "status": ["ENDED", "LIVE"]}
+    assert rooms[["parent_session_id", "session_id", "status"]].to_dict("list") == {
+        "parent_session_id": ["s1", "s1"], "session_id": ["r1", "r2"], "status": ["ENDED", "LIVE"]}
     assert rooms["breakout_room_index"].tolist() == [0, 1]
 
 

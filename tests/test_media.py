@@ -65,7 +65,9 @@ UTTERANCES = [
 ]
 
 # which fields each (generation, format) file carries
-CARRIED_IDS = {"peer_id", "user_id", "custom_participant_id"}
+# the frame's id columns -> the sandbox utterance's keys (the wire's "Participant ID" is participant_id)
+CARRIED_IDS = {"participant_id": "peer_id", "user_id": "user_id",
+               "custom_participant_id": "custom_participant_id"}
 
 
 def carried_fields(generation: str, fmt: str) -> set[str]:
@@ -75,7 +77,7 @@ def carried_fields(generation: str, fmt: str) -> set[str]:
         joined = {"joined_at", "left_at"} if generation == "current" else set()
         return {"start", "end", "name", "text", *CARRIED_IDS, *joined}
     if generation == "iso_4col":
-        return {"start", "name", "text", "peer_id"}
+        return {"start", "name", "text", "participant_id"}
     return {"start", "name", "text", *CARRIED_IDS}
 
 
@@ -99,8 +101,8 @@ def expected_rows(utterances, fields: set[str], *, cues: bool = False) -> list[d
         }
         if "end" in fields:
             row["end_offset_s"] = u["end_ms"] / 1000
-        for key in CARRIED_IDS & fields:
-            row[key] = _blank_to_none(u[key])
+        for key in CARRIED_IDS.keys() & fields:
+            row[key] = _blank_to_none(u[CARRIED_IDS[key]])
         for key in {"joined_at", "left_at"} & fields:
             row[key] = pd.Timestamp(u[key]) if u[key] else None
         rows.append(row)
@@ -110,7 +112,7 @@ def expected_rows(utterances, fields: set[str], *, cues: bool = False) -> list[d
 def parsed_rows(frame: pd.DataFrame, fields: set[str]) -> list[dict]:
     columns = ["display_name", "text", "start_offset_s"]
     columns += ["end_offset_s"] if "end" in fields else []
-    columns += sorted(CARRIED_IDS & fields) + sorted({"joined_at", "left_at"} & fields)
+    columns += sorted(CARRIED_IDS.keys() & fields) + sorted({"joined_at", "left_at"} & fields)
     rows = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
     for row in rows:  # float offsets from ms: compare at the millisecond
         for key in ("start_offset_s", "end_offset_s"):
@@ -157,7 +159,7 @@ def test_transcript_frame_has_the_declared_schema_columns_and_dtypes():
     assert str(frame["start"].dtype) == "datetime64[us, UTC]"
     assert str(frame["joined_at"].dtype) == "datetime64[us, UTC]"
     assert frame["start_offset_s"].dtype == "float64"
-    assert frame["peer_id"].dtype == "str"
+    assert frame["participant_id"].dtype == "str"
 
 
 def test_without_the_session_start_offsets_stay_and_times_are_nat():
@@ -214,7 +216,8 @@ def test_header_csv_with_spaces_after_commas_in_the_body_too():
         b'2024-03-05T09:30:02.000Z, peer-a, Alice, "Hi, there"\n'
     )
     frame = transcript_frame(raw, session_started_at=SESSION_START)
-    assert frame.loc[0, ["peer_id", "display_name", "text"]].tolist() == ["peer-a", "Alice", "Hi, there"]
+    row = frame.loc[0, ["participant_id", "display_name", "text"]]
+    assert row.tolist() == ["peer-a", "Alice", "Hi, there"]
     assert frame.loc[0, "start_offset_s"] == 2.0
     assert frame.loc[0, "generation"] == "iso_4col"
 
@@ -316,7 +319,7 @@ CHAT_ROWS = [
 def test_chat_round_trip_with_bom_and_any_line_ending(bom, line_terminator):
     raw = render_chat_csv(CHAT_ROWS, bom=bom, line_terminator=line_terminator)
     frame = chat_frame(raw)
-    assert frame["id"].tolist() == ["m1", "m2", "m3"]
+    assert frame["message_id"].tolist() == ["m1", "m2", "m3"]
     assert frame["text"].iloc[0] == HOSTILE_TEXT
     assert frame["payload"].tolist() == [r["payload"] for r in CHAT_ROWS]
     assert frame["pinned"].tolist() == [False, True, False]
@@ -377,7 +380,7 @@ def test_chat_ragged_rows_are_kept_and_bad_values_counted_once():
         frame = chat_frame(raw)
     assert len(caught) == 1
     assert "pinned ×1" in str(caught[0].message) and "created_at ×1" in str(caught[0].message)
-    assert frame["id"].tolist() == ["m1", "m2"]
+    assert frame["message_id"].tolist() == ["m1", "m2"]
     assert frame["extra_7"].tolist()[1] == "surplus"
 
 
@@ -431,12 +434,12 @@ def chat_rows(draw):
 def test_property_chat_parse_of_render_is_the_records(rows, bom, ending):
     frame = chat_frame(render_chat_csv(rows, bom=bom, line_terminator=ending))
     assert len(frame) == len(rows)
-    got = frame[["id", "participant_id", "display_name", "text", "pinned", "is_edited", "created_at"]]
+    got = frame[["message_id", "sender_id", "display_name", "text", "pinned", "is_edited", "created_at"]]
     got = got.astype(object).where(got.notna(), None).to_dict("records")
     want = [
         {
-            "id": r["id"],
-            "participant_id": r["participantId"],
+            "message_id": r["id"],
+            "sender_id": r["participantId"],
             "display_name": _blank_to_none(r["displayName"]),
             "text": r["payload"],
             "pinned": r["pinned"],

@@ -114,7 +114,7 @@ def test_plot_network_small_multiples_on_a_samples_frame():
 
 
 def test_participant_timeline_rows_and_rejoin_bars():
-    participants = pd.DataFrame({"id": ["p1", "p2"], "display_name": ["Ada", "<b>Bob</b>"],
+    participants = pd.DataFrame({"participant_id": ["p1", "p2"], "display_name": ["Ada", "<b>Bob</b>"],
                                  "joined_at": [T0, T0 + pd.Timedelta(minutes=1)],
                                  "left_at": [T0 + pd.Timedelta(minutes=30), pd.NaT]})
     segments = pd.DataFrame({"participant_id": ["p1", "p1", "p2"],
@@ -168,7 +168,7 @@ def test_wanted_colours_are_kept_but_never_shared_within_a_plot():
 
 
 def test_timeline_merges_quality_segments_of_one_peer_and_keeps_flagged_rows():
-    participants = pd.DataFrame({"id": [f"p{i}" for i in range(5)], "display_name": list("ABCDE"),
+    participants = pd.DataFrame({"participant_id": [f"p{i}" for i in range(5)], "display_name": list("ABCDE"),
                                  "joined_at": [T0 + pd.Timedelta(minutes=i) for i in range(5)],
                                  "left_at": [T0 + pd.Timedelta(minutes=30)] * 5})
     # p0: two back-to-back quality segments of the same peer -> one bar; p4 rejoined on a new peer
@@ -200,8 +200,9 @@ def test_the_report_closes_every_figure_it_draws(tmp_path):
 
     before = set(plt.get_fignums())
     frame = pd.concat([qs("p1", "a", [60.0, 20.0, 10.0, 15.0]), qs("p1", "a", [9.0] * 4, metric="jitter")])
-    people = pd.DataFrame({"id": ["p1"], "joined_at": [T0], "left_at": [T0 + pd.Timedelta(minutes=1)]})
-    data = SessionData("s", pd.DataFrame({"id": ["s"]}), people, quality_stats=frame)
+    people = pd.DataFrame({"participant_id": ["p1"], "joined_at": [T0],
+                           "left_at": [T0 + pd.Timedelta(minutes=1)]})
+    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), people, quality_stats=frame)
     html = render_session_report(data, tmp_path).read_text()
     assert html.count("data:image/png;base64,") >= 3
     assert set(plt.get_fignums()) == before

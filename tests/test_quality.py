@@ -235,7 +235,7 @@ def test_cause_high_rtt_without_loss_or_jitter_is_route():
 
 def test_cause_loss_is_network_and_precall_test_wins():
     assert _cause(["loss_pct"])["cause"] == "network"
-    participants = pd.DataFrame({"id": ["p1"], "precall_network_information_rtt": [650.0],
+    participants = pd.DataFrame({"participant_id": ["p1"], "precall_network_information_rtt": [650.0],
                                  "precall_network_information_effective_network_type": ["3g"]})
     row = _cause(["quality"], participants=participants)
     assert row["cause"] == "network"
@@ -259,7 +259,8 @@ def test_cause_loss_on_the_path_outweighs_an_encoder_cpu_report():
 
 def test_cause_cpu_and_a_bad_precall_test_without_path_loss_is_both():
     samples = pd.DataFrame({"participant_id": ["p1"] * 3, "quality_limitation_reason": ["cpu"] * 3})
-    participants = pd.DataFrame({"id": ["p1"], "precall_network_information_fractional_loss": [0.05]})
+    participants = pd.DataFrame({"participant_id": ["p1"],
+                                 "precall_network_information_fractional_loss": [0.05]})
     row = _cause(["fps"], participants=participants, samples=samples)
     assert row["cause"] == "network and device" and "loss 5.0 %" in row["evidence"]
 

@@ -65,14 +65,15 @@ def hand_built_session() -> SessionData:
     ], ignore_index=True)
     return SessionData(
         session_id="sess-1",
-        session=pd.DataFrame({"id": ["sess-1"], "meeting_display_name": ["Plan <b>Q3</b> & more"],
+        session=pd.DataFrame({"session_id": ["sess-1"], "meeting_display_name": ["Plan <b>Q3</b> & more"],
                               "status": ["ENDED"], "started_at": [T0],
                               "ended_at": [T0 + pd.Timedelta(minutes=5)],
                               "max_concurrent_participants": [2], "minutes_consumed": [9.5]}),
-        participants=pd.DataFrame({"id": ["p-bad", "p-ok"], "display_name": [HOSTILE, "Ada & Bob"],
+        participants=pd.DataFrame({"participant_id": ["p-bad", "p-ok"],
+                                   "display_name": [HOSTILE, "Ada & Bob"],
                                    "joined_at": [T0, T0], "left_at": [T0 + pd.Timedelta(minutes=5)] * 2}),
         participant_details=pd.DataFrame({
-            "id": ["p-bad", "p-ok"], "device_info_browser": ["<i>Chrome</i>", "Safari"],
+            "participant_id": ["p-bad", "p-ok"], "device_info_browser": ["<i>Chrome</i>", "Safari"],
             "precall_network_information_effective_network_type": ["3g", "wifi"]}),
         quality_stats=quality,
         chat=pd.DataFrame({"created_at": [T0 + pd.Timedelta(seconds=20)], "display_name": ["Ada & Bob"],
@@ -156,8 +157,8 @@ def test_analysis_of_the_hand_built_session():
 
 
 def test_minimal_session_renders_with_gaps(tmp_path):
-    solo = pd.DataFrame({"id": ["p"], "display_name": ["Solo"]})
-    data = SessionData("s", pd.DataFrame({"id": ["s"]}), solo)
+    solo = pd.DataFrame({"participant_id": ["p"], "display_name": ["Solo"]})
+    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), solo)
     _html, page = parse(render_session_report(data, tmp_path))
     text = " ".join(page.text)
     assert "no quality samples for 1 participant(s): Solo" in text
@@ -187,7 +188,7 @@ def test_collect_session_tolerates_missing_chat_and_summary(sandbox_without_chat
     assert any(gap.startswith("summary: not available") for gap in data.data_gaps)
     assert data.quality_stats is not None and len(data.quality_stats) > 0
     assert data.peer_report_series is not None and len(data.peer_report_series) > 0
-    assert set(data.quality_stats["participant_id"]) <= set(data.participants["id"])
+    assert set(data.quality_stats["participant_id"]) <= set(data.participants["participant_id"])
 
     path = render_session_report(data, tmp_path)
     _html, page = parse(path)
@@ -214,7 +215,7 @@ def test_fleet_report_over_the_sandbox(sample_api, tmp_path):
     fleet = fetch_fleet(sample_api.client(), progress=False)
     assert len(fleet.sessions) == len(sample_api.dataset.sessions)
     assert fleet.participant_table["session_id"].notna().all()
-    assert set(fleet.session_table["session_id"]) == set(fleet.sessions["id"])
+    assert set(fleet.session_table["session_id"]) == set(fleet.sessions["session_id"])
     _html, page = parse(render_fleet_report(fleet, tmp_path))
     text = " ".join(page.text)
     assert "Quality by browser" in text and "Worst sessions" in text
@@ -271,7 +272,8 @@ def test_a_rejected_token_is_an_error_not_a_data_gap(sample_api):
 def test_transcript_without_absolute_times_shows_offsets(tmp_path):
     transcript = pd.DataFrame({"start": pd.Series([pd.NaT], dtype="datetime64[us, UTC]"),
                                "start_offset_s": [12.34], "display_name": ["Ada"], "text": ["hello"]})
-    data = SessionData("s", pd.DataFrame({"id": ["s"]}), pd.DataFrame({"id": ["p"]}), transcript=transcript)
+    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), pd.DataFrame({"participant_id": ["p"]}),
+                       transcript=transcript)
     _, page = parse(render_session_report(data, tmp_path))
     assert "+12.3 s" in page.text and "hello" in page.text
 
@@ -280,8 +282,8 @@ def test_transcript_without_absolute_times_shows_offsets(tmp_path):
 @given(st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and not {"\x00", "\r"} & set(t)))
 def test_any_user_string_comes_out_as_text_never_markup(tmp_path, hostile):
     data = SessionData(
-        "s", pd.DataFrame({"id": ["s"], "meeting_display_name": [hostile]}),
-        pd.DataFrame({"id": ["p"], "display_name": [hostile]}),
+        "s", pd.DataFrame({"session_id": ["s"], "meeting_display_name": [hostile]}),
+        pd.DataFrame({"participant_id": ["p"], "display_name": [hostile]}),
         chat=pd.DataFrame({"created_at": [T0], "display_name": [hostile], "text": [hostile]}),
         summary=hostile)
     _, page = parse(render_session_report(data, tmp_path))
@@ -314,7 +316,8 @@ def test_repaired_values_are_not_reported_as_set_to_na(tmp_path):
            b"createdAt\r\nm1,p,s,mt,Ada,false,false,TEXT_MESSAGE,caf\xe9,not-a-time\r\n")  # Latin-1 é
     with pytest.warns(CoercionWarning):
         chat = chat_frame(raw, session_id="s")
-    data = SessionData("s", pd.DataFrame({"id": ["s"]}), pd.DataFrame({"id": ["p"]}), chat=chat)
+    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), pd.DataFrame({"participant_id": ["p"]}),
+                       chat=chat)
     _, page = parse(render_session_report(data, tmp_path))
     gaps = [line for line in page.text if line.startswith("chat: values")]
     assert gaps == ["chat: values set to NA while reading: created_at: unparseable timestamp ×1",

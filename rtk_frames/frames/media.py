@@ -85,12 +85,12 @@ MAX_OFFSET_S = 1e12  # ~31,700 years: an offset beyond this cannot be placed in 
 TRANSCRIPT_FORMATS = ("CSV", "JSON", "SRT", "VTT")
 FILE_PAYLOAD_TYPES = frozenset({"IMAGE", "FILE"})
 TEXT_PAYLOAD_TYPE = "TEXT"
-CURRENT_CSV_COLUMNS = ("start", "peer_id", "user_id", "custom_participant_id", "display_name", "text")
+CURRENT_CSV_COLUMNS = ("start", "participant_id", "user_id", "custom_participant_id", "display_name", "text")
 # header-CSV names (normalised) -> transcript columns
 HEADER_CSV_COLUMNS = {
     "timestamp": "start",
-    "participant_id": "peer_id",
-    "peer_id": "peer_id",
+    "participant_id": "participant_id",
+    "peer_id": "participant_id",
     "user_id": "user_id",
     "custom_participant_id": "custom_participant_id",
     "participant_name": "display_name",
@@ -102,6 +102,9 @@ HEADER_CSV_COLUMNS = {
 # the chat header (normalised), in the documented order; other names are kept as extras
 CHAT_DOCUMENTED_ORDER = ("id", "participant_id", "session_id", "meeting_id", "display_name", "pinned",
                          "is_edited", "payload_type", "payload", "created_at")
+# the chat header's key columns (normalised) -> the frame's names: `participantId` is sometimes a peer id,
+# sometimes a user id (undocumented), so it is the sender's id, not a participant_id
+CHAT_RENAMES = {"id": "message_id", "participant_id": "sender_id"}
 _CUE_CLOCK = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
 CUE_TIMING = re.compile(rf"^\s*{_CUE_CLOCK}\s*-->\s*{_CUE_CLOCK}")
 VOICE_TAG = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]*)>(.*?)(?:</v>)?$", re.DOTALL)
@@ -246,6 +249,8 @@ def _chat_header(first_row: Sequence[str]) -> list[str] | None:
 def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFrame:
     """Parse a downloaded chat CSV into one row per message (``SCHEMAS["chat"]`` plus extra columns).
 
+    The CSV's ``id`` is ``message_id``; its undocumented ``participantId`` (a peer id or a user id) is
+    ``sender_id``: :func:`rtk_frames.join_chat` resolves it to a ``participant_id``.
     ``text`` holds the message of ``TEXT_MESSAGE`` rows; ``IMAGE_MESSAGE``/``FILE_MESSAGE`` payloads
     (a link, or a JSON blob with name/size/link) fill ``file_name``, ``file_url`` and ``file_size``;
     ``payload`` keeps the raw cell. ``session_id`` fills rows whose file has no ``sessionId``.
@@ -255,8 +260,8 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
         >>> from rtk_frames.sandbox.media import render_chat_csv
         >>> raw = render_chat_csv([{"id": "m1", "participantId": "p1", "displayName": "Alice",
         ...     "payloadType": "TEXT_MESSAGE", "payload": "hi, =1+1", "createdAt": "2024-01-01T10:00:00Z"}])
-        >>> chat_frame(raw).loc[0, ["display_name", "text"]].tolist()
-        ['Alice', 'hi, =1+1']
+        >>> chat_frame(raw).loc[0, ["message_id", "sender_id", "display_name", "text"]].tolist()
+        ['m1', 'p1', 'Alice', 'hi, =1+1']
     """
     report = CoercionReport("chat_frame")
     raw = _read_content(content)
@@ -275,7 +280,7 @@ def chat_frame(content: Content, *, session_id: str | None = None) -> pd.DataFra
     n_rows = len(table[0]) - first_data_row if table else 0
     columns: dict[str, list[Any]] = {}
     for position, name in enumerate(names):
-        name = name or f"extra_{position + 1}"
+        name = CHAT_RENAMES.get(name, name) or f"extra_{position + 1}"
         if name in columns:  # a repeated header name: keep the first, the next as name_2
             name = f"{name}_2"
         columns[name] = table[position][first_data_row:] if position < len(table) else [""] * n_rows
@@ -411,7 +416,7 @@ def _transcript_from_json(text: str, report: CoercionReport) -> tuple[dict[str, 
         "end_offset_s": _offsets_s([i.get("endTime") for i in items], scale_to_s=scale_to_s,
                                    column="end_offset_s", report=report),
         "text": [i.get("sentence", i.get("text")) for i in items],
-        "peer_id": _none_if_blank([p.get("id") for p in peers]),
+        "participant_id": _none_if_blank([p.get("id") for p in peers]),
         "user_id": _none_if_blank([p.get("userId") for p in peers]),
         "custom_participant_id": _none_if_blank([p.get("cpi") for p in peers]),
         "display_name": _none_if_blank([p.get("displayName") for p in peers]),
@@ -483,10 +488,11 @@ def transcript_frame(content: Content, *, format: str | None = None,
 
     Columns are ``SCHEMAS["transcript"]``: ``start``/``end`` (UTC) and ``start_offset_s``/``end_offset_s``
     (seconds since the session start) — offsets become times with ``session_started_at``, and ISO times
-    become offsets with it; without it the missing side is NA. Speaker ids (``peer_id`` is the
-    participants' ``id``), ``display_name``, ``text``, ``joined_at``/``left_at`` (current JSON only),
-    ``session_id``, and what was detected: ``source_format`` and ``generation``. ``format=None`` sniffs
-    it from the content. The ISO CSVs carry no end times (``end`` is NaT there).
+    become offsets with it; without it the missing side is NA. Speaker ids (``participant_id`` is the
+    wire's ``Participant ID`` / ``peerData.id``, the participants' ``id``), ``display_name``, ``text``,
+    ``joined_at``/``left_at`` (current JSON only), ``session_id``, and what was detected:
+    ``source_format`` and ``generation``. ``format=None`` sniffs it from the content. The ISO CSVs carry
+    no end times (``end`` is NaT there).
 
     Example:
         >>> vtt = b"WEBVTT\\n\\n00:00:01.000 --> 00:00:03.500\\nAlice: Hello everyone\\n"

@@ -8,8 +8,8 @@ Example:
     >>> import rtk_frames as rtk
     >>> from rtk_frames.sandbox import Dataset, serve
     >>> with serve(Dataset.from_samples()) as api:
-    ...     sessions = rtk.fetch_sessions(api.client())
-    ...     people = rtk.participants_frame(api.client().get_session_participants(sessions["id"][0]))
+    ...     session_id = rtk.fetch_sessions(api.client())["session_id"][0]
+    ...     people = rtk.participants_frame(api.client().get_session_participants(session_id))
     >>> str(people["joined_at"].dtype)
     'datetime64[us, UTC]'
 """
@@ -48,6 +48,7 @@ def _count(value: Any) -> int | None:
 
 def _base_record(item: dict, session_id: str | None) -> dict[str, Any]:
     record = flatten_record(item, skip=_CHILD_BLOCKS)
+    record = {"participant_id": record.pop("id", None), **record}  # the wire's `id`
     if record.get("session_id") is None and session_id is not None:
         record["session_id"] = session_id
     return record
@@ -56,15 +57,16 @@ def _base_record(item: dict, session_id: str | None) -> dict[str, Any]:
 def participants_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
     """One row per participant of a ``get_session_participants`` response (or a list of pages).
 
-    Columns: ``id, session_id, user_id, custom_participant_id, display_name, preset_name, joined_at,
-    left_at, created_at, updated_at, duration`` (minutes), ``peer_events_count`` (when peer events were
-    included; the events themselves are in :func:`peer_events_frame`), then unknown fields.
+    Columns: ``participant_id`` (the wire's ``id``, also the peer id), ``session_id, user_id,
+    custom_participant_id, display_name, preset_name, joined_at, left_at, created_at, updated_at,
+    duration`` (minutes), ``peer_events_count`` (when peer events were included; the events themselves
+    are in :func:`peer_events_frame`), then unknown fields.
     ``session_id`` fills the column when the payload does not carry it.
 
     Example:
         >>> page = {"data": {"participants": [{"id": "p1", "duration": "6.9263"}]}, "success": True}
         >>> row = participants_frame(page, session_id="s1").iloc[0]
-        >>> row["id"], row["session_id"], float(row["duration"])
+        >>> row["participant_id"], row["session_id"], float(row["duration"])
         ('p1', 's1', 6.9263)
     """
     records = []
@@ -127,11 +129,11 @@ def participant_frame(payload: Any, *, session_id: str | None = None) -> pd.Data
 
 
 # --------------------------------------------------------------------------------------------- events
-# an event's own participant_id (the sandbox and, it seems, the service put the user id there) is kept
-# as event_participant_id: participant_id is always the enclosing participant's id, as in every frame
+# an event's own participant_id holds a user id in the demo data and the sandbox (undocumented): it is
+# kept as event_user_id, not as a key column; participant_id is always the enclosing participant's id
 _SDK_EVENT_RENAMES = {"id": "event_id", "event_name": "event", "created_at": "timestamp",
-                      "participant_id": "event_participant_id"}
-_STATS_EVENT_RENAMES = {"type": "event", "name": "event", "participant_id": "event_participant_id"}
+                      "participant_id": "event_user_id"}
+_STATS_EVENT_RENAMES = {"type": "event", "name": "event", "participant_id": "event_user_id"}
 
 
 def _event_rows(item: dict, session_id: str | None) -> list[dict[str, Any]]:
@@ -164,11 +166,13 @@ def peer_events_frame(payload: Any, *, session_id: str | None = None) -> pd.Data
     """Connection lifecycle events: one row per event, with its ``timestamp``, ``event`` name and ``source``.
 
     Sources: ``"peer_events"`` (SDK: ``created_at`` -> ``timestamp``, ``event_name`` -> ``event``,
-    ``id`` -> ``event_id``; its own ``participant_id`` -> ``event_participant_id``), ``"peer_stats"``
+    ``id`` -> ``event_id``; its own undocumented ``participant_id``, a user id in the data seen so far,
+    -> ``event_user_id``), ``"peer_stats"``
     (``peer_stats.events``: ``type`` -> ``event``) and ``"peer_report"`` (``peer_report.metadata.events``:
     ``name`` -> ``event``). Event metadata is flattened into extra columns
     (``metadata_connection_info_rtt`` …). ``participant_id`` is the enclosing participant's ``id`` (it
-    joins to ``participants_frame``'s ``id``). Works on participants lists, participant details and peer
+    joins to ``participants_frame``'s ``participant_id``); ``session_id`` fills rows whose event and
+    participant carry none. Works on participants lists, participant details and peer
     reports.
 
     Example:

@@ -14,8 +14,8 @@ Example:
     >>> import rtk_frames as rtk
     >>> from rtk_frames.sandbox import Dataset, serve
     >>> with serve(Dataset.from_samples()) as api:
-    ...     session_id = rtk.fetch_sessions(api.client())["id"][0]
-    ...     peer_id = rtk.fetch_participants(api.client(), session_id)["id"][0]
+    ...     session_id = rtk.fetch_sessions(api.client())["session_id"][0]
+    ...     peer_id = rtk.fetch_participants(api.client(), session_id)["participant_id"][0]
     ...     report = rtk.fetch_peer_report(api.client(), peer_id)
     >>> len(report)
     1
@@ -37,6 +37,7 @@ from rtk_frames.frames._coerce import (
     stacked_samples_frame,
 )
 from rtk_frames.frames.participants import participant_items
+from rtk_frames.frames.quality import session_of
 from rtk_frames.schemas.core import STREAMS
 
 __all__ = ["peer_report_frame", "peer_report_series_frame"]
@@ -98,9 +99,10 @@ def _fill_block(
             _fill(record, flatten_record({f"{prefix}_{key}": value}))
 
 
-def _report_record(item: dict, peer_id: str | None) -> dict[str, Any]:
+def _report_record(item: dict, peer_id: str | None, session_id: str | None) -> dict[str, Any]:
     participant = normalized(item)
     record = flatten_record(item, skip=("peer_report", "peer_stats", "quality_stats", "peer_events", "id"))
+    record["session_id"] = session_of(participant, session_id)
     record["participant_id"] = participant.get("id")
     record["peer_id"] = _peer_id(participant, peer_id)
     report = normalized(participant.get("peer_report"))
@@ -120,11 +122,13 @@ def _report_record(item: dict, peer_id: str | None) -> dict[str, Any]:
     return record
 
 
-def peer_report_frame(payload: Any, *, peer_id: str | None = None) -> pd.DataFrame:
+def peer_report_frame(payload: Any, *, peer_id: str | None = None,
+                      session_id: str | None = None) -> pd.DataFrame:
     """One wide row per peer report: identity, device/IP/pre-call blocks, cumulative metrics, totals.
 
     ``peer_id`` (the id the report was asked for) fills the ``peer_id`` column; without it the report's
-    own ``peer_id`` or its single ``quality_stats.peer_ids`` entry is used. Columns such as
+    own ``peer_id`` or its single ``quality_stats.peer_ids`` entry is used; ``session_id`` fills the
+    column when the report does not carry it. Columns such as
     ``audio_producer_cumulative_packet_loss_10_or_greater_event_fraction`` (0–1),
     ``audio_producer_cumulative_quality_mos_p90`` (1–5), ``audio_producer_cumulative_rtt_avg`` (ms),
     ``device_info_browser``, ``ip_information_country``, ``quality_stats_total_audio_packets`` (Int64).
@@ -137,17 +141,20 @@ def peer_report_frame(payload: Any, *, peer_id: str | None = None) -> pd.DataFra
         >>> row["peer_id"], float(row["audio_producer_cumulative_packet_loss_10_or_greater_event_fraction"])
         ('peer-1', 0.25)
     """
-    records = [_report_record(item, peer_id) for item in participant_items(payload)]
+    records = [_report_record(item, peer_id, session_id) for item in participant_items(payload)]
     report = CoercionReport("peer_report_frame")
     return make_frame("peer_report", records_to_columns(records), report=report)
 
 
-def peer_report_series_frame(payload: Any, *, peer_id: str | None = None) -> pd.DataFrame:
-    """The report's per-sample lists as one long frame: ``participant_id, peer_id, stream, timestamp`` …
+def peer_report_series_frame(payload: Any, *, peer_id: str | None = None,
+                             session_id: str | None = None) -> pd.DataFrame:
+    """The report's per-sample lists as one long frame: ``session_id, participant_id, peer_id, stream,
+    timestamp`` …
 
     ``stream`` is the list's name (``"audio_producer"``, ``"screenshare_video_consumer"`` …). A consumer
     sample's own ``peer_id`` (whose media it received) is ``remote_peer_id``. Counters (``bytes_*``,
-    ``packets_*``, ``frames_encoded`` …) are cumulative since the stream started.
+    ``packets_*``, ``frames_encoded`` …) are cumulative since the stream started. ``session_id`` fills the
+    column when the report does not carry it (the report's participant usually does).
 
     Example:
         >>> payload = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {
@@ -160,7 +167,7 @@ def peer_report_series_frame(payload: Any, *, peer_id: str | None = None) -> pd.
         True
     """
     report = CoercionReport("peer_report_series_frame")
-    runs: list[tuple[tuple[Any, Any, str], Any]] = []  # ((participant_id, peer_id, stream), samples)
+    runs: list[tuple[tuple[Any, Any, Any, str], Any]] = []  # ((session, participant, peer, stream), samples)
     for item in participant_items(payload):
         participant = normalized(item)
         this_peer = _peer_id(participant, peer_id)
@@ -168,6 +175,8 @@ def peer_report_series_frame(payload: Any, *, peer_id: str | None = None) -> pd.
         for stream in sorted(quality, key=_stream_order):  # the wire's key order is not a contract
             stream_samples = plain(quality[stream])
             if not stream.endswith(_CUMULATIVE_SUFFIX) and isinstance(stream_samples, list | tuple):
-                runs.append(((participant.get("id"), this_peer, stream), stream_samples))
-    return stacked_samples_frame("peer_report_series", runs, ("participant_id", "peer_id", "stream"),
+                runs.append(((session_of(participant, session_id), participant.get("id"), this_peer, stream),
+                             stream_samples))
+    return stacked_samples_frame("peer_report_series", runs,
+                                 ("session_id", "participant_id", "peer_id", "stream"),
                                  report=report, aside={"peer_id": "remote_peer_id"})

@@ -13,8 +13,9 @@ Example:
     >>> import rtk_frames as rtk
     >>> from rtk_frames.sandbox import Dataset, serve
     >>> with serve(Dataset.from_samples()) as api:
-    ...     people = rtk.fetch_participants(api.client(), rtk.fetch_sessions(api.client())["id"][0])
-    ...     stats = rtk.fetch_quality_stats(api.client(), people["session_id"][0], people["id"][0])
+    ...     people = rtk.fetch_participants(api.client(), rtk.fetch_sessions(api.client())["session_id"][0])
+    ...     first = people.iloc[0]
+    ...     stats = rtk.fetch_quality_stats(api.client(), first["session_id"], first["participant_id"])
     >>> sorted(stats["kind"].unique())
     ['audio', 'video']
 """
@@ -40,7 +41,13 @@ from rtk_frames.frames.participants import participant_items
 __all__ = ["quality_segments_frame", "quality_stats_frame"]
 
 KINDS = ("audio", "video")
-_CONTEXT_COLUMNS = ("participant_id", "peer_id", "kind")
+_CONTEXT_COLUMNS = ("session_id", "participant_id", "peer_id", "kind")
+
+
+def session_of(participant: dict, session_id: str | None) -> Any:
+    """The participant's own ``session_id`` when the payload has one, else the caller's (or ``None``)."""
+    own = participant.get("session_id")
+    return own if own is not None else session_id
 
 
 def _segments(participant: dict, report: CoercionReport) -> Iterator[tuple[int, dict, Any]]:
@@ -65,39 +72,42 @@ def _segments(participant: dict, report: CoercionReport) -> Iterator[tuple[int, 
         yield index, segment, peer_id
 
 
-def quality_stats_frame(payload: Any) -> pd.DataFrame:
+def quality_stats_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
     """One row per quality sample (audio and video) of participant details' ``quality_stats``.
 
-    Columns: ``participant_id, peer_id, kind, timestamp, quality`` (0–100), ``jitter`` (ms),
+    Columns: ``session_id, participant_id, peer_id, kind, timestamp, quality`` (0–100), ``jitter`` (ms),
     ``packets_lost, concealment_events, frame_width, frame_height, frames_per_second, frames_dropped``
     (audio rows have NA video metrics and vice versa), then unknown sample fields. A list of payloads
-    gives one frame for the batch.
+    gives one frame for the batch. ``session_id`` fills the column when the payload does not carry it
+    (participant details don't: :func:`rtk_frames.fetch_quality_stats` passes it).
 
     Example:
         >>> details = {"data": {"participant": {"id": "p1", "quality_stats": [{"peer_id": "peer-1",
         ...     "audio_stats": [{"timestamp": "2023-02-01T10:51:15Z", "quality": 91, "jitter": 2.5}],
         ...     "video_stats": [{"timestamp": "2023-02-01T10:51:15Z", "quality": 80, "frame_width": 640}]}]}}}
-        >>> quality_stats_frame(details)[["peer_id", "kind", "quality"]].to_dict("list")
-        {'peer_id': ['peer-1', 'peer-1'], 'kind': ['audio', 'video'], 'quality': [91.0, 80.0]}
+        >>> quality_stats_frame(details, session_id="s1")[["session_id", "kind", "quality"]].to_dict("list")
+        {'session_id': ['s1', 's1'], 'kind': ['audio', 'video'], 'quality': [91.0, 80.0]}
     """
     report = CoercionReport("quality_stats_frame")
-    runs: list[tuple[tuple[Any, Any, str], Any]] = []  # ((participant_id, peer_id, kind), samples)
+    runs: list[tuple[tuple[Any, Any, Any, str], Any]] = []  # ((session, participant, peer, kind), samples)
     for item in participant_items(payload):
         participant = normalized(item)
         for _, segment, peer_id in _segments(participant, report):
             for kind in KINDS:
                 kind_samples = plain(segment.get(f"{kind}_stats"))
                 if isinstance(kind_samples, list | tuple):
-                    runs.append(((participant.get("id"), peer_id, kind), kind_samples))
+                    runs.append(((session_of(participant, session_id), participant.get("id"), peer_id,
+                                  kind), kind_samples))
     return stacked_samples_frame("quality_stats", runs, _CONTEXT_COLUMNS, report=report)
 
 
-def quality_segments_frame(payload: Any) -> pd.DataFrame:
+def quality_segments_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
     """One row per ``quality_stats`` segment: its summary metrics and how many samples it holds.
 
-    Columns: ``participant_id, peer_id, segment_index, start, end, average_quality`` (0–100),
+    Columns: ``session_id, participant_id, peer_id, segment_index, start, end, average_quality`` (0–100),
     ``audio_bandwidth, video_bandwidth`` (kbit/s), ``audio_packet_loss, video_packet_loss`` (%),
-    ``audio_samples_count, video_samples_count``, then unknown segment fields.
+    ``audio_samples_count, video_samples_count``, then unknown segment fields. ``session_id`` fills the
+    column when the payload does not carry it.
 
     Example:
         >>> details = {"data": {"participant": {"id": "p1", "quality_stats": [
@@ -117,6 +127,7 @@ def quality_segments_frame(payload: Any) -> pd.DataFrame:
                 record[f"{kind}_samples_count"] = (
                     len(kind_samples) if isinstance(kind_samples, list | tuple) else None
                 )
-            record.update(participant_id=participant.get("id"), peer_id=peer_id, segment_index=index)
+            record.update(session_id=session_of(participant, session_id),
+                          participant_id=participant.get("id"), peer_id=peer_id, segment_index=index)
             records.append(record)
     return make_frame("quality_segments", records_to_columns(records), report=report)

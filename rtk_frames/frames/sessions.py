@@ -39,10 +39,15 @@ def _session_items(payload: Any) -> list[dict]:
 
 
 def _session_record(item: dict) -> dict[str, Any]:
-    record = flatten_record(item, skip=(_BREAKOUT_KEY,))
+    record = _keyed(flatten_record(item, skip=(_BREAKOUT_KEY,)))
     rooms = plain(normalized(item).get(_BREAKOUT_KEY))
     record["breakout_rooms_count"] = len(rooms) if isinstance(rooms, list | tuple) else None
     return record
+
+
+def _keyed(record: dict[str, Any]) -> dict[str, Any]:
+    """The wire's ``id`` of a session (or breakout room) as ``session_id``, first."""
+    return {"session_id": record.pop("id", None), **record}
 
 
 def _sessions(payload: Any, name: str) -> pd.DataFrame:
@@ -53,14 +58,15 @@ def _sessions(payload: Any, name: str) -> pd.DataFrame:
 def sessions_frame(payload: Any) -> pd.DataFrame:
     """One row per session of a ``get_sessions`` response (or a list of pages).
 
-    Columns: ``id, associated_id, meeting_display_name, status, type, organization_id, created_at,
-    started_at, ended_at, updated_at, live_participants, max_concurrent_participants, minutes_consumed,
-    breakout_rooms_count`` and any unknown fields after them (``meta`` flattened as ``meta_*``).
+    Columns: ``session_id`` (the wire's ``id``), ``associated_id, meeting_display_name, status, type,
+    organization_id, created_at, started_at, ended_at, updated_at, live_participants,
+    max_concurrent_participants, minutes_consumed, breakout_rooms_count`` and any unknown fields after
+    them (``meta`` flattened as ``meta_*``).
 
     Example:
         >>> page = {"data": {"sessions": [{"id": "s1", "started_at": "2023-02-01T10:50:00Z"}]},
         ...         "success": True}
-        >>> sessions_frame(page)[["id", "started_at"]].iloc[0].tolist()
+        >>> sessions_frame(page)[["session_id", "started_at"]].iloc[0].tolist()
         ['s1', Timestamp('2023-02-01 10:50:00+0000', tz='UTC')]
     """
     return _sessions(payload, "sessions")
@@ -84,12 +90,13 @@ def breakout_rooms_frame(payload: Any) -> pd.DataFrame:
     """The breakout rooms of one or more sessions: one row per room, keyed by ``parent_session_id``.
 
     ``breakout_room_index`` is the room's position in its parent's list; the room's own fields follow
-    with the session columns' names and dtypes (unknown fields as extra columns).
+    with the session columns' names and dtypes (the room's own id is ``session_id``: a room is a session;
+    unknown fields as extra columns).
 
     Example:
         >>> rooms = breakout_rooms_frame({"data": {"id": "s1", "breakout_rooms": [{"id": "r1"}]}})
-        >>> rooms.loc[0, "parent_session_id"], int(rooms.loc[0, "breakout_room_index"]), rooms.loc[0, "id"]
-        ('s1', 0, 'r1')
+        >>> rooms[["parent_session_id", "session_id"]].iloc[0].tolist(), int(rooms["breakout_room_index"][0])
+        (['s1', 'r1'], 0)
     """
     records = []
     for item in _session_items(payload):
@@ -99,7 +106,7 @@ def breakout_rooms_frame(payload: Any) -> pd.DataFrame:
             continue
         for index, room in enumerate(rooms):
             room = plain(room)
-            record = flatten_record(room) if isinstance(room, dict) else {"id": room}
+            record = _keyed(flatten_record(room) if isinstance(room, dict) else {"id": room})
             record["parent_session_id"] = session.get("id")
             record["breakout_room_index"] = index
             records.append(record)

@@ -186,7 +186,7 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
         ...     client = api.client()
         ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
         ...     data = collect_session(client, sid)
-        >>> data.session.loc[0, "id"] == sid
+        >>> data.session.loc[0, "session_id"] == sid
         True
     """
     from rtk_frames import fetch
@@ -197,7 +197,7 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
     gaps: list[str] = []
     session = fetch.fetch_session(client, session_id)
     participants = fetch.fetch_participants(client, session_id)
-    participant_ids = list(participants["id"].dropna().unique())
+    participant_ids = list(participants["participant_id"].dropna().unique())
     details = _optional_each("participant details", session_id, gaps, participant_ids,
                              lambda pid: client.get_session_participant_details(session_id, pid,
                                                                                 include_peer_events=True),
@@ -207,8 +207,8 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
                        source=getattr(client, "base_url", ""))
     if details_payloads:
         data.participant_details = participant_frame(details_payloads, session_id=session_id)
-        data.quality_stats = quality_stats_frame(details_payloads)
-        data.quality_segments = quality_segments_frame(details_payloads)
+        data.quality_stats = quality_stats_frame(details_payloads, session_id=session_id)
+        data.quality_segments = quality_segments_frame(details_payloads, session_id=session_id)
         data.peer_events = peer_events_frame(details_payloads, session_id=session_id)
     if peer_reports:
         reports = _optional_each("peer report", session_id, gaps, _peer_ids(data),
@@ -216,7 +216,8 @@ def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
         if reports:  # one answer per peer id: its series flattened with the id it was asked for
             data.peer_report = pd.concat([report.frame for _, report in reports], ignore_index=True)
             data.peer_report_series = pd.concat(
-                [peer_report_series_frame(report.raw, peer_id=peer) for peer, report in reports],
+                [peer_report_series_frame(report.raw, peer_id=peer, session_id=session_id)
+                 for peer, report in reports],
                 ignore_index=True)
     data.chat = _optional("chat", session_id, gaps, lambda: fetch.fetch_chat(client, session_id))
     started_at = session["started_at"].iloc[0] if len(session) else None  # fetch_transcript would ask again
@@ -244,8 +245,8 @@ def _names(participants: pd.DataFrame | None) -> dict[str, str]:
     """participant id → display name; a name two ids share gets the id's first 4 characters appended."""
     if participants is None or not len(participants) or "display_name" not in participants.columns:
         return {}
-    pairs = participants[["id", "display_name"]].dropna().drop_duplicates("id")
-    ids, names = pairs["id"].astype("str"), pairs["display_name"].astype("str")
+    pairs = participants[["participant_id", "display_name"]].dropna().drop_duplicates("participant_id")
+    ids, names = pairs["participant_id"].astype("str"), pairs["display_name"].astype("str")
     shared = names.duplicated(keep=False)
     labels = names.where(~shared, names + " [" + ids.str[:4] + "]")
     return dict(zip(ids, labels, strict=True))
@@ -266,7 +267,8 @@ def analyse_session(data: SessionData,
 
     Example:
         >>> import pandas as pd
-        >>> data = SessionData("s1", pd.DataFrame({"id": ["s1"]}), pd.DataFrame({"id": ["p1"]}))
+        >>> data = SessionData("s1", pd.DataFrame({"session_id": ["s1"]}),
+        ...                    pd.DataFrame({"participant_id": ["p1"]}))
         >>> analyse_session(data).participants["verdict"].tolist()
         ['no data']
     """
@@ -288,14 +290,14 @@ DETAIL_COLUMNS = ("device_info_browser", "device_info_browser_version", "device_
 
 def _participant_table(data: SessionData, summary: pd.DataFrame, verdict_frame: pd.DataFrame,
                        causes: pd.DataFrame) -> pd.DataFrame:
-    base_cols = [c for c in ("id", "display_name", "custom_participant_id", "preset_name", "joined_at",
-                             "left_at", "duration") if c in data.participants.columns]
-    table = data.participants[base_cols].rename(columns={"id": "participant_id"})
+    base_cols = [c for c in ("participant_id", "display_name", "custom_participant_id", "preset_name",
+                             "joined_at", "left_at", "duration") if c in data.participants.columns]
+    table = data.participants[base_cols]
     table = table.assign(participant_id=table["participant_id"].astype("str"))
     if data.participant_details is not None and len(data.participant_details):
         details = data.participant_details
         cols = [c for c in DETAIL_COLUMNS if c in details.columns]
-        extra = details[["id", *cols]].rename(columns={"id": "participant_id"})
+        extra = details[["participant_id", *cols]]
         extra = extra.drop_duplicates("participant_id")
         table = table.merge(extra.astype({"participant_id": "str"}), on="participant_id", how="left")
     wide = _pivot_kind(summary, ["quality_mean", "quality_p10", "jitter_ms_mean", "loss_pct_mean",
@@ -511,7 +513,8 @@ def _header(data: SessionData) -> dict[str, Any]:
         "started_at": started,
         "ended_at": ended,
         "duration": _duration(started, ended),
-        "participants": int(data.participants["id"].nunique()) if "id" in data.participants else 0,
+        "participants": (int(data.participants["participant_id"].nunique())
+                         if "participant_id" in data.participants else 0),
         "max_concurrent": row.get("max_concurrent_participants"),
         "minutes": row.get("minutes_consumed"),
         "associated_id": row.get("associated_id"),
@@ -522,8 +525,8 @@ def _analysis_gaps(data: SessionData, analysis: SessionAnalysis) -> list[str]:
     gaps = []
     names = _names(data.participants)
     with_samples = set(analysis.samples["participant_id"].dropna())
-    missing = [names.get(p, p) for p in data.participants.get("id", pd.Series(dtype="str")).dropna()
-               if p not in with_samples]
+    known = data.participants.get("participant_id", pd.Series(dtype="str")).dropna()
+    missing = [names.get(p, p) for p in known if p not in with_samples]
     if missing:
         listed = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
         gaps.append(f"no quality samples for {len(missing)} participant(s): {listed}")
@@ -550,8 +553,9 @@ def render_session_report(
 
     Example:
         >>> import pandas as pd, tempfile
-        >>> data = SessionData("s1", pd.DataFrame({"id": ["s1"], "meeting_display_name": ["<b>Standup</b>"]}),
-        ...                    pd.DataFrame({"id": ["p1"], "display_name": ["Ada"]}))
+        >>> data = SessionData("s1", pd.DataFrame({"session_id": ["s1"],
+        ...                                        "meeting_display_name": ["<b>Standup</b>"]}),
+        ...                    pd.DataFrame({"participant_id": ["p1"], "display_name": ["Ada"]}))
         >>> html = render_session_report(data, tempfile.mkdtemp()).read_text()
         >>> "&lt;b&gt;Standup&lt;/b&gt;" in html and "<b>Standup" not in html
         True

@@ -1,14 +1,16 @@
 """Schemas of the API frames (sessions, participants, quality, peer report). Owned by the frames module.
 
-Each schema is the column/dtype contract of one frame, declared columns in order. Arrow types map to
-pandas dtypes as: ``string`` -> ``str``, ``timestamp[us, UTC]`` -> ``datetime64[us, UTC]``,
+Each schema is the column/dtype contract of one frame, declared columns in order. A column that
+identifies an entity is named for it in every frame (``session_id``, ``participant_id``, ``peer_id``,
+``user_id``, ``message_id``; never a bare ``id``), and every per-session frame has ``session_id``.
+Arrow types map to pandas dtypes as: ``string`` -> ``str``, ``timestamp[us, UTC]`` -> ``datetime64[us, UTC]``,
 ``float64`` -> ``float64`` (metrics), ``int64`` -> ``Int64`` (counters, exact beyond 2**53),
 ``bool`` -> ``boolean``.
 
 Example:
     >>> from rtk_frames.schemas.core import SCHEMAS
     >>> SCHEMAS["quality_stats"].names[:4]
-    ['participant_id', 'peer_id', 'kind', 'timestamp']
+    ['session_id', 'participant_id', 'peer_id', 'kind']
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _prefixed(prefix: str, fields: list[tuple[str, pa.DataType]]) -> list[tuple[
 
 # ---------------------------------------------------------------------------------------------- sessions
 _SESSION_FIELDS: list[tuple[str, pa.DataType]] = [
-    ("id", TEXT),
+    ("session_id", TEXT),  # the wire's `id`
     ("associated_id", TEXT),
     ("meeting_display_name", TEXT),
     ("status", TEXT),
@@ -47,11 +49,12 @@ _SESSION_FIELDS: list[tuple[str, pa.DataType]] = [
     ("minutes_consumed", METRIC),
 ]
 SESSIONS = _schema(*_SESSION_FIELDS, ("breakout_rooms_count", COUNT))
+# a room is a session: its own id is `session_id`, its parent's `parent_session_id`
 BREAKOUT_ROOMS = _schema(("parent_session_id", TEXT), ("breakout_room_index", COUNT), *_SESSION_FIELDS)
 
 # ---------------------------------------------------------------------------------------------- participants
 _PARTICIPANT_FIELDS: list[tuple[str, pa.DataType]] = [
-    ("id", TEXT),
+    ("participant_id", TEXT),  # the wire's `id` (also the peer id in this API)
     ("session_id", TEXT),
     ("user_id", TEXT),
     ("custom_participant_id", TEXT),
@@ -117,9 +120,9 @@ PARTICIPANT = _schema(
 )
 
 PEER_EVENTS = _schema(
-    ("participant_id", TEXT),
-    ("peer_id", TEXT),
     ("session_id", TEXT),
+    ("participant_id", TEXT),  # the enclosing participant's `id`
+    ("peer_id", TEXT),
     ("source", TEXT),  # "peer_events" | "peer_stats" | "peer_report"
     ("timestamp", TIME),
     ("event", TEXT),
@@ -132,6 +135,7 @@ PEER_EVENTS = _schema(
 
 # ---------------------------------------------------------------------------------------------- quality
 QUALITY_STATS = _schema(
+    ("session_id", TEXT),
     ("participant_id", TEXT),
     ("peer_id", TEXT),
     ("kind", TEXT),  # "audio" | "video"
@@ -146,6 +150,7 @@ QUALITY_STATS = _schema(
     ("frames_dropped", METRIC),
 )
 QUALITY_SEGMENTS = _schema(
+    ("session_id", TEXT),
     ("participant_id", TEXT),
     ("peer_id", TEXT),
     ("segment_index", COUNT),
@@ -221,9 +226,9 @@ QUALITY_TOTALS_FIELDS: list[tuple[str, pa.DataType]] = [
     ("peer_ids", TEXT),  # JSON list
 ]
 PEER_REPORT = _schema(
+    ("session_id", TEXT),
     ("participant_id", TEXT),
     ("peer_id", TEXT),
-    ("session_id", TEXT),
     ("user_id", TEXT),
     ("custom_participant_id", TEXT),
     ("display_name", TEXT),
@@ -243,6 +248,7 @@ PEER_REPORT = _schema(
 )
 
 PEER_REPORT_SERIES = _schema(
+    ("session_id", TEXT),
     ("participant_id", TEXT),
     ("peer_id", TEXT),
     ("stream", TEXT),

@@ -16,10 +16,11 @@ UTC_US = pa.timestamp("us", tz="UTC")
 TEXT = pa.string()
 
 CHAT_SCHEMA = pa.schema([
-    pa.field("id", TEXT),
+    pa.field("message_id", TEXT),       # the CSV's `id`
     pa.field("session_id", TEXT),
     pa.field("meeting_id", TEXT),
-    pa.field("participant_id", TEXT),   # undocumented: a peer id or a user id (join_chat tries both)
+    pa.field("sender_id", TEXT),        # the CSV's undocumented `participantId`: a participant (peer) id
+                                        # or a user id, so not a key; join_chat adds the participant_id
     pa.field("display_name", TEXT),
     pa.field("created_at", UTC_US),
     pa.field("payload_type", TEXT),     # TEXT_MESSAGE | IMAGE_MESSAGE | FILE_MESSAGE (others kept as sent)
@@ -37,7 +38,7 @@ TRANSCRIPT_SCHEMA = pa.schema([
     pa.field("end", UTC_US),              # NaT for the ISO CSV generations (they carry no end time)
     pa.field("start_offset_s", pa.float64()),  # seconds since the session start
     pa.field("end_offset_s", pa.float64()),
-    pa.field("peer_id", TEXT),            # "Participant ID" / peerData.id: the participants' `id`
+    pa.field("participant_id", TEXT),     # "Participant ID" / peerData.id: the participants' `id`
     pa.field("user_id", TEXT),
     pa.field("custom_participant_id", TEXT),
     pa.field("display_name", TEXT),
