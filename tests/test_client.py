@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from rtk_frames.client import Client
+from rtk_frames.client.ratelimit import RateLimiter
 from rtk_frames.errors import (
     APIError,
     AuthenticationError,
@@ -24,7 +25,6 @@ from rtk_frames.errors import (
     ServerError,
     TransportError,
 )
-from rtk_frames.ratelimit import RateLimiter
 
 
 class SleepRecorder:
