@@ -180,3 +180,101 @@ def test_every_public_submodule_is_an_attribute_of_the_package_without_importing
     assert {"client", "sync", "export", "ratelimit"} <= set(names)
     code = f"import rtk_frames; [getattr(rtk_frames, name) for name in {names!r}]"
     subprocess.run([sys.executable, "-c", code], check=True)  # a fresh interpreter: nothing imported yet
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a fetcher for every frame, and several frames from one request
+
+
+def test_fetch_breakout_rooms_gives_each_served_room_and_an_empty_frame_without_rooms(sample_client):
+    rooms = rtk.fetch_breakout_rooms(sample_client, SESSION_WITH_ROOMS)
+    served = SAMPLES.breakout_rooms[SESSION_WITH_ROOMS]
+    assert len(rooms) == len(served) > 0 and set(rooms["parent_session_id"]) == {SESSION_WITH_ROOMS}
+    without = next(s["id"] for s in SAMPLES.sessions if s["id"] not in SAMPLES.breakout_rooms)
+    none = rtk.fetch_breakout_rooms(sample_client, without)
+    from rtk_frames.schemas import SCHEMAS
+
+    assert none.empty and list(none.columns) == SCHEMAS["breakout_rooms"].names  # declared, even if empty
+
+
+def test_fetch_peer_events_gives_every_served_event_of_the_session(sample_client):
+    events, pages = rtk.fetch_peer_events(sample_client, SESSION, per_page=2, raw=True)
+    served = sum(len(p.get("peer_events") or []) for p in SAMPLES.participants[SESSION])
+    assert len(events) == served > 0
+    assert set(events["session_id"]) == {SESSION} and set(events["source"]) == {"peer_events"}
+    assert len(pages) == -(-len(SAMPLES.participants[SESSION]) // 2)
+    assert events["timestamp"].notna().all()
+
+
+def test_fetch_participants_and_peer_events_stop_at_max_pages(sample_client):
+    assert len(SAMPLES.participants[SESSION]) > 2
+    people, pages = rtk.fetch_participants(sample_client, SESSION, per_page=1, max_pages=2, raw=True)
+    assert len(pages) == 2 and len(people) == 2
+    _, event_pages = rtk.fetch_peer_events(sample_client, SESSION, per_page=1, max_pages=1, raw=True)
+    assert len(event_pages) == 1
+
+
+def test_fetch_quality_segments_gives_every_served_segment(sample_client):
+    participant_id = a_participant_with_quality_stats(SESSION)
+    served = SAMPLES.details[participant_id]["quality_stats"]
+    segments = rtk.fetch_quality_segments(sample_client, SESSION, participant_id)
+    assert len(segments) == len(served)
+    assert segments["peer_id"].tolist() == [s["peer_id"] for s in served]
+    assert segments["average_quality"].tolist() == pytest.approx([s["average_quality"] for s in served])
+
+
+def test_fetch_peer_report_series_gives_every_served_sample(sample_client):
+    peer_id = next(iter(SAMPLES.peer_reports))
+    quality = SAMPLES.peer_reports[peer_id]["peer_report"]["quality"]
+    series = rtk.fetch_peer_report_series(sample_client, peer_id)
+    expected = {stream: len(v) for stream, v in quality.items() if isinstance(v, list) and v}
+    assert series.groupby("stream").size().to_dict() == expected
+    assert set(series["peer_id"]) == {peer_id}
+
+
+def test_fetch_frames_makes_one_request_and_gives_what_each_fetcher_gives():
+    participant_id = a_participant_with_quality_stats(SESSION)
+    peer_id = next(iter(SAMPLES.peer_reports))
+    with serve(Dataset.from_samples()) as api:
+        client = api.client()
+        frames = rtk.fetch_frames(client, "get_session_participant_details", SESSION, participant_id,
+                                  filters=["quality_stats"])
+        report = rtk.fetch_frames(client, "get_participant_data_from_peer_id", peer_id)
+        asked = [r.endpoint for r in api.request_log]
+        pd.testing.assert_frame_equal(frames["quality_stats"],
+                                      rtk.fetch_quality_stats(client, SESSION, participant_id))
+        pd.testing.assert_frame_equal(frames["quality_segments"],
+                                      rtk.fetch_quality_segments(client, SESSION, participant_id))
+        pd.testing.assert_frame_equal(report["peer_report_series"],
+                                      rtk.fetch_peer_report_series(client, peer_id))
+        listing = rtk.fetch_frames(client, "get_session_participants", SESSION, include_peer_events=True,
+                                   per_page=2)
+        pd.testing.assert_frame_equal(listing["peer_events"], rtk.fetch_peer_events(client, SESSION))
+    assert asked == ["get_session_participant_details", "get_participant_data_from_peer_id"]
+    assert set(frames) == {"participant", "quality_stats", "quality_segments", "peer_events"}
+    assert set(report) == {"peer_report", "peer_report_series"}
+
+
+def test_fetch_frames_fills_session_id_in_every_frame_whose_schema_has_it():
+    from rtk_frames.schemas import SCHEMAS
+
+    participant_id = a_participant_with_quality_stats(SESSION)
+    with serve(Dataset.from_samples()) as api:
+        frames = rtk.fetch_frames(api.client(), "get_session_participant_details", SESSION, participant_id,
+                                  filters=["quality_stats"], include_peer_events=True)
+    checked = 0
+    for schema, frame in frames.items():
+        assert not frame.empty, schema
+        if "session_id" in SCHEMAS[schema].names:
+            assert set(frame["session_id"]) == {SESSION}, schema
+            checked += 1
+    assert checked >= 2  # participant and peer events at least (quality frames once they carry it)
+
+
+def test_fetch_frames_refuses_downloads_unknown_endpoints_and_the_wrong_number_of_ids(sample_client):
+    with pytest.raises(ValueError, match="fetch_frames"):
+        rtk.fetch_frames(sample_client, "get_session_chat", SESSION)
+    with pytest.raises(ValueError, match="fetch_frames"):
+        rtk.fetch_frames(sample_client, "get_nothing", SESSION)
+    with pytest.raises(TypeError, match="participant_id"):
+        rtk.fetch_frames(sample_client, "get_session_participant_details", SESSION)
