@@ -146,3 +146,22 @@ def test_every_listing_fetcher_takes_max_pages():
         if row.items_key:
             for target in row.fetchers:
                 assert "max_pages" in inspect.signature(getattr(rtk, target.partition(":")[2])).parameters
+
+
+FETCHER_ROWS = [(row, target.partition(":")[2]) for row in ENDPOINTS.values() for target in row.fetchers]
+
+
+@pytest.mark.parametrize(("row", "fetcher"), FETCHER_ROWS, ids=[name for _, name in FETCHER_ROWS])
+def test_each_fetcher_calls_the_endpoint_its_row_names_it_under(row: Endpoint, fetcher: str):
+    function = getattr(rtk, fetcher)
+    positional = [name for name, p in inspect.signature(function).parameters.items()
+                  if p.kind is p.POSITIONAL_OR_KEYWORD and name != "client"]
+    extra = {"session_started_at": "2024-05-01T12:00:00Z"} if fetcher == "fetch_transcript" else {}
+    with serve(Dataset.from_samples()) as api:
+        client = api.client()
+        if fetcher == "fetch_summary":
+            client.generate_summary_of_transcripts(SESSION)
+        api.reset_log()
+        function(client, *(IDS[name] for name in positional), **extra)
+        asked = {record.endpoint for record in api.request_log}
+    assert row.name in asked and asked <= {row.name, "download"}
