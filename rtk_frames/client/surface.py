@@ -52,7 +52,15 @@ ACCOUNT_ENV = "CLOUDFLARE_ACCOUNT_ID"
 APP_ENV = "RTK_APP_ID"
 BASE_URL_ENV = "RTK_BASE_URL"
 
-_DEFAULT: Any = object()  # "use the default rate limiter" (None disables it)
+class _FreshRateLimiter:
+    """The default of ``Client(rate_limiter=...)``: a new :class:`RateLimiter` per client (``None``
+    disables it); its repr keeps ``help(Client)`` readable."""
+
+    def __repr__(self) -> str:
+        return "RateLimiter()"
+
+
+_DEFAULT: Any = _FreshRateLimiter()
 # query parameters that are comma-joined lists on the wire (no spaces), from the endpoint table
 _COMMA_LISTS = frozenset(param.name for row in ENDPOINTS.values() for param in row.query
                          if param.kind == "csv")
