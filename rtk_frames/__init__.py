@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from rtk_frames._version import __version__
+from rtk_frames.endpoints import exports as _endpoint_exports
 from rtk_frames.errors import (
     APIError,
     AuthenticationError,
@@ -30,43 +31,23 @@ from rtk_frames.errors import (
     TransportError,
 )
 
-# public name -> module that defines it (leaf modules, imported on first use)
+# public name -> module that defines it (leaf modules, imported on first use): the ONE list of exports.
+# Every fetcher and flattener comes from the endpoint table (rtk_frames.endpoints); the rest is named here.
 _LAZY: dict[str, str] = {
     "Client": "rtk_frames.client",
-    # fetch: client call + flattener
-    "fetch_sessions": "rtk_frames.fetch",
-    "fetch_session": "rtk_frames.fetch",
-    "fetch_participants": "rtk_frames.fetch",
-    "fetch_participant": "rtk_frames.fetch",
-    "fetch_quality_stats": "rtk_frames.fetch",
-    "fetch_peer_report": "rtk_frames.fetch",
-    "fetch_chat": "rtk_frames.fetch",
-    "fetch_transcript": "rtk_frames.fetch",
-    "fetch_summary": "rtk_frames.fetch",
-    "generate_summary": "rtk_frames.fetch",
-    # flatteners: payload -> DataFrame
-    "sessions_frame": "rtk_frames.frames.sessions",
-    "session_frame": "rtk_frames.frames.sessions",
-    "breakout_rooms_frame": "rtk_frames.frames.sessions",
-    "participants_frame": "rtk_frames.frames.participants",
-    "participant_frame": "rtk_frames.frames.participants",
-    "peer_events_frame": "rtk_frames.frames.participants",
-    "quality_stats_frame": "rtk_frames.frames.quality",
-    "quality_segments_frame": "rtk_frames.frames.quality",
-    "peer_report_frame": "rtk_frames.frames.peer_report",
-    "peer_report_series_frame": "rtk_frames.frames.peer_report",
-    "chat_frame": "rtk_frames.frames.media",
-    "transcript_frame": "rtk_frames.frames.media",
+    "FrameWithRaw": "rtk_frames.fetch",
+    "fetch_frames": "rtk_frames.fetch",
+    **dict(_endpoint_exports()),  # fetch_* (client call + flattener) and *_frame (payload -> DataFrame)
     # joins and conversation analysis
     "join_chat": "rtk_frames.conversation",
     "join_transcript": "rtk_frames.conversation",
     "talk_time": "rtk_frames.conversation",
     "chat_activity": "rtk_frames.conversation",
 }
-_SUBMODULES = {"client", "errors", "ratelimit", "fetch", "frames", "schemas", "conversation", "quality",
-               "export", "plots", "report", "sync", "sandbox", "cli"}
+_SUBMODULES = {"client", "endpoints", "errors", "ratelimit", "fetch", "frames", "schemas", "conversation",
+               "quality", "export", "plots", "report", "sync", "sandbox", "cli"}
 
-__all__ = [  # noqa: RUF022 - grouped as in _LAZY
+__all__ = [  # the errors, then _LAZY's order
     "APIError",
     "AuthenticationError",
     "CoercionWarning",
@@ -77,33 +58,7 @@ __all__ = [  # noqa: RUF022 - grouped as in _LAZY
     "ServerError",
     "TransportError",
     "__version__",
-    "Client",
-    "fetch_sessions",
-    "fetch_session",
-    "fetch_participants",
-    "fetch_participant",
-    "fetch_quality_stats",
-    "fetch_peer_report",
-    "fetch_chat",
-    "fetch_transcript",
-    "fetch_summary",
-    "generate_summary",
-    "sessions_frame",
-    "session_frame",
-    "breakout_rooms_frame",
-    "participants_frame",
-    "participant_frame",
-    "peer_events_frame",
-    "quality_stats_frame",
-    "quality_segments_frame",
-    "peer_report_frame",
-    "peer_report_series_frame",
-    "chat_frame",
-    "transcript_frame",
-    "join_chat",
-    "join_transcript",
-    "talk_time",
-    "chat_activity",
+    *_LAZY,
 ]
 
 
@@ -121,14 +76,20 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY, *_SUBMODULES})
 
 
-if TYPE_CHECKING:  # for IDEs and type checkers: the same names, imported eagerly
+if TYPE_CHECKING:  # for IDEs and type checkers: the same names, imported eagerly (tests check they match)
     from rtk_frames.client import Client
     from rtk_frames.conversation import chat_activity, join_chat, join_transcript, talk_time
     from rtk_frames.fetch import (
+        FrameWithRaw,
+        fetch_breakout_rooms,
         fetch_chat,
+        fetch_frames,
         fetch_participant,
         fetch_participants,
+        fetch_peer_events,
         fetch_peer_report,
+        fetch_peer_report_series,
+        fetch_quality_segments,
         fetch_quality_stats,
         fetch_session,
         fetch_sessions,

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from rtk_frames.client import Client
+from rtk_frames.client.ratelimit import RateLimiter
 from rtk_frames.errors import (
     APIError,
     AuthenticationError,
@@ -24,7 +25,6 @@ from rtk_frames.errors import (
     ServerError,
     TransportError,
 )
-from rtk_frames.ratelimit import RateLimiter
 
 
 class SleepRecorder:
@@ -501,6 +501,29 @@ def test_dropped_connections_and_truncated_bodies_share_one_retry_budget(api):
         client.get_sessions()
     assert [r.status for r in api.request_log] == [0, 0, 200, 200]
     assert len(sleep.waits) == 3
+
+
+@pytest.mark.parametrize("fault", ["drop_connections_first", "truncate_first", "server_errors_first"])
+def test_max_retries_zero_is_one_attempt_whatever_fails_no_hidden_urllib3_retries(api, fault):
+    from rtk_frames.sandbox import Faults
+
+    client, sleep = fast_client(api, max_retries=0)
+    api.set_faults(Faults(**{fault: 1}, retry_after_s=0.0))
+    with pytest.raises(RTKError):
+        client.get_sessions()
+    assert len(api.request_log) == 1 and sleep.waits == [] and client.stats.retries == 0
+
+
+def test_a_cut_body_then_server_errors_then_a_cut_body_take_one_budget_in_the_log(api):
+    from rtk_frames.sandbox import Faults
+
+    client, sleep = fast_client(api, max_retries=4)
+    api.set_faults(Faults(truncate_first=1, server_errors_first=2, retry_after_s=0.0))
+    assert client.get_sessions()["success"] is True
+    # attempts: cut, 503, 503, answered: 4 requests, 3 retries, each with one wait
+    assert [r.status for r in api.request_log] == [200, 503, 503, 200]
+    assert client.stats.retries == len(sleep.waits) == 3
+    assert client.stats.requests == {"get_sessions": 1}
 
 
 def test_mixed_faults_within_the_retry_budget_are_answered(api):

@@ -19,13 +19,11 @@ from rtk_frames.client import (
     Client,
     ClientStats,
     MissingCredentialsError,
-    _BearerAuth,
-    _ClientRetry,
-    _RetryHooks,
     error_from_response,
     query_params,
     service_error,
 )
+from rtk_frames.client.transport import _BearerAuth, _ClientRetry, _RetryHooks
 from rtk_frames.errors import (
     APIError,
     AuthenticationError,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtk_frames.ratelimit import RateLimiter, ServerRateLimit, parse_ratelimit_headers
+from rtk_frames.client.ratelimit import RateLimiter, ServerRateLimit, parse_ratelimit_headers
 
 
 class FakeClock:

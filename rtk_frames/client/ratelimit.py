@@ -1,0 +1,257 @@
+"""Client-side request budget: sliding windows plus the service's own ``Ratelimit`` headers.
+
+Cloudflare allows 1,200 requests per 5 minutes per API token and locks the token out for 5 minutes past
+that; the RealtimeKit pages also name 250 requests per 10 seconds. :class:`RateLimiter` keeps a client
+below both (by default 1,000 / 300 s and 200 / 10 s), and slows down further when the service's
+``Ratelimit: "default";r=REMAINING;t=SECONDS`` header says little is left.
+
+Example:
+    >>> from rtk_frames.client.ratelimit import RateLimiter, parse_ratelimit_headers
+    >>> limiter = RateLimiter(windows=((2, 1.0),))
+    >>> limiter.acquire(), limiter.acquire()   # seconds waited for each
+    (0.0, 0.0)
+    >>> parse_ratelimit_headers({"Ratelimit": '"default";r=7;t=30'}).remaining
+    7
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_WINDOWS", "RateLimiter", "ServerRateLimit", "parse_ratelimit_headers"]
+
+#: (max requests, window seconds) pairs, kept below Cloudflare's 1,200 / 300 s and RealtimeKit's 250 / 10 s.
+DEFAULT_WINDOWS: tuple[tuple[int, float], ...] = ((1000, 300.0), (200, 10.0))
+#: Below this many remaining requests (or this fraction of the policy's quota) the limiter paces itself.
+LOW_REMAINING_REQUESTS = 10
+LOW_REMAINING_FRACTION = 0.1
+#: The longest a Ratelimit header's reset time may hold requests back (Cloudflare's lockout is 5 minutes).
+RESET_MAX_S = 300.0
+
+
+@dataclass(frozen=True)
+class ServerRateLimit:
+    """What the service said about its budget in one response's headers.
+
+    Attributes:
+        remaining: requests left in the current window (``r``).
+        reset_s: seconds until the window resets (``t``).
+        limit: the window's quota (``q`` of ``Ratelimit-Policy``), when sent.
+        window_s: the window's length in seconds (``w`` of ``Ratelimit-Policy``), when sent.
+        policy: the policy's name (``"default"``), when sent.
+    """
+
+    remaining: int
+    reset_s: float
+    limit: int | None = None
+    window_s: float | None = None
+    policy: str | None = None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup that works for plain dicts as well as requests' headers."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == lowered:
+            return candidate
+    return None
+
+
+def _structured_items(value: str) -> list[tuple[str | None, dict[str, str]]]:
+    """Split a structured-field list (``"a";r=1;t=2, "b";r=3``) into (name, params) pairs."""
+    items: list[tuple[str | None, dict[str, str]]] = []
+    for raw_item in value.split(","):
+        parts = [part.strip() for part in raw_item.split(";") if part.strip()]
+        if not parts:
+            continue
+        name: str | None = None
+        if "=" not in parts[0]:
+            name = parts.pop(0).strip('"')
+        params = {}
+        for part in parts:
+            key, _, param_value = part.partition("=")
+            params[key.strip().lower()] = param_value.strip().strip('"')
+        items.append((name, params))
+    return items
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def parse_ratelimit_headers(headers: Mapping[str, str]) -> ServerRateLimit | None:
+    """Read the service's rate-limit headers; ``None`` when there are none (or none that parse).
+
+    Understands the IETF draft's ``Ratelimit: "default";r=50;t=30`` with
+    ``Ratelimit-Policy: "default";q=100;w=60`` (several policies: the most restrictive wins), and the
+    older ``RateLimit-Remaining`` / ``RateLimit-Reset`` / ``RateLimit-Limit`` triple.
+
+    Example:
+        >>> parse_ratelimit_headers({"Ratelimit": '"default";r=0;t=12',
+        ...                          "Ratelimit-Policy": '"default";q=1200;w=300'})
+        ServerRateLimit(remaining=0, reset_s=12.0, limit=1200, window_s=300.0, policy='default')
+    """
+    policies: dict[str | None, tuple[int | None, float | None]] = {}
+    policy_header = _header(headers, "Ratelimit-Policy")
+    if policy_header:
+        for name, params in _structured_items(policy_header):
+            quota, window = _number(params.get("q")), _number(params.get("w"))
+            policies[name] = (int(quota) if quota is not None else None, window)
+
+    found: list[ServerRateLimit] = []
+    status_header = _header(headers, "Ratelimit")
+    if status_header:
+        for name, params in _structured_items(status_header):
+            remaining, reset = _number(params.get("r")), _number(params.get("t"))
+            if remaining is None or reset is None:
+                continue
+            quota, window = policies.get(name, policies.get(None, (None, None)))
+            found.append(ServerRateLimit(int(remaining), reset, quota, window, name))
+    if not found:  # the older draft: separate headers
+        remaining = _number(_header(headers, "RateLimit-Remaining"))
+        reset = _number(_header(headers, "RateLimit-Reset"))
+        limit_text = _header(headers, "RateLimit-Limit")
+        quota = _number(limit_text.split(",")[0].split(";")[0]) if limit_text else None
+        if remaining is not None and reset is not None:
+            found.append(ServerRateLimit(int(remaining), reset, int(quota) if quota is not None else None))
+    if not found:
+        return None
+    return min(found, key=lambda status: (status.remaining, -status.reset_s))
+
+
+class RateLimiter:
+    """A thread-safe request budget over sliding windows; :meth:`acquire` blocks until a request may go.
+
+    Args:
+        windows: ``(max_requests, window_s)`` pairs; every window must have room for a request.
+        clock: monotonic seconds (inject a fake clock in tests).
+        sleep: how to wait (inject a fake that advances the fake clock in tests).
+        low_remaining: pace requests when the service says at most this many remain ...
+        low_remaining_fraction: ... or at most this fraction of its quota.
+        reset_max_s: a header's reset time ``t`` is cut to this (a wrong header never blocks for hours).
+
+    When the service's headers (fed through :meth:`observe`) say ``r=0``, the next request waits ``t``
+    seconds; when little is left, the remaining ``r`` requests are spread evenly over the ``t`` seconds.
+
+    Example:
+        >>> now = [0.0]
+        >>> limiter = RateLimiter(((2, 10.0),), clock=lambda: now[0],
+        ...                       sleep=lambda s: now.__setitem__(0, now[0] + s))
+        >>> [limiter.acquire() for _ in range(3)]
+        [0.0, 0.0, 10.0]
+    """
+
+    def __init__(
+        self,
+        windows: Iterable[tuple[int, float]] = DEFAULT_WINDOWS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        low_remaining: int = LOW_REMAINING_REQUESTS,
+        low_remaining_fraction: float = LOW_REMAINING_FRACTION,
+        reset_max_s: float = RESET_MAX_S,
+    ) -> None:
+        self.windows: tuple[tuple[int, float], ...] = tuple((int(n), float(s)) for n, s in windows)
+        for max_requests, window_s in self.windows:
+            if max_requests < 1 or not window_s > 0:
+                raise ValueError(f"a window needs max_requests >= 1 and window_s > 0, got "
+                                 f"({max_requests}, {window_s})")
+        self._clock = clock
+        self._sleep = sleep
+        self._low_remaining = low_remaining
+        self._low_remaining_fraction = low_remaining_fraction
+        self._reset_max_s = reset_max_s
+        self._lock = threading.Lock()
+        self._granted_at: list[float] = []  # sorted: the clock at each granted request
+        self._longest_window_s = max((s for _, s in self.windows), default=0.0)
+        self._not_before = -math.inf  # the service said r=0: nothing before this time
+        self._pace_interval_s = 0.0  # the service said little is left: this far apart ...
+        self._pace_until = -math.inf  # ... until its window resets
+        self.granted = 0
+        self.waited_s = 0.0
+        self.last_server_status: ServerRateLimit | None = None
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(windows={self.windows!r}, granted={self.granted}, waited_s={self.waited_s:.3f})"
+
+    def _delay_s(self, now: float) -> float:
+        """Seconds until a request may go at ``now`` (0 when it may go now). Call with the lock held."""
+        delay = 0.0
+        for max_requests, window_s in self.windows:
+            first_inside = bisect.bisect_right(self._granted_at, now - window_s)
+            inside = len(self._granted_at) - first_inside
+            if inside >= max_requests:
+                # the request that must leave the window before one more fits
+                leaving_at = self._granted_at[first_inside + inside - max_requests] + window_s
+                delay = max(delay, leaving_at - now)
+        delay = max(delay, self._not_before - now)
+        if now < self._pace_until and self._granted_at:
+            delay = max(delay, self._granted_at[-1] + self._pace_interval_s - now)
+        return max(delay, 0.0)
+
+    def _grant(self, now: float) -> None:
+        horizon = now - self._longest_window_s
+        drop = bisect.bisect_right(self._granted_at, horizon)
+        if drop:
+            del self._granted_at[:drop]
+        bisect.insort(self._granted_at, now)
+        self.granted += 1
+
+    def acquire(self) -> float:
+        """Block until a request may go and count it; return the seconds waited.
+
+        Example:
+            >>> RateLimiter(((5, 1.0),)).acquire()
+            0.0
+        """
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                delay = self._delay_s(now)
+                if delay <= 0:
+                    self._grant(now)
+                    self.waited_s += waited
+                    return waited
+            self._sleep(delay)
+            waited += delay
+
+    def observe(self, headers: Mapping[str, str]) -> ServerRateLimit | None:
+        """Read a response's ``Ratelimit`` headers and slow down when the service says little is left.
+
+        Example:
+            >>> limiter = RateLimiter()
+            >>> limiter.observe({"Ratelimit": '"default";r=500;t=60'}).remaining
+            500
+        """
+        status = parse_ratelimit_headers(headers)
+        if status is None:
+            return None
+        with self._lock:
+            now = self._clock()
+            self.last_server_status = status
+            low_water = max(self._low_remaining, self._low_remaining_fraction * (status.limit or 0))
+            reset_s = min(status.reset_s, self._reset_max_s)
+            if status.remaining <= 0:
+                self._not_before = max(self._not_before, now + reset_s)
+                self._pace_until = -math.inf
+            elif status.remaining <= low_water:
+                self._pace_interval_s = reset_s / status.remaining
+                self._pace_until = now + reset_s
+            else:
+                self._pace_until = -math.inf
+        return status
