@@ -43,9 +43,14 @@ _LAZY: dict[str, str] = {
     "join_transcript": "rtk_frames.conversation",
     "talk_time": "rtk_frames.conversation",
     "chat_activity": "rtk_frames.conversation",
+    # a whole session, and the one analysis pipeline
+    "Session": "rtk_frames.session",
+    "collect_session": "rtk_frames.session",
+    "Analysis": "rtk_frames.analysis",
+    "analyse": "rtk_frames.analysis",
 }
 _SUBMODULES = {"client", "endpoints", "errors", "ratelimit", "fetch", "frames", "schemas", "conversation",
-               "quality", "export", "plots", "report", "sync", "sandbox", "cli"}
+               "session", "analysis", "export", "plots", "report", "sync", "sandbox", "cli"}
 
 __all__ = [  # the errors, then _LAZY's order
     "APIError",
@@ -77,6 +82,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for IDEs and type checkers: the same names, imported eagerly (tests check they match)
+    from rtk_frames.analysis import Analysis, analyse
     from rtk_frames.client import Client
     from rtk_frames.conversation import chat_activity, join_chat, join_transcript, talk_time
     from rtk_frames.fetch import (
@@ -102,3 +108,4 @@ if TYPE_CHECKING:  # for IDEs and type checkers: the same names, imported eagerl
     from rtk_frames.frames.peer_report import peer_report_frame, peer_report_series_frame
     from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
     from rtk_frames.frames.sessions import breakout_rooms_frame, session_frame, sessions_frame
+    from rtk_frames.session import Session, collect_session

@@ -117,26 +117,31 @@ def _pick_demo_session(client: Any) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from rtk_frames.report.build import collect_session, render_fleet_report, render_session_report
+    import dataclasses
+
+    from rtk_frames.report import render_fleet_report, render_session_report
+    from rtk_frames.session import collect_session
 
     fleet = args.start is not None or args.end is not None
     if not fleet and not args.session_id and not args.demo:
         raise _UsageError("report: give a SESSION_ID, --demo, or --from/--to for a fleet report")
+    if args.start is not None and args.end is not None and args.start > args.end:
+        raise _UsageError(f"report: --from {args.start} is after --to {args.end}")
     with _client(args.demo) as client:
         if fleet:
             from rtk_frames.sync import fetch_fleet
 
-            data = fetch_fleet(client, start_time=args.start, end_time=args.end,
-                               max_sessions=args.max_sessions, progress=not args.quiet)
+            fleet_data = fetch_fleet(client, start_time=args.start, end_time=args.end,
+                                     max_sessions=args.max_sessions, progress=not args.quiet)
             if args.demo:
-                data.source = DEMO_SOURCE
-            path = render_fleet_report(data, args.out)
+                fleet_data = dataclasses.replace(fleet_data, source=DEMO_SOURCE)
+            path = render_fleet_report(fleet_data, args.out)
         else:
             session_id = args.session_id or _pick_demo_session(client)
-            data = collect_session(client, session_id, peer_reports=not args.no_peer_reports)
+            session = collect_session(client, session_id, peer_reports=not args.no_peer_reports)
             if args.demo:
-                data.source = DEMO_SOURCE
-            path = render_session_report(data, args.out)
+                session = dataclasses.replace(session, source=DEMO_SOURCE)
+            path = render_session_report(session, args.out)
     print(path)
     return EXIT_OK
 

@@ -1,9 +1,15 @@
 """Plots of call quality, participation and conversation (matplotlib; safe under the Agg backend).
 
-Every function draws on the ``ax`` you pass (or a new figure) and returns the Axes (or Figure) it drew,
-so notebooks can restyle and tests can count lines. Time axes are UTC with concise ticks; colours are the
-Okabe–Ito colour-blind-safe palette; with many participants the ``top_n`` worst are drawn in colour and
-the rest as thin grey "others"; legends sit outside the plotting area so they never hide data.
+Every function draws on the ``ax`` you pass (or a new figure) and returns the matplotlib ``Axes`` it drew
+(:func:`plot_network`, small multiples, returns a numpy array of them), so notebooks can restyle and tests
+can count lines. Time axes are UTC with concise ticks; colours are colour-blind-safe (Okabe–Ito, then
+Paul Tol's muted set); with many participants the ``top_n`` worst are drawn in colour and the rest as thin
+grey "others"; legends sit outside the plotting area so they never hide data.
+
+**One colour per person.** :func:`participant_colours` assigns colours once (stable order, no two of the
+first ``len(PARTICIPANT_PALETTE)`` people alike); pass the mapping as ``colours=`` to every participant
+plot (:func:`plot_quality`, :func:`plot_network`, :func:`plot_participant_timeline`,
+:func:`plot_talk_time`) and a person is the same colour in each. The HTML report does exactly that.
 
 Example:
     >>> import pandas as pd
@@ -18,7 +24,8 @@ Example:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -27,16 +34,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from rtk_frames.quality import (
-    DEFAULT_THRESHOLDS,
-    Threshold,
-    _as_thresholds,
-    preferred_view,
-    quality_samples,
-)
+from rtk_frames.analysis.samples import is_samples, preferred_view, quality_samples
+from rtk_frames.analysis.thresholds import DEFAULT_THRESHOLDS, Threshold, Thresholds, _as_thresholds
 
 __all__ = [
     "OKABE_ITO",
+    "PARTICIPANT_PALETTE",
+    "participant_colours",
     "plot_chat_activity",
     "plot_network",
     "plot_participant_timeline",
@@ -48,6 +52,10 @@ __all__ = [
 
 # Okabe & Ito (2008) colour-blind-safe palette, without its yellow (#F0E442 is near-invisible on white)
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+# Paul Tol's "muted" scheme (colour-blind safe), the colours of it unlike the ones above, and no grey
+TOL_MUTED = ("#882255", "#332288", "#44AA99", "#999933", "#CC6677", "#AA4499")
+#: one colour per person: 13 distinct colour-blind-safe colours (more people cycle through them again)
+PARTICIPANT_PALETTE = OKABE_ITO + TOL_MUTED
 OTHERS_COLOUR = "#9E9E9E"
 POOR_COLOUR = "#D55E00"
 WARN_COLOUR = "#E69F00"
@@ -63,6 +71,28 @@ METRIC_LABELS = {
     "loss_pct": "packet loss (%)", "fps": "frame rate (fps)", "mos": "MOS (1–5)",
     "mos_estimated": "estimated MOS (1–5)", "frames_dropped": "frames dropped per sample",
 }
+
+
+def participant_colours(participants_or_ids: pd.DataFrame | pd.Series | Iterable[str], *,
+                        palette: Sequence[str] = PARTICIPANT_PALETTE) -> dict[str, str]:
+    """participant id → colour, assigned once in the given order (first seen first; NA skipped), to pass
+    as ``colours=`` to every chart so a person keeps one colour. The first ``len(palette)`` people all
+    differ (13 with the default palette); more cycle through it again.
+
+    ``participants_or_ids`` is a frame with a ``participant_id`` column (e.g. ``Analysis.participants``,
+    worst first, or ``participants_frame``), a Series, or any iterable of ids.
+
+    Example:
+        >>> colours = participant_colours([f"p{i}" for i in range(8)])
+        >>> colours["p0"] != colours["p7"], len(set(colours.values()))
+        (True, 8)
+    """
+    if isinstance(participants_or_ids, pd.DataFrame):
+        ids: Iterable[object] = participants_or_ids["participant_id"]
+    else:
+        ids = participants_or_ids
+    unique = dict.fromkeys(str(i) for i in ids if not pd.isna(i))
+    return {pid: palette[k % len(palette)] for k, pid in enumerate(unique)}
 
 
 def new_figure(size: tuple[float, float]) -> Figure:
@@ -99,7 +129,7 @@ def _utc_time_axis(ax: Axes) -> None:
     ax.set_xlabel("time (UTC)")
 
 
-def _outside_legend(ax: Axes, **kwargs) -> None:
+def _outside_legend(ax: Axes, **kwargs: Any) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
@@ -107,13 +137,13 @@ def _outside_legend(ax: Axes, **kwargs) -> None:
 
 
 def _as_samples(frame: pd.DataFrame) -> pd.DataFrame:
-    """Accept a samples frame (``quality.quality_samples``) or a raw ``quality_stats_frame``."""
-    if {"source", "jitter_ms", "loss_pct"} <= set(frame.columns):
+    """Accept a samples frame (``analysis.quality_samples``) or a raw ``quality_stats_frame``."""
+    if is_samples(frame):
         return frame
     return quality_samples(frame)
 
 
-def _threshold_for(metric: str, kind: str, thresholds) -> Threshold | None:
+def _threshold_for(metric: str, kind: str, thresholds: Thresholds | None) -> Threshold | None:
     return next((t for t in _as_thresholds(thresholds) if t.metric == metric and kind in t.kinds), None)
 
 
@@ -170,8 +200,8 @@ def _distinct_colours(shown: Sequence[str], wanted: Mapping[str, str]) -> dict[s
     for pid in shown:
         colour = wanted.get(pid)
         if colour is None or colour in chosen.values():
-            free = [c for c in OKABE_ITO if c not in chosen.values()]
-            colour = free[0] if free else OKABE_ITO[len(chosen) % len(OKABE_ITO)]
+            free = [c for c in PARTICIPANT_PALETTE if c not in chosen.values()]
+            colour = free[0] if free else PARTICIPANT_PALETTE[len(chosen) % len(PARTICIPANT_PALETTE)]
         chosen[pid] = colour
     return chosen
 
@@ -182,7 +212,7 @@ def plot_quality(
     metric: str = "quality",
     kind: str = "audio",
     ax: Axes | None = None,
-    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
     names: Mapping[str, str] | None = None,
     top_n: int = DEFAULT_TOP_N,
     colours: Mapping[str, str] | None = None,
@@ -191,14 +221,15 @@ def plot_quality(
     line, so leaves and rejoins show as breaks, and a marker sits at every (re)join. The threshold table's
     poor/warn lines are drawn dashed. With more than ``top_n`` participants the worst ``top_n`` (by the
     metric's mean) are coloured and the rest drawn thin grey as "others (k)". Where a samples frame has a
-    metric from both sources, one is drawn (``quality.preferred_view``), and of the peer report's streams
+    metric from both sources, one is drawn (``analysis.preferred_view``), and of the peer report's streams
     the producer (the participant's uplink).
 
-    ``quality_stats`` is a ``quality_stats_frame`` or a ``quality.quality_samples`` frame. ``metric``:
+    ``quality_stats`` is a ``quality_stats_frame`` or an ``analysis.quality_samples`` frame. ``metric``:
     ``quality``, ``jitter`` / ``jitter_ms``, ``loss`` / ``loss_pct``, ``rtt`` / ``rtt_ms``, ``fps``,
     ``mos``, ``mos_estimated``, ``frames_dropped``. ``names`` maps participant id → display name;
     ``colours`` participant id → colour, to keep one colour per person across several plots (default:
-    Okabe–Ito by rank in this plot).
+    the palette by rank in this plot; see :func:`participant_colours`). ``thresholds=None`` means the
+    default table.
 
     Example:
         >>> import pandas as pd
@@ -261,27 +292,37 @@ def plot_network(
     kind: str = "audio",
     metrics: Sequence[str] = ("jitter_ms", "loss_pct", "rtt_ms"),
     names: Mapping[str, str] | None = None,
-    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
     top_n: int = DEFAULT_TOP_N,
     colours: Mapping[str, str] | None = None,
-) -> Figure:
-    """Small multiples of network metrics over time (jitter, loss, RTT by default), sharing the time axis.
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Small multiples of network metrics over time (jitter, loss, RTT by default), sharing the time axis:
+    one :func:`plot_quality` per metric. Returns the numpy array of the ``Axes`` drawn (one per metric,
+    top to bottom; their figure is ``axes[0].figure``). Pass ``axes`` (one per metric) to draw into your
+    own; ``colours`` as for :func:`plot_quality`.
 
     Example:
         >>> import pandas as pd
         >>> qs = pd.DataFrame({"participant_id": ["p1"] * 3, "kind": ["audio"] * 3, "jitter": [5.0, 9.0, 7.0],
         ...                    "timestamp": pd.date_range("2026-01-01", periods=3, freq="7s", tz="UTC")})
-        >>> len(plot_network(qs).axes)
-        3
+        >>> axes = plot_network(qs)
+        >>> len(axes), axes[0].get_ylabel()
+        (3, 'jitter (ms)')
     """
-    fig = new_figure((10.0, 2.6 * len(metrics)))
-    axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, metric in zip(axes, metrics, strict=True):
+    if axes is None:
+        fig = new_figure((10.0, 2.6 * len(metrics)))
+        drawn = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+    else:
+        if len(axes) != len(metrics):
+            raise ValueError(f"plot_network: {len(metrics)} metrics need as many axes, got {len(axes)}")
+        drawn = np.asarray(axes, dtype=object)
+    for ax, metric in zip(drawn, metrics, strict=True):
         plot_quality(samples, metric=metric, kind=kind, ax=ax, thresholds=thresholds, names=names,
                      top_n=top_n, colours=colours)
-    for ax in axes[:-1]:
+    for ax in drawn[:-1]:
         ax.set_xlabel("")
-    return fig
+    return drawn
 
 
 def plot_participant_timeline(
@@ -292,11 +333,14 @@ def plot_participant_timeline(
     verdicts: pd.DataFrame | None = None,
     ax: Axes | None = None,
     max_rows: int = 40,
+    colours: Mapping[str, str] | None = None,
 ) -> Axes:
-    """Who was there when: one row per participant, a bar from join to leave. With ``segments`` (rows with
+    """Who was there when: one row per participant, a bar from join to leave, in the person's colour
+    (``colours``, participant id → colour, as for every participant plot; default
+    :func:`participant_colours` in join order). With ``segments`` (rows with
     ``participant_id``/``start``/``end`` and ideally ``peer_id``, e.g. ``quality_segments_frame``) each
-    peer connection is its own bar, so a rejoin shows as a second bar. Bars are coloured by verdict when
-    ``verdicts`` is given; past ``max_rows`` every poor/warn participant is kept.
+    peer connection is its own bar, so a rejoin shows as a second bar. With ``verdicts`` each name is
+    followed by its verdict (``"Ada · poor"``) and, past ``max_rows``, every poor/warn participant is kept.
 
     Example:
         >>> import pandas as pd
@@ -335,21 +379,20 @@ def plot_participant_timeline(
     others = [pid for pid in order.index if pid not in set(flagged)][: max_rows - len(flagged)]
     keep = set(flagged) | set(others)
     rows = [pid for pid in order.index if pid in keep]
-    verdict_colour = {"poor": POOR_COLOUR, "warn": WARN_COLOUR, "good": OKABE_ITO[2]}
-    seen_verdicts: set[str] = set()
+    colour_of = dict(colours) if colours is not None else participant_colours(order.index)
     bars = bars.assign(s=mdates.date2num(_naive_utc(bars["start"])),
                        e=mdates.date2num(_naive_utc(bars["end"])))
     spans = {pid: list(zip(g["s"], np.maximum(g["e"] - g["s"], 1e-6), strict=True))
              for pid, g in bars.groupby("participant_id", sort=False)}
-    for y, pid in enumerate(rows):  # one artist per participant, a bar per peer segment
-        verdict = verdict_of.get(pid)
-        colour = verdict_colour.get(verdict, OKABE_ITO[0])
-        label = verdict if verdict and verdict not in seen_verdicts else "_bar"
-        if verdict:
-            seen_verdicts.add(verdict)
-        ax.broken_barh(spans[pid], (y - 0.35, 0.7), facecolors=colour, edgecolors="white", linewidth=0.8,
-                       label=label)
-    ax.set_yticks(range(len(rows)), [_label(pid, names) for pid in rows])
+    labels = []
+    for y, pid in enumerate(rows):  # one artist per participant (labelled with its name), a bar per segment
+        label = _label(pid, names)
+        if verdict_of.get(pid):
+            label = f"{label} · {verdict_of[pid]}"
+        labels.append(label)
+        ax.broken_barh(spans[pid], (y - 0.35, 0.7), facecolors=colour_of.get(pid, OTHERS_COLOUR),
+                       edgecolors="white", linewidth=0.8, label=_label(pid, names))
+    ax.set_yticks(range(len(rows)), labels)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if len(order) > max_rows:
         ax.set_title(f"participants ({max_rows} of {len(order)}: every poor/warn one, then by join time)")
@@ -358,14 +401,12 @@ def plot_participant_timeline(
     ax.xaxis_date()
     _utc_time_axis(ax)
     ax.grid(True, axis="x", alpha=0.3)
-    if seen_verdicts:
-        _outside_legend(ax, title="verdict")
     return ax
 
 
 def plot_quality_by(table: pd.DataFrame, by: str, *, value: str = "mean", label: str | None = None,
                     ax: Axes | None = None) -> Axes:
-    """Horizontal bars of quality (0–100) per category (the output of ``quality.quality_by``), each bar
+    """Horizontal bars of quality (0–100) per category (the output of ``analysis.quality_by``), each bar
     annotated with its participant count and, when known, the share of participants with a poor verdict.
 
     Example:
@@ -435,8 +476,11 @@ def plot_chat_activity(chat: pd.DataFrame, *, freq: str = "1min", ax: Axes | Non
     return ax
 
 
-def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 20) -> Axes:
+def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 20,
+                   colours: Mapping[str, str] | None = None) -> Axes:
     """Horizontal bars of speaking time per participant (the output of ``conversation.talk_time``).
+    With ``colours`` (participant id → colour, as for every participant plot) each bar is its speaker's
+    colour (grey for a speaker not in it), matched on the ``participant_id`` column.
 
     The name column is the first of ``display_name``/``name``/``speaker``/``participant_id`` present; the
     value column the first of ``speaking_s``/``talk_time_s``/``seconds``/``talk_seconds``/``duration_s``
@@ -467,9 +511,19 @@ def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 2
             "utterances per speaker (this transcript has no end times)"
     else:
         amount, xlabel, title = seconds / 60.0, "speaking time (min)", "talk time"
-    data = pd.DataFrame({"name": talk[name_col].astype("str").fillna("(unknown)"), "amount": amount})
-    data = data.groupby("name", dropna=False)["amount"].sum().sort_values(ascending=False).head(top_n)
-    ax.barh(range(len(data)), data.to_numpy(), color=OKABE_ITO[2])
+    ids = (talk["participant_id"].astype("str") if "participant_id" in talk.columns
+           else pd.Series(pd.NA, index=talk.index, dtype="str"))
+    data = pd.DataFrame({"name": talk[name_col].astype("str").fillna("(unknown)"), "amount": amount,
+                         "participant_id": ids})
+    data = data.groupby("name", dropna=False).agg(amount=("amount", "sum"),
+                                                  participant_id=("participant_id", "first"))
+    data = data.sort_values("amount", ascending=False).head(top_n)
+    if colours is None:
+        bar_colours: str | list[str] = OKABE_ITO[2]
+    else:
+        bar_colours = [colours.get(pid, OTHERS_COLOUR) if isinstance(pid, str) else OTHERS_COLOUR
+                       for pid in data["participant_id"]]
+    ax.barh(range(len(data)), data["amount"].to_numpy(), color=bar_colours)
     ax.set_yticks(range(len(data)), data.index.tolist())
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
@@ -480,7 +534,7 @@ def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 2
 
 def plot_sessions_per_day(per_day: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Sessions per UTC day as bars, with minutes on a second axis (the output of
-    ``quality.sessions_per_day``).
+    ``analysis.sessions_per_day``).
 
     Example:
         >>> import pandas as pd

@@ -1,4 +1,5 @@
-"""Plots return the Axes/Figure they drew, with the lines, labels and thresholds a reader expects."""
+"""Plots return the Axes they drew (plot_network: an array of them), with the lines, labels and thresholds
+a reader expects."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from rtk_frames import plots
-from rtk_frames.quality import quality_samples
+from rtk_frames.analysis import quality_samples
 
 T0 = pd.Timestamp("2026-03-02T10:00:00Z")
 
@@ -107,10 +110,23 @@ def test_plot_network_small_multiples_on_a_samples_frame():
                        "timestamp": pd.date_range(T0, periods=4, freq="10s"), "rtt": [0.1, 0.5, 0.6, 0.7],
                        "jitter": [0.01] * 4, "packets_sent": [100.0, 200.0, 300.0, 400.0],
                        "packets_lost": [0.0, 5.0, 10.0, 15.0]})
-    fig = plots.plot_network(quality_samples(peer_report_series=pr))
-    assert isinstance(fig, Figure) and len(fig.axes) == 3
-    assert [ax.get_ylabel() for ax in fig.axes] == ["jitter (ms)", "packet loss (%)", "RTT (ms)"]
-    assert list(fig.axes[2].get_lines()[0].get_ydata()) == pytest.approx([100.0, 500.0, 600.0, 700.0])
+    axes = plots.plot_network(quality_samples(peer_report_series=pr))
+    assert isinstance(axes, np.ndarray) and len(axes) == 3 and all(isinstance(ax, Axes) for ax in axes)
+    assert isinstance(axes[0].figure, Figure) and list(axes[0].figure.axes) == list(axes)
+    assert [ax.get_ylabel() for ax in axes] == ["jitter (ms)", "packet loss (%)", "RTT (ms)"]
+    assert list(axes[2].get_lines()[0].get_ydata()) == pytest.approx([100.0, 500.0, 600.0, 700.0])
+
+
+def test_plot_network_draws_into_the_axes_it_is_given():
+    import matplotlib.pyplot as plt
+
+    frame = qs("p1", "a", [5.0, 9.0, 7.0], metric="jitter")
+    fig, given_axes = plt.subplots(2, 1)
+    axes = plots.plot_network(frame, metrics=("jitter_ms", "loss_pct"), axes=given_axes)
+    assert list(axes) == list(given_axes) and axes[0].get_lines()[0].get_label() == "p1"
+    with pytest.raises(ValueError, match="2 metrics need as many axes"):
+        plots.plot_network(frame, metrics=("jitter_ms", "loss_pct"), axes=given_axes[:1])
+    plt.close(fig)
 
 
 def test_participant_timeline_rows_and_rejoin_bars():
@@ -122,9 +138,22 @@ def test_participant_timeline_rows_and_rejoin_bars():
                              "end": [T0 + pd.Timedelta(minutes=5), T0 + pd.Timedelta(minutes=30), pd.NaT]})
     verdicts = pd.DataFrame({"participant_id": ["p1", "p2"], "verdict": ["poor", "good"]})
     ax = plots.plot_participant_timeline(participants, segments=segments, verdicts=verdicts)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["Ada", "<b>Bob</b>"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Ada · poor", "<b>Bob</b> · good"]
     assert [len(c.get_paths()) for c in ax.collections] == [2, 1]  # two bars for p1's rejoin, one for p2
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["poor", "good"]
+    # bars are the person's colour (the verdict is in the label), so they match every other chart
+    colours = plots.participant_colours(["p1", "p2"])
+    assert [to_hex(c.get_facecolor()[0]) for c in ax.collections] == [colours["p1"].lower(),
+                                                                       colours["p2"].lower()]
+    assert "verdict" not in ax.get_title()
+
+
+def test_timeline_without_verdicts_names_people_only():
+    participants = pd.DataFrame({"participant_id": ["p1"], "display_name": ["Ada"], "joined_at": [T0],
+                                 "left_at": [T0 + pd.Timedelta(minutes=3)]})
+    ax = plots.plot_participant_timeline(participants, colours={"p1": "#882255"})
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Ada"]
+    assert to_hex(ax.collections[0].get_facecolor()[0]) == "#882255"
+    assert ax.get_legend() is None and "verdict" not in ax.get_title()
 
 
 def test_quality_by_and_talk_time_and_chat_bars():
@@ -180,7 +209,7 @@ def test_timeline_merges_quality_segments_of_one_peer_and_keeps_flagged_rows():
                 T0 + pd.Timedelta(minutes=10), T0 + pd.Timedelta(minutes=30)]})
     verdicts = pd.DataFrame({"participant_id": ["p4"], "verdict": ["poor"]})
     ax = plots.plot_participant_timeline(participants, segments=segments, verdicts=verdicts, max_rows=3)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "E"]  # E is poor: always shown
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "E · poor"]  # E is poor: always shown
     assert [len(c.get_paths()) for c in ax.collections] == [1, 1, 2]
 
 
@@ -196,13 +225,14 @@ def test_new_figures_are_pyplot_figures_so_notebooks_show_them():
 def test_the_report_closes_every_figure_it_draws(tmp_path):
     import matplotlib.pyplot as plt
 
-    from rtk_frames.report.build import SessionData, render_session_report
+    from rtk_frames import Session
+    from rtk_frames.report import render_session_report
 
     before = set(plt.get_fignums())
     frame = pd.concat([qs("p1", "a", [60.0, 20.0, 10.0, 15.0]), qs("p1", "a", [9.0] * 4, metric="jitter")])
     people = pd.DataFrame({"participant_id": ["p1"], "joined_at": [T0],
                            "left_at": [T0 + pd.Timedelta(minutes=1)]})
-    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), people, quality_stats=frame)
+    data = Session("s", pd.DataFrame({"session_id": ["s"]}), people, quality_stats=frame)
     html = render_session_report(data, tmp_path).read_text()
     assert html.count("data:image/png;base64,") >= 3
     assert set(plt.get_fignums()) == before

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtk_frames.quality import DEFAULT_THRESHOLDS
-from rtk_frames.report.build import SessionData, analyse_session, collect_session, render_session_report
+from rtk_frames import Session, analyse, collect_session
+from rtk_frames.analysis import DEFAULT_THRESHOLDS
+from rtk_frames.report import render_session_report
 
 T0 = pd.Timestamp("2026-03-02T10:00:00Z")
 HOSTILE = "<script>alert('pwned')</script>"
@@ -54,7 +55,7 @@ def parse(path: Path) -> tuple[str, Page]:
     return html, page
 
 
-def hand_built_session() -> SessionData:
+def hand_built_session() -> Session:
     times = pd.date_range(T0, periods=6, freq="7s")
     quality = pd.concat([
         pd.DataFrame({"participant_id": "p-bad", "peer_id": "peer-1", "kind": "audio", "timestamp": times,
@@ -63,7 +64,7 @@ def hand_built_session() -> SessionData:
         pd.DataFrame({"participant_id": "p-ok", "peer_id": "peer-2", "kind": "audio", "timestamp": times,
                       "quality": [90.0] * 6, "jitter": [4.0] * 6}),
     ], ignore_index=True)
-    return SessionData(
+    return Session(
         session_id="sess-1",
         session=pd.DataFrame({"session_id": ["sess-1"], "meeting_display_name": ["Plan <b>Q3</b> & more"],
                               "status": ["ENDED"], "started_at": [T0],
@@ -147,7 +148,7 @@ def test_report_shows_verdicts_reasons_and_methodology(rendered):
 
 
 def test_analysis_of_the_hand_built_session():
-    analysis = analyse_session(hand_built_session())
+    analysis = analyse(hand_built_session())
     table = analysis.participants.set_index("participant_id")
     assert table.loc["p-bad", "verdict"] == "poor" and table.loc["p-ok", "verdict"] == "good"
     # jitter 60, 70, 80, 75 ms in one run: mean 71.25 -> "71 ms"
@@ -158,7 +159,7 @@ def test_analysis_of_the_hand_built_session():
 
 def test_minimal_session_renders_with_gaps(tmp_path):
     solo = pd.DataFrame({"participant_id": ["p"], "display_name": ["Solo"]})
-    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), solo)
+    data = Session("s", pd.DataFrame({"session_id": ["s"]}), solo)
     _html, page = parse(render_session_report(data, tmp_path))
     text = " ".join(page.text)
     assert "no quality samples for 1 participant(s): Solo" in text
@@ -209,7 +210,7 @@ def test_collect_session_unknown_session_raises_not_found(sample_client):
 
 
 def test_fleet_report_over_the_sandbox(sample_api, tmp_path):
-    from rtk_frames.report.build import render_fleet_report
+    from rtk_frames.report import render_fleet_report
     from rtk_frames.sync import fetch_fleet
 
     fleet = fetch_fleet(sample_api.client(), progress=False)
@@ -242,7 +243,7 @@ def test_map_concurrently_keeps_input_order_and_raises():
     import threading
     import time
 
-    from rtk_frames.sync import map_concurrently
+    from rtk_frames.session import map_concurrently
 
     seen_threads = set()
 
@@ -272,7 +273,7 @@ def test_a_rejected_token_is_an_error_not_a_data_gap(sample_api):
 def test_transcript_without_absolute_times_shows_offsets(tmp_path):
     transcript = pd.DataFrame({"start": pd.Series([pd.NaT], dtype="datetime64[us, UTC]"),
                                "start_offset_s": [12.34], "display_name": ["Ada"], "text": ["hello"]})
-    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), pd.DataFrame({"participant_id": ["p"]}),
+    data = Session("s", pd.DataFrame({"session_id": ["s"]}), pd.DataFrame({"participant_id": ["p"]}),
                        transcript=transcript)
     _, page = parse(render_session_report(data, tmp_path))
     assert "+12.3 s" in page.text and "hello" in page.text
@@ -281,7 +282,7 @@ def test_transcript_without_absolute_times_shows_offsets(tmp_path):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and not {"\x00", "\r"} & set(t)))
 def test_any_user_string_comes_out_as_text_never_markup(tmp_path, hostile):
-    data = SessionData(
+    data = Session(
         "s", pd.DataFrame({"session_id": ["s"], "meeting_display_name": [hostile]}),
         pd.DataFrame({"participant_id": ["p"], "display_name": [hostile]}),
         chat=pd.DataFrame({"created_at": [T0], "display_name": [hostile], "text": [hostile]}),
@@ -316,7 +317,7 @@ def test_repaired_values_are_not_reported_as_set_to_na(tmp_path):
            b"createdAt\r\nm1,p,s,mt,Ada,false,false,TEXT_MESSAGE,caf\xe9,not-a-time\r\n")  # Latin-1 é
     with pytest.warns(CoercionWarning):
         chat = chat_frame(raw, session_id="s")
-    data = SessionData("s", pd.DataFrame({"session_id": ["s"]}), pd.DataFrame({"participant_id": ["p"]}),
+    data = Session("s", pd.DataFrame({"session_id": ["s"]}), pd.DataFrame({"participant_id": ["p"]}),
                        chat=chat)
     _, page = parse(render_session_report(data, tmp_path))
     gaps = [line for line in page.text if line.startswith("chat: values")]
@@ -326,7 +327,7 @@ def test_repaired_values_are_not_reported_as_set_to_na(tmp_path):
 
 
 def test_methodology_states_the_precall_limits_likely_causes_uses(rendered):
-    from rtk_frames import quality
+    from rtk_frames import analysis as quality
 
     _, page = parse(rendered)
     text = " ".join(" ".join(page.text).split())

@@ -1,8 +1,9 @@
-"""The HTML quality report (jinja2 templates in ``templates/``, assembly in ``build``).
+"""The HTML quality report (jinja2 templates in ``templates/``, assembly in ``build``): it renders what it
+is given (a ``Session`` from :func:`rtk_frames.collect_session`, its ``Analysis``, a fleet pull).
 
 Example:
-    >>> from rtk_frames.report import render_session_report, collect_session
-    >>> callable(render_session_report) and callable(collect_session)
+    >>> from rtk_frames.report import render_fleet_report, render_session_report
+    >>> callable(render_session_report) and callable(render_fleet_report)
     True
 """
 

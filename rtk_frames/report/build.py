@@ -1,22 +1,20 @@
-"""The HTML quality report: fetch a session's frames, analyse them, render one self-contained file.
+"""The HTML quality report: render one self-contained file from frames it is given (no network).
 
-Two steps, so tests (and notebooks) can render from hand-built frames:
-
-- :func:`collect_session` (network): every frame of one session, tolerant of a missing chat, transcript
-  or summary (a 404 becomes ``None`` and a line in ``data_gaps``).
-- :func:`render_session_report` (no network): analysis, plots (PNG data URIs), ``report.html`` (jinja2,
-  autoescaped: names, titles and chat text are data, never markup) and every frame used as parquet beside it.
-
-The fleet report (:func:`render_fleet_report`) does the same over many sessions (``rtk_frames.sync``).
+The report renders what it is given: a :class:`rtk_frames.Session` (fetched by
+:func:`rtk_frames.collect_session`, or built by hand) and, optionally, its :class:`rtk_frames.Analysis`
+(computed once here by :func:`rtk_frames.analyse` when not given). :func:`render_session_report` writes
+plots (PNG data URIs), ``report.html`` (jinja2, autoescaped: names, titles and chat text are data, never
+markup) and every frame used as parquet beside it. :func:`render_fleet_report` does the same over many
+sessions (``rtk_frames.sync.fetch_fleet``).
 
 Example:
     >>> import tempfile
+    >>> import rtk_frames as rtk
     >>> from rtk_frames.sandbox import Dataset, serve
     >>> with serve(Dataset.from_samples()) as api:
     ...     client = api.client()
-    ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-    ...     data = collect_session(client, sid)
-    >>> render_session_report(data, tempfile.mkdtemp()).name
+    ...     session = rtk.collect_session(client, rtk.fetch_sessions(client)["session_id"][0])
+    >>> render_session_report(session, tempfile.mkdtemp()).name
     'report.html'
 """
 
@@ -27,19 +25,15 @@ import io
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pandas as pd
 
 from rtk_frames import plots
 from rtk_frames._version import __version__
-from rtk_frames.errors import AuthenticationError, NotFoundError, RTKError
-from rtk_frames.export import write_parquet
-from rtk_frames.quality import (
-    DEFAULT_THRESHOLDS,
+from rtk_frames.analysis import (
     EMODEL_FORMULA,
     EMODEL_SOURCE,
     EVIDENCE_WINDOW_SAMPLES,
@@ -48,25 +42,23 @@ from rtk_frames.quality import (
     PRECALL_LOSS_POOR_PCT,
     PRECALL_RTT_POOR_MS,
     SLOW_NETWORK_TYPES,
-    VERDICT_ORDER,
-    Threshold,
-    likely_causes,
-    participant_summary,
-    poor_intervals,
+    Analysis,
+    Thresholds,
+    analyse,
+    display_names,
     quality_by,
-    quality_samples,
     sessions_per_day,
     thresholds_frame,
-    verdicts,
     worst,
 )
-from rtk_frames.sync import DEFAULT_WORKERS, map_concurrently
+from rtk_frames.export import write_parquet
+from rtk_frames.session import Session
+
+if TYPE_CHECKING:
+    from rtk_frames.sync import FleetData
 
 __all__ = [
-    "SessionAnalysis",
-    "SessionData",
-    "analyse_session",
-    "collect_session",
+    "condensed_intervals",
     "render_fleet_report",
     "render_session_report",
 ]
@@ -87,231 +79,6 @@ FLEET_DIMENSIONS = {
     "precall_network_information_effective_network_type": "network type",
     "ip_information_country": "country",
 }
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SessionData:
-    """Every frame of one session that the report uses; ``None`` where the API had nothing.
-
-    ``participant_details`` is ``participant_frame`` (one wide row per participant: device, IP, pre-call
-    network); ``data_gaps`` says in words what is missing and why.
-    """
-
-    session_id: str
-    session: pd.DataFrame
-    participants: pd.DataFrame
-    participant_details: pd.DataFrame | None = None
-    quality_stats: pd.DataFrame | None = None
-    quality_segments: pd.DataFrame | None = None
-    peer_events: pd.DataFrame | None = None
-    peer_report: pd.DataFrame | None = None
-    peer_report_series: pd.DataFrame | None = None
-    chat: pd.DataFrame | None = None
-    transcript: pd.DataFrame | None = None
-    summary: str | None = None
-    data_gaps: list[str] = field(default_factory=list)
-    source: str = ""
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The non-empty frames by name (what ``render_session_report`` writes as parquet)."""
-        names = ("session", "participants", "participant_details", "quality_stats", "quality_segments",
-                 "peer_events", "peer_report", "peer_report_series", "chat", "transcript")
-        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
-
-
-@dataclass
-class SessionAnalysis:
-    """The analytics behind a session report (all frames; see ``rtk_frames.quality``)."""
-
-    samples: pd.DataFrame
-    summary: pd.DataFrame
-    intervals: pd.DataFrame
-    verdicts: pd.DataFrame
-    causes: pd.DataFrame
-    participants: pd.DataFrame  # one row per participant: who, when, device/network, verdict, reasons
-    thresholds: pd.DataFrame
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        return {"quality_samples": self.samples, "participant_summary": self.summary,
-                "poor_intervals": self.intervals, "verdicts": self.verdicts, "likely_causes": self.causes,
-                "participant_table": self.participants, "thresholds": self.thresholds}
-
-
-def _attempt(what: str, session_id: str, call: Callable[[], Any]) -> tuple[Any, str | None]:
-    """``(call(), None)``, or ``(None, gap)`` when a typed API failure (404, 5xx, …) means missing data."""
-    try:
-        return call(), None
-    except NotFoundError as exc:
-        return None, f"{what}: not available for session {session_id} (HTTP 404: {exc.message})"
-    except AuthenticationError:
-        raise  # a wrong token is not a data gap
-    except RTKError as exc:
-        return None, f"{what}: could not be fetched ({type(exc).__name__}: {exc})"
-
-
-def _optional(what: str, session_id: str, gaps: list[str], call: Callable[[], Any]) -> Any:
-    """Run ``call``; a 404 (or any other typed API failure) becomes ``None`` and a line in ``gaps``."""
-    value, gap = _attempt(what, session_id, call)
-    if gap is not None:
-        gaps.append(gap)
-    return value
-
-
-def _optional_each(what: str, session_id: str, gaps: list[str], ids: Sequence[str],
-                   call: Callable[[str], Any], workers: int) -> list[tuple[str, Any]]:
-    """``call`` for every id, ``workers`` at a time; ``(id, value)`` pairs for the ones that answered."""
-    results = map_concurrently(lambda i: _attempt(f"{what} {i}", session_id, lambda: call(i)), ids,
-                               workers=workers)
-    gaps.extend(gap for _, gap in results if gap is not None)
-    return [(i, value) for i, (value, gap) in zip(ids, results, strict=True) if gap is None]
-
-
-def collect_session(client: Any, session_id: str, *, peer_reports: bool = True,
-                    transcript_format: str = "JSON", workers: int = DEFAULT_WORKERS) -> SessionData:
-    """Fetch everything one session's report needs: the session, its participants, each participant's
-    details (device, network, quality samples and segments, peer events), the peer reports (per peer
-    id; ``workers`` calls at a time), chat, transcript and summary. A missing chat/transcript/summary/peer
-    report (404, or a 5xx after retries) is ``None`` with a note in ``data_gaps``; a missing session
-    raises ``NotFoundError`` and a rejected token ``AuthenticationError``. The transcript is asked as
-    JSON by default: unlike the CSV forms, it carries each utterance's end time (exact talk time).
-
-    Example:
-        >>> from rtk_frames.sandbox import Dataset, serve
-        >>> with serve(Dataset.from_samples()) as api:
-        ...     client = api.client()
-        ...     sid = client.get_sessions()["data"]["sessions"][0]["id"]
-        ...     data = collect_session(client, sid)
-        >>> data.session.loc[0, "session_id"] == sid
-        True
-    """
-    from rtk_frames import fetch
-    from rtk_frames.frames.participants import participant_frame, peer_events_frame
-    from rtk_frames.frames.peer_report import peer_report_series_frame
-    from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
-
-    gaps: list[str] = []
-    session = fetch.fetch_session(client, session_id)
-    participants = fetch.fetch_participants(client, session_id)
-    participant_ids = list(participants["participant_id"].dropna().unique())
-    details = _optional_each("participant details", session_id, gaps, participant_ids,
-                             lambda pid: client.get_session_participant_details(session_id, pid,
-                                                                                include_peer_events=True),
-                             workers)
-    details_payloads = [payload for _, payload in details]
-    data = SessionData(session_id=session_id, session=session, participants=participants, data_gaps=gaps,
-                       source=getattr(client, "base_url", ""))
-    if details_payloads:
-        data.participant_details = participant_frame(details_payloads, session_id=session_id)
-        data.quality_stats = quality_stats_frame(details_payloads, session_id=session_id)
-        data.quality_segments = quality_segments_frame(details_payloads, session_id=session_id)
-        data.peer_events = peer_events_frame(details_payloads, session_id=session_id)
-    if peer_reports:
-        reports = _optional_each("peer report", session_id, gaps, _peer_ids(data),
-                                 lambda peer: fetch.fetch_peer_report(client, peer, raw=True), workers)
-        if reports:  # one answer per peer id: its series flattened with the id it was asked for
-            data.peer_report = pd.concat([report.frame for _, report in reports], ignore_index=True)
-            data.peer_report_series = pd.concat(
-                [peer_report_series_frame(report.raw, peer_id=peer, session_id=session_id)
-                 for peer, report in reports],
-                ignore_index=True)
-    data.chat = _optional("chat", session_id, gaps, lambda: fetch.fetch_chat(client, session_id))
-    started_at = session["started_at"].iloc[0] if len(session) else None  # fetch_transcript would ask again
-    data.transcript = _optional("transcript", session_id, gaps,
-                                lambda: fetch.fetch_transcript(client, session_id, format=transcript_format,
-                                                               session_started_at=started_at))
-    data.summary = _optional("summary", session_id, gaps, lambda: fetch.fetch_summary(client, session_id))
-    return data
-
-
-def _peer_ids(data: SessionData) -> list[str]:
-    ids: list[str] = []
-    for frame in (data.quality_segments, data.quality_stats, data.peer_events):
-        if frame is not None and "peer_id" in frame.columns:
-            ids.extend(frame["peer_id"].dropna().astype("str").tolist())
-    return list(dict.fromkeys(ids))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Analysis
-# ---------------------------------------------------------------------------------------------------------
-
-
-def _names(participants: pd.DataFrame | None) -> dict[str, str]:
-    """participant id → display name; a name two ids share gets the id's first 4 characters appended."""
-    if participants is None or not len(participants) or "display_name" not in participants.columns:
-        return {}
-    pairs = participants[["participant_id", "display_name"]].dropna().drop_duplicates("participant_id")
-    ids, names = pairs["participant_id"].astype("str"), pairs["display_name"].astype("str")
-    shared = names.duplicated(keep=False)
-    labels = names.where(~shared, names + " [" + ids.str[:4] + "]")
-    return dict(zip(ids, labels, strict=True))
-
-
-def _pivot_kind(summary: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    if summary.empty:
-        return pd.DataFrame({"participant_id": pd.Series(dtype="str")})
-    wide = summary.pivot_table(index="participant_id", columns="kind", values=list(columns), aggfunc="first")
-    wide.columns = [f"{kind}_{column}" for column, kind in wide.columns]
-    return wide.reset_index()
-
-
-def analyse_session(data: SessionData,
-                    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS) -> SessionAnalysis:
-    """Samples in explicit units, per-participant summaries, poor intervals, verdicts, likely causes and
-    one participant table (who, when, device, network, verdict, reasons) for a session.
-
-    Example:
-        >>> import pandas as pd
-        >>> data = SessionData("s1", pd.DataFrame({"session_id": ["s1"]}),
-        ...                    pd.DataFrame({"participant_id": ["p1"]}))
-        >>> analyse_session(data).participants["verdict"].tolist()
-        ['no data']
-    """
-    samples = quality_samples(data.quality_stats, data.peer_report_series, segments=data.quality_segments)
-    summary = participant_summary(samples)
-    intervals = poor_intervals(samples, thresholds)
-    verdict_frame = verdicts(samples, thresholds, intervals=intervals)
-    causes = likely_causes(verdict_frame, intervals, participants=data.participant_details, samples=samples)
-    table = _participant_table(data, summary, verdict_frame, causes)
-    return SessionAnalysis(samples=samples, summary=summary, intervals=intervals, verdicts=verdict_frame,
-                           causes=causes, participants=table, thresholds=thresholds_frame(thresholds))
-
-
-DETAIL_COLUMNS = ("device_info_browser", "device_info_browser_version", "device_info_os",
-                  "device_info_os_version", "device_info_is_mobile", "device_info_sdk_name",
-                  "device_info_sdk_version", "precall_network_information_effective_network_type",
-                  "precall_network_information_rtt", "ip_information_country", "ip_information_city")
-
-
-def _participant_table(data: SessionData, summary: pd.DataFrame, verdict_frame: pd.DataFrame,
-                       causes: pd.DataFrame) -> pd.DataFrame:
-    base_cols = [c for c in ("participant_id", "display_name", "custom_participant_id", "preset_name",
-                             "joined_at", "left_at", "duration") if c in data.participants.columns]
-    table = data.participants[base_cols]
-    table = table.assign(participant_id=table["participant_id"].astype("str"))
-    if data.participant_details is not None and len(data.participant_details):
-        details = data.participant_details
-        cols = [c for c in DETAIL_COLUMNS if c in details.columns]
-        extra = details[["participant_id", *cols]]
-        extra = extra.drop_duplicates("participant_id")
-        table = table.merge(extra.astype({"participant_id": "str"}), on="participant_id", how="left")
-    wide = _pivot_kind(summary, ["quality_mean", "quality_p10", "jitter_ms_mean", "loss_pct_mean",
-                                 "rtt_ms_mean", "mos_mean", "mos_estimated_mean", "fps_median", "n_samples",
-                                 "frame_width_median", "frame_height_median"])
-    table = table.merge(wide, on="participant_id", how="left")
-    table = table.merge(verdict_frame[["participant_id", "verdict", "reasons"]], on="participant_id",
-                        how="left")
-    table = table.merge(causes, on="participant_id", how="left")
-    table = table.assign(verdict=table["verdict"].fillna("no data"))
-    order = table["verdict"].map(VERDICT_ORDER).fillna(len(VERDICT_ORDER))  # "no data" last
-    sort_cols = ["_o", "joined_at"] if "joined_at" in table.columns else ["_o"]
-    table = table.assign(_o=order).sort_values(sort_cols, kind="stable").drop(columns="_o")
-    return table.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -391,7 +158,8 @@ def _plot(title: str, draw: Callable[[], Any], gaps: list[str]) -> dict[str, str
         gaps.append(f"plot '{title}' was skipped: {type(exc).__name__}: {exc}")
         logger.debug("plot %s failed", title, exc_info=True)
         return None
-    figure = drawn if hasattr(drawn, "savefig") else drawn.figure
+    first = drawn.flat[0] if hasattr(drawn, "flat") else drawn  # plot_network: an array of Axes
+    figure = first if hasattr(first, "savefig") else first.figure
     try:
         return {"title": title, "src": _png_data_uri(figure)}
     finally:
@@ -466,20 +234,20 @@ def _methodology(thresholds: pd.DataFrame) -> dict[str, Any]:
 REPORT_TOP_N = 6  # coloured lines per plot; the rest are grey "others"
 
 
-def _session_plots(data: SessionData, analysis: SessionAnalysis, gaps: list[str]) -> list[dict[str, str]]:
-    names = _names(data.participants)
+def _session_plots(data: Session, analysis: Analysis, colours: Mapping[str, str],
+                   gaps: list[str]) -> list[dict[str, str]]:
+    """Every chart of a session report, each given the same ``colours`` (one colour per person)."""
+    names = display_names(data.participants)
     samples = analysis.samples
-    # one colour per participant in every plot, worst participants first
-    palette = {pid: plots.OKABE_ITO[i % len(plots.OKABE_ITO)]
-               for i, pid in enumerate(analysis.participants["participant_id"])}
-    style = {"names": names, "colours": palette, "top_n": REPORT_TOP_N}
+    style: dict[str, Any] = {"names": names, "colours": colours, "top_n": REPORT_TOP_N}
     out: list[dict[str, str] | None] = []
     if "joined_at" in data.participants.columns and data.participants["joined_at"].notna().any():
-        out.append(_plot("Who was there: joined → left (a bar per connection, so a rejoin is a second bar; "
-                         "coloured by verdict)",
+        judged = len(analysis.verdicts) > 0
+        out.append(_plot("Who was there: joined → left (a bar per connection, so a rejoin is a second bar"
+                         + ("; each name followed by its verdict)" if judged else ")"),
                          lambda: plots.plot_participant_timeline(
                              data.participants, segments=data.quality_segments, names=names,
-                             verdicts=analysis.verdicts), gaps))
+                             verdicts=analysis.verdicts if judged else None, colours=colours), gaps))
     for kind in ("audio", "video"):
         if ((samples["kind"] == kind) & samples["quality"].notna()).any():
             out.append(_plot(f"{kind.capitalize()} quality over time",
@@ -493,17 +261,18 @@ def _session_plots(data: SessionData, analysis: SessionAnalysis, gaps: list[str]
         metric = "mos" if samples["mos"].notna().any() else "mos_estimated"
         out.append(_plot(f"Audio {plots.METRIC_LABELS[metric]}",
                          lambda: plots.plot_quality(samples, metric=metric, kind="audio", **style), gaps))
-    if data.chat is not None and len(data.chat):
-        out.append(_plot("Chat messages per minute", lambda: plots.plot_chat_activity(data.chat), gaps))
-    if data.transcript is not None and len(data.transcript):
+    chat, transcript = data.chat, data.transcript
+    if chat is not None and len(chat):
+        out.append(_plot("Chat messages per minute", lambda: plots.plot_chat_activity(chat), gaps))
+    if transcript is not None and len(transcript):
         from rtk_frames.conversation import talk_time
 
         out.append(_plot("Talk time (from the transcript)",
-                         lambda: plots.plot_talk_time(talk_time(data.transcript)), gaps))
+                         lambda: plots.plot_talk_time(talk_time(transcript), colours=colours), gaps))
     return [p for p in out if p is not None]
 
 
-def _header(data: SessionData) -> dict[str, Any]:
+def _header(data: Session) -> dict[str, Any]:
     row = data.session.iloc[0].to_dict() if len(data.session) else {}
     started, ended = row.get("started_at"), row.get("ended_at")
     return {
@@ -521,9 +290,9 @@ def _header(data: SessionData) -> dict[str, Any]:
     }
 
 
-def _analysis_gaps(data: SessionData, analysis: SessionAnalysis) -> list[str]:
+def _analysis_gaps(data: Session, analysis: Analysis) -> list[str]:
     gaps = []
-    names = _names(data.participants)
+    names = display_names(data.participants)
     with_samples = set(analysis.samples["participant_id"].dropna())
     known = data.participants.get("participant_id", pd.Series(dtype="str")).dropna()
     missing = [names.get(p, p) for p in known if p not in with_samples]
@@ -542,31 +311,42 @@ def _analysis_gaps(data: SessionData, analysis: SessionAnalysis) -> list[str]:
 
 
 def render_session_report(
-    data: SessionData,
+    data: Session,
     out_dir: str | Path,
     *,
-    thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS,
+    analysis: Analysis | None = None,
+    thresholds: Thresholds | None = None,
+    colours: Mapping[str, str] | None = None,
     title: str | None = None,
 ) -> Path:
-    """Analyse ``data`` and write ``out_dir/report.html`` (self-contained: inline CSS, plots as PNG data
-    URIs, no external resources) plus every frame used as parquet beside it. Returns the HTML's path.
+    """Write ``out_dir/report.html`` for one session (self-contained: inline CSS, plots as PNG data URIs,
+    no external resources) plus every frame used as parquet beside it. Returns the HTML's path.
+
+    ``analysis`` is the session's :class:`rtk_frames.Analysis`; when not given it is computed here, once,
+    by :func:`rtk_frames.analyse` with ``thresholds`` (``None``: the default table; ignored when
+    ``analysis`` is given — it carries its own). ``colours`` (participant id → colour) is passed to every
+    chart; by default :func:`rtk_frames.plots.participant_colours` of the participants, worst verdict
+    first.
 
     Example:
         >>> import pandas as pd, tempfile
-        >>> data = SessionData("s1", pd.DataFrame({"session_id": ["s1"],
-        ...                                        "meeting_display_name": ["<b>Standup</b>"]}),
-        ...                    pd.DataFrame({"participant_id": ["p1"], "display_name": ["Ada"]}))
+        >>> data = Session("s1", pd.DataFrame({"session_id": ["s1"],
+        ...                                    "meeting_display_name": ["<b>Standup</b>"]}),
+        ...                pd.DataFrame({"participant_id": ["p1"], "display_name": ["Ada"]}))
         >>> html = render_session_report(data, tempfile.mkdtemp()).read_text()
         >>> "&lt;b&gt;Standup&lt;/b&gt;" in html and "<b>Standup" not in html
         True
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    analysis = analyse_session(data, thresholds)
+    if analysis is None:
+        analysis = analyse(data, thresholds=thresholds)
+    if colours is None:
+        colours = plots.participant_colours(analysis.participants)
     gaps = list(data.data_gaps)
     gaps.extend(_analysis_gaps(data, analysis))
     gaps.extend(_coercion_gaps(data.frames()))
-    figures = _session_plots(data, analysis, gaps)
+    figures = _session_plots(data, analysis, colours, gaps)
     files = _write_frames({**data.frames(), **analysis.frames()}, out, gaps)
     verdict_counts = analysis.participants["verdict"].value_counts().to_dict()
     condensed = condensed_intervals(analysis.intervals)
@@ -644,7 +424,7 @@ def condensed_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
 
 
 def _named(frame: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
-    names = _names(participants)
+    names = display_names(participants)
     return frame.assign(display_name=frame["participant_id"].map(lambda p: names.get(p, p)))
 
 
@@ -653,11 +433,13 @@ def _named(frame: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def render_fleet_report(fleet: Any, out_dir: str | Path, *,
-                        thresholds: Sequence[Threshold] | pd.DataFrame = DEFAULT_THRESHOLDS) -> Path:
+def render_fleet_report(fleet: FleetData, out_dir: str | Path, *,
+                        thresholds: Thresholds | None = None) -> Path:
     """Write ``out_dir/report.html`` for many sessions (a ``rtk_frames.sync.FleetData``): sessions and
     minutes per day, quality by browser / OS / SDK version / network type / country, the worst sessions
-    and participants, methodology and data gaps; every frame as parquet beside it.
+    and participants, methodology and data gaps; every frame as parquet beside it. A fleet with no
+    session gives a report that says so. ``thresholds`` (``None``: the default table) is the table shown
+    in the methodology: pass the one the fleet was analysed with.
 
     Example:
         >>> import tempfile
@@ -687,7 +469,7 @@ def render_fleet_report(fleet: Any, out_dir: str | Path, *,
             breakdowns.append({"label": label, "column": column, "figure": figure,
                                "rows": _records(by, [column, "participants", "mean", "median",
                                                      "poor_share"])})
-        else:
+        elif len(table):
             gaps.append(f"quality by {label}: no participant has {column}")
     session_table = fleet.session_table
     context = {

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtk_frames import quality as q
+from rtk_frames import analysis as q
+from rtk_frames.analysis import verdict as verdicts_module
 
 T0 = pd.Timestamp("2026-03-02T10:00:00Z")
 
@@ -338,7 +339,7 @@ def _alarm_runs_reference(bad, window, min_bad):
 def test_vectorised_alarm_runs_match_the_rule_spelled_out(bad, window, min_bad):
     min_bad = min(min_bad, window)
     expected = _alarm_runs_reference(bad, window, min_bad)
-    assert q._alarm_runs(np.array(bad, dtype=bool), window, min_bad) == expected
+    assert verdicts_module._alarm_runs(np.array(bad, dtype=bool), window, min_bad) == expected
 
 
 @settings(max_examples=100, deadline=None)
@@ -348,7 +349,7 @@ def test_grouped_alarm_runs_never_cross_groups_and_match_each_group_alone(groups
     bad = np.array([b for g in groups for b in g], dtype=bool)
     starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
     group_start = np.repeat(starts, [len(g) for g in groups])
-    first, last = q._grouped_alarm_runs(bad, group_start, 5, 3)
+    first, last = verdicts_module._grouped_alarm_runs(bad, group_start, 5, 3)
     expected = [(int(s) + i, int(s) + j) for s, g in zip(starts, groups, strict=True)
                 for i, j in _alarm_runs_reference(g, 5, 3)]
     assert list(zip(first.tolist(), last.tolist(), strict=True)) == expected
@@ -418,7 +419,7 @@ def test_quality_samples_accepts_frames_concatenated_without_ignore_index():
 
 def test_a_reason_never_shows_a_value_equal_to_its_limit():
     fps = next(t for t in q.DEFAULT_THRESHOLDS if t.metric == "fps")
-    reason = q._reason("video", fps, 14.6, fps.warn, level="warn")
+    reason = verdicts_module._reason("video", fps, 14.6, fps.warn, level="warn")
     assert "14.6 fps < 15 fps" in reason
 
 
