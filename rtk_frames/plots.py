@@ -74,13 +74,14 @@ METRIC_LABELS = {
 
 
 def participant_colours(participants_or_ids: pd.DataFrame | pd.Series | Iterable[str], *,
-                        palette: Sequence[str] = PARTICIPANT_PALETTE) -> dict[str, str]:
+                        palette: Sequence[str] | None = None) -> dict[str, str]:
     """participant id → colour, assigned once in the given order (first seen first; NA skipped), to pass
     as ``colours=`` to every chart so a person keeps one colour. The first ``len(palette)`` people all
     differ (13 with the default palette); more cycle through it again.
 
     ``participants_or_ids`` is a frame with a ``participant_id`` column (e.g. ``Analysis.participants``,
-    worst first, or ``participants_frame``), a Series, or any iterable of ids.
+    worst first, or ``participants_frame``), a Series, or any iterable of ids. ``palette=None`` means
+    :data:`PARTICIPANT_PALETTE`.
 
     Example:
         >>> colours = participant_colours([f"p{i}" for i in range(8)])
@@ -92,6 +93,7 @@ def participant_colours(participants_or_ids: pd.DataFrame | pd.Series | Iterable
     else:
         ids = participants_or_ids
     unique = dict.fromkeys(str(i) for i in ids if not pd.isna(i))
+    palette = PARTICIPANT_PALETTE if palette is None else tuple(palette)
     return {pid: palette[k % len(palette)] for k, pid in enumerate(unique)}
 
 
@@ -477,10 +479,11 @@ def plot_chat_activity(chat: pd.DataFrame, *, freq: str = "1min", ax: Axes | Non
 
 
 def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 20,
-                   colours: Mapping[str, str] | None = None) -> Axes:
+                   names: Mapping[str, str] | None = None, colours: Mapping[str, str] | None = None) -> Axes:
     """Horizontal bars of speaking time per participant (the output of ``conversation.talk_time``).
     With ``colours`` (participant id → colour, as for every participant plot) each bar is its speaker's
-    colour (grey for a speaker not in it), matched on the ``participant_id`` column.
+    colour (grey for a speaker not in it), matched on the ``participant_id`` column; ``names``
+    (participant id → name) labels the bars as the other plots do.
 
     The name column is the first of ``display_name``/``name``/``speaker``/``participant_id`` present; the
     value column the first of ``speaking_s``/``talk_time_s``/``seconds``/``talk_seconds``/``duration_s``
@@ -513,8 +516,11 @@ def plot_talk_time(talk: pd.DataFrame, *, ax: Axes | None = None, top_n: int = 2
         amount, xlabel, title = seconds / 60.0, "speaking time (min)", "talk time"
     ids = (talk["participant_id"].astype("str") if "participant_id" in talk.columns
            else pd.Series(pd.NA, index=talk.index, dtype="str"))
-    data = pd.DataFrame({"name": talk[name_col].astype("str").fillna("(unknown)"), "amount": amount,
-                         "participant_id": ids})
+    shown_names = talk[name_col].astype("str").fillna("(unknown)")
+    if names:
+        own = ids.map(lambda pid: names.get(pid) if isinstance(pid, str) else None)
+        shown_names = own.fillna(shown_names)
+    data = pd.DataFrame({"name": shown_names.astype("str"), "amount": amount, "participant_id": ids})
     data = data.groupby("name", dropna=False).agg(amount=("amount", "sum"),
                                                   participant_id=("participant_id", "first"))
     data = data.sort_values("amount", ascending=False).head(top_n)

@@ -268,7 +268,8 @@ def _session_plots(data: Session, analysis: Analysis, colours: Mapping[str, str]
         from rtk_frames.conversation import talk_time
 
         out.append(_plot("Talk time (from the transcript)",
-                         lambda: plots.plot_talk_time(talk_time(transcript), colours=colours), gaps))
+                         lambda: plots.plot_talk_time(talk_time(transcript), names=names,
+                                                     colours=colours), gaps))
     return [p for p in out if p is not None]
 
 
