@@ -318,7 +318,7 @@ def chat_activity(chat: pd.DataFrame, freq: str = "1min", *, by: str | None = No
         >>> chat_activity(chat)["messages"].tolist()
         [2, 0, 1]
     """
-    times = pd.to_datetime(chat["created_at"], utc=True) if len(chat) else \
+    times: pd.Series = pd.to_datetime(chat["created_at"], utc=True) if len(chat) else \
         pd.Series([], dtype="datetime64[us, UTC]")
     missing = int(times.isna().sum())
     if missing:

@@ -89,7 +89,8 @@ def to_csv_safe(df: pd.DataFrame, path_or_buf: str | os.PathLike[str] | io.TextI
         if is_number or pd.api.types.is_datetime64_any_dtype(values):
             continue
         # by position: with a repeated column name, safe[column] = … would overwrite every column of that name
-        safe.isetitem(position, values.astype("object").map(neutralise_formula, na_action="ignore"))
+        neutral = values.astype("object").map(neutralise_formula, na_action="ignore")
+        safe.isetitem(position, neutral.to_numpy())
     # RFC 4180 CRLF records: the csv writer then also quotes cells holding a bare CR (with "\n" records a
     # lone CR would go out unquoted and split the row in a spreadsheet)
     to_csv_kwargs.setdefault("lineterminator", "\r\n")

@@ -89,7 +89,7 @@ def participant_colours(participants_or_ids: pd.DataFrame | pd.Series | Iterable
         (True, 8)
     """
     if isinstance(participants_or_ids, pd.DataFrame):
-        ids: Iterable[object] = participants_or_ids["participant_id"]
+        ids: Iterable[Any] = participants_or_ids["participant_id"]
     else:
         ids = participants_or_ids
     unique = dict.fromkeys(str(i) for i in ids if not pd.isna(i))
@@ -467,7 +467,7 @@ def plot_chat_activity(chat: pd.DataFrame, *, freq: str = "1min", ax: Axes | Non
     full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq)
     counts = counts.reindex(full, fill_value=0)
     width = pd.Timedelta(freq) / pd.Timedelta(days=1) * 0.9
-    ax.bar(mdates.date2num(counts.index.tz_localize(None)), counts.to_numpy(), width=width, align="edge",
+    ax.bar(mdates.date2num(full.tz_localize(None)), counts.to_numpy(), width=width, align="edge",
            color=OKABE_ITO[0])
     ax.xaxis_date()
     _utc_time_axis(ax)

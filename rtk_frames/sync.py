@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -114,8 +115,8 @@ def fetch_fleet(
         try:
             participants = fetch.fetch_participants(client, session_id)
             payloads = map_concurrently(
-                lambda pid, sid=session_id: client.get_session_participant_details(sid, pid),
-                participants["participant_id"].dropna().unique(), workers=workers)
+                functools.partial(client.get_session_participant_details, session_id),
+                participants["participant_id"].dropna().unique().tolist(), workers=workers)
         except AuthenticationError:
             raise
         except RTKError as exc:

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -102,7 +103,7 @@ def _precall_rows(participants: pd.DataFrame | None) -> dict[str, dict[str, obje
 
 
 def _diagnose(bad_metrics: set[str], limitation: tuple[str, int] | None,
-              precall_values: Mapping[str, object]) -> tuple[str, str]:
+              precall_values: Mapping[str, Any]) -> tuple[str, str]:
     """(cause, evidence): network / device / network and device / server/route / unknown, with every clue.
 
     Loss or jitter measured on the media path makes it "network" even when the encoder also reported CPU

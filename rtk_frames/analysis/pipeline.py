@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -180,7 +180,8 @@ def _pivot_kind(summary: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame({"participant_id": pd.Series(dtype="str")})
     wide = summary.pivot_table(index="participant_id", columns="kind", values=list(columns), aggfunc="first")
-    wide.columns = pd.Index([f"{kind}_{column}" for column, kind in wide.columns])
+    pairs: list[Any] = wide.columns.to_list()  # (metric, kind) pairs
+    wide.columns = pd.Index([f"{kind}_{column}" for column, kind in pairs])
     return wide.reset_index()
 
 

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from rtk_frames.analysis.mos import estimate_mos
 
 __all__ = ["PREFERRED_SOURCE", "SAMPLE_COLUMNS", "is_samples", "preferred_view", "quality_samples"]
 
-SAMPLE_COLUMNS: dict[str, str] = {
+SAMPLE_COLUMNS: dict[str, Any] = {  # column -> dtype
     "participant_id": "str",
     "peer_id": "str",
     "kind": "str",
@@ -56,7 +57,7 @@ def is_samples(frame: pd.DataFrame) -> bool:
     return {"source", "jitter_ms", "loss_pct"} <= set(frame.columns)
 
 
-def _col(frame: pd.DataFrame, name: str, dtype: str = "float64") -> pd.Series:
+def _col(frame: pd.DataFrame, name: str, dtype: Any = "float64") -> pd.Series:
     """``frame[name]`` as ``dtype``, or an all-NA column when the frame lacks it."""
     if name in frame.columns:
         series = frame[name]
@@ -125,9 +126,11 @@ def _segment_loss_pct(samples: pd.DataFrame, segments: pd.DataFrame) -> pd.Serie
             by="peer_id", direction="backward",
         )
         inside = matched["end"].isna() | (matched["timestamp"] <= matched["end"])
-        loss = np.where(matched["kind"] == "video", matched["video"], matched["audio"])
-        loss = pd.Series(loss, dtype="float64").where(inside.to_numpy())
-        result.iloc[matched["_row"].to_numpy()] = loss.to_numpy()
+        picked = np.where(matched["kind"] == "video", matched["video"], matched["audio"])
+        loss = pd.Series(picked, dtype="float64").where(inside.to_numpy())
+        values = result.to_numpy(copy=True)
+        values[matched["_row"].to_numpy()] = loss.to_numpy()
+        result = pd.Series(values, index=samples.index, dtype="float64")
     # samples without a timestamp: take the peer's only segment, when it has exactly one
     single = seg.drop_duplicates("peer_id", keep=False).set_index("peer_id")
     missing = result.isna() & samples["peer_id"].isin(single.index)
@@ -264,8 +267,8 @@ def preferred_view(samples: pd.DataFrame, metrics: Iterable[str] | None = None) 
     if out.empty or "source" not in out.columns:
         return out
     # the (participant, kind) groups, factorised once: every metric below asks "does any row of my group …"
-    group = out.groupby([out["participant_id"].fillna(""), out["kind"].fillna("")], sort=False).ngroup()
-    group = group.to_numpy()
+    group = out.groupby([out["participant_id"].fillna(""), out["kind"].fillna("")],
+                        sort=False).ngroup().to_numpy()
 
     def group_has(mask: np.ndarray) -> np.ndarray:
         hit = np.zeros(group.max() + 1, dtype=bool)

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,7 +200,7 @@ def poor_intervals(
     # one sort, then every (threshold, level) is a handful of numpy passes over all groups at once
     ordered = samples.sort_values([*_GROUP_KEYS, "timestamp"], kind="stable", na_position="last")
     group_ids = ordered.groupby(_GROUP_KEYS, dropna=False, sort=False).ngroup().to_numpy()
-    kinds = ordered["kind"].to_numpy(dtype=object, na_value=None)
+    kinds = ordered["kind"].astype("object").to_numpy()
     times = ordered["timestamp"].to_numpy(dtype="datetime64[us]")  # UTC; object Timestamps cost ~100×
     parts: list[pd.DataFrame] = []
     for t in table:
@@ -324,7 +325,8 @@ def _top_reasons(intervals: pd.DataFrame, table: Sequence[Threshold]) -> dict[tu
                                 kind="stable")
     ranked = ranked.drop_duplicates(["participant_id", "level", "metric", "kind"])
     joined = ranked.groupby(["participant_id", "level"], sort=False)["reason"].agg(_join_reasons)
-    return joined.to_dict()
+    pairs: dict[Any, Any] = joined.to_dict()  # (participant, level) -> reasons
+    return {(str(pid), str(level)): str(text) for (pid, level), text in pairs.items()}
 
 
 def _join_reasons(reasons: pd.Series) -> str:

@@ -843,7 +843,7 @@ def _first_caller_outside_the_package(caller_level: int = 2) -> int:
     """The ``stacklevel`` that points at the first frame outside rtk_frames: the user's line, whether
     they called a flattener or a ``fetch_*`` function. ``caller_level`` is the stacklevel of our caller
     in the warning to come: 2 when it calls :meth:`CoercionReport.warn`, 1 when it warns itself."""
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)  # a FrameType, then its f_back: None past the outermost
     level = caller_level
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back

@@ -354,7 +354,8 @@ def _split_start(values: Sequence[str | None], *, scale_to_s: float,
     """Start cells -> (offsets in s, absolute-time cells). Numbers below ~31 years are offsets scaled by
     ``scale_to_s``; larger numbers and anything else are absolute times (epoch or ISO), left for the
     timestamp parser, which counts what it cannot read."""
-    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("float64") * scale_to_s
+    cells: list[Any] = list(values)
+    numbers = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").astype("float64") * scale_to_s
     is_offset = numbers.abs() < EPOCH_OFFSET_LIMIT_S
     flags = is_offset.tolist()
     offsets = [float(n) if ok else None for n, ok in zip(numbers.tolist(), flags, strict=True)]
@@ -405,7 +406,8 @@ def _transcript_from_json(text: str, report: CoercionReport) -> tuple[dict[str, 
         raise PayloadError(f"transcript_frame: a JSON transcript is a list of utterances, got "
                            f"{type(document).__name__}")
     items = [item for item in document if isinstance(item, dict)]
-    peers = [item.get("peerData") if isinstance(item.get("peerData"), dict) else {} for item in items]
+    peers: list[dict[str, Any]] = [item["peerData"] if isinstance(item.get("peerData"), dict) else {}
+                                   for item in items]
     current = any("joinedAt" in peer or "leftAt" in peer for peer in peers)
     scale_to_s = 1.0 / MS_PER_S if current else 1.0
     known_item = {"startTime", "endTime", "sentence", "peerData"}

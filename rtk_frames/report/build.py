@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import logging
 import math
@@ -251,8 +252,8 @@ def _session_plots(data: Session, analysis: Analysis, colours: Mapping[str, str]
     for kind in ("audio", "video"):
         if ((samples["kind"] == kind) & samples["quality"].notna()).any():
             out.append(_plot(f"{kind.capitalize()} quality over time",
-                             lambda k=kind: plots.plot_quality(samples, metric="quality", kind=k, **style),
-                             gaps))
+                             functools.partial(plots.plot_quality, samples, metric="quality", kind=kind,
+                                               **style), gaps))
     network = [m for m in ("jitter_ms", "loss_pct", "rtt_ms") if samples[m].notna().any()]
     if network:
         out.append(_plot("Audio network: " + ", ".join(plots.METRIC_LABELS[m] for m in network),
@@ -466,7 +467,7 @@ def render_fleet_report(fleet: FleetData, out_dir: str | Path, *,
         if column in table.columns and table[column].notna().any():
             by = quality_by(table, column)
             figure = _plot(f"Quality by {label}",
-                           lambda b=by, c=column, t=label: plots.plot_quality_by(b, c, label=t), gaps)
+                           functools.partial(plots.plot_quality_by, by, column, label=label), gaps)
             breakdowns.append({"label": label, "column": column, "figure": figure,
                                "rows": _records(by, [column, "participants", "mean", "median",
                                                      "poor_share"])})
