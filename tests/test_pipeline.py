@@ -271,3 +271,19 @@ def test_public_functions_are_annotated():
         if unannotated or signature.return_annotation is inspect.Signature.empty:
             missing.append(f"{qualified}: {unannotated or 'return'}")
     assert not missing, missing
+
+
+def test_analysis_imports_nothing_above_or_beside_the_frames():
+    import ast
+    from pathlib import Path
+
+    package = Path(analysis.__file__).parent
+    allowed = ("rtk_frames.analysis",)
+    forbidden = []
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            forbidden.extend(f"{path.name}: {name}" for name in names
+                             if name.startswith("rtk_frames") and not name.startswith(allowed))
+    assert not forbidden, forbidden  # pure functions on frames: no client, fetch, plots, report or sync
