@@ -57,8 +57,9 @@ TOL_MUTED = ("#882255", "#332288", "#44AA99", "#999933", "#CC6677", "#AA4499")
 #: one colour per person: 13 distinct colour-blind-safe colours (more people cycle through them again)
 PARTICIPANT_PALETTE = OKABE_ITO + TOL_MUTED
 OTHERS_COLOUR = "#9E9E9E"
-POOR_COLOUR = "#D55E00"
-WARN_COLOUR = "#E69F00"
+# threshold lines: greys told apart by their dashes, never a participant's colour (a reader matches colours)
+POOR_COLOUR = "#333333"
+WARN_COLOUR = "#777777"
 DEFAULT_TOP_N = 8
 GAP_FACTOR = 3.0  # a pause longer than 3 × the usual sample interval breaks the line
 

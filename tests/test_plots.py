@@ -258,3 +258,10 @@ def test_chat_activity_with_no_readable_times_says_so_instead_of_crashing():
                          "text": ["hi", "there"]})
     ax = plots.plot_chat_activity(chat)
     assert [t.get_text() for t in ax.texts] == ["no chat messages"] and not ax.patches
+
+
+def test_threshold_lines_never_take_a_participants_colour():
+    ax = plots.plot_quality(qs("p1", "a", [60.0, 30.0, 20.0]))
+    thresholds = [ln for ln in ax.get_lines() if ln.get_label().startswith(("poor", "warn"))]
+    assert len(thresholds) == 2 and [ln.get_linestyle() for ln in thresholds] == ["--", ":"]
+    assert not {to_hex(ln.get_color()) for ln in thresholds} & {c.lower() for c in plots.PARTICIPANT_PALETTE}
