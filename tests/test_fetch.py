@@ -62,7 +62,8 @@ def test_fetch_participants_pages_and_fills_the_session_id(sample_client):
     assert sorted(small_pages["participant_id"]) == sorted(p["id"] for p in expected)
     assert set(small_pages["session_id"]) == {SESSION}
     by_id = {p["id"]: p for p in expected}
-    assert all(row.duration == pytest.approx(by_id[row.participant_id]["duration"]) for row in small_pages.itertuples())
+    assert all(row.duration == pytest.approx(by_id[row.participant_id]["duration"])
+               for row in small_pages.itertuples())
 
 
 def test_fetch_participants_with_peer_events_counts_them_and_the_raw_gives_the_rows(sample_client):
@@ -158,10 +159,11 @@ def test_a_synthetic_fleet_flattens_every_sample_over_http():
     with serve(dataset) as api:
         client = api.client()
         people = rtk.fetch_participants(client, session_id)
-        stats = pd.concat([rtk.fetch_quality_stats(client, session_id, pid) for pid in people["participant_id"]],
-                          ignore_index=True)
+        stats = pd.concat([rtk.fetch_quality_stats(client, session_id, pid)
+                           for pid in people["participant_id"]], ignore_index=True)
     served = sum(len(seg.get("audio_stats", [])) + len(seg.get("video_stats", []))
-                 for pid in people["participant_id"] for seg in dataset.details.get(pid, {}).get("quality_stats", []))
+                 for pid in people["participant_id"]
+                 for seg in dataset.details.get(pid, {}).get("quality_stats", []))
     assert len(stats) == served > 0
     assert stats["quality"].between(0, 100).all()
 
