@@ -871,6 +871,12 @@ def _coerce_together(group: list[tuple[str, Any]], arrow_type: pa.DataType, n_ro
     return pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
 
 
+@lru_cache(maxsize=256)
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    """The columns' Index for a column set, built once (making a text Index costs more than copying one)."""
+    return pd.Index(names, dtype=_TEXT)
+
+
 def _small_frame(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int,
                  report: CoercionReport) -> pd.DataFrame:
     """The frame ``Table.to_pandas`` would give, built in pandas directly (the small-payload fast path).
@@ -893,7 +899,7 @@ def _small_frame(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int,
             converted = together.to_numpy(zero_copy_only=False, writable=True)
         for k, position in enumerate(positions):
             columns[position] = converted[k * n_rows:(k + 1) * n_rows]
-    names = pd.Index([name for name, _, _ in specs], dtype=_TEXT)
+    names = _column_index(tuple(name for name, _, _ in specs)).copy()  # a copy: ``.name`` is settable
     index = pd.RangeIndex(n_rows)
     from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
     if from_arrays is not None:  # pandas' own constructor without the per-column checks (~5x faster)
