@@ -24,6 +24,12 @@ Policies (where the API reference is silent):
   (JSON text for lists/dicts).
   An extra column with no value at all is dropped (a ``null`` field carries nothing and keeps the column
   set independent of whether a serializer writes ``null`` or omits the key).
+- Any JSON in, a frame or a :class:`rtk_frames.PayloadError` out: a body that is not JSON, or a scalar
+  where a payload belongs (``{"success": true, "data": ""}``), is a PayloadError; integers of any size are
+  kept (JSON text of lists/dicts keeps their digits) or NA and counted (beyond a column's range).
+- Small frames (up to ``SMALL_FRAME_ROWS`` rows: one payload's wide row) are assembled in pandas
+  directly, the columns of one type coerced and converted together; larger ones go through
+  ``pyarrow.Table.to_pandas``. Both give the same frame (``tests/test_frames_fast_path.py``).
 
 Example:
     >>> import pyarrow as pa
