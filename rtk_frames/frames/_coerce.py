@@ -900,7 +900,7 @@ def _small_frame(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int,
                                     report)
         dtype = _EXTENSION_DTYPES.get(arrow_type)
         if dtype is not None:
-            converted = dtype.__from_arrow__(together)
+            converted = dtype.__from_arrow__(together)  # type: ignore[attr-defined]  # pandas-stubs lack it
         else:  # float64
             converted = together.to_numpy(zero_copy_only=False, writable=True)
         for k, position in enumerate(positions):
