@@ -48,9 +48,12 @@ _LAZY: dict[str, str] = {
     "collect_session": "rtk_frames.session",
     "Analysis": "rtk_frames.analysis",
     "analyse": "rtk_frames.analysis",
+    # the kept fleet dataset
+    "sync_dataset": "rtk_frames.dataset.sync",
+    "open_dataset": "rtk_frames.dataset.read",
 }
 _SUBMODULES = {"client", "endpoints", "errors", "ratelimit", "fetch", "frames", "schemas", "conversation",
-               "session", "analysis", "export", "plots", "report", "sync", "sandbox", "cli"}
+               "session", "analysis", "export", "plots", "report", "sync", "sandbox", "cli", "dataset"}
 
 __all__ = [  # the errors, then _LAZY's order
     "APIError",
@@ -85,6 +88,8 @@ if TYPE_CHECKING:  # for IDEs and type checkers: the same names, imported eagerl
     from rtk_frames.analysis import Analysis, analyse
     from rtk_frames.client import Client
     from rtk_frames.conversation import chat_activity, join_chat, join_transcript, talk_time
+    from rtk_frames.dataset.read import open_dataset
+    from rtk_frames.dataset.sync import sync_dataset
     from rtk_frames.fetch import (
         FrameWithRaw,
         fetch_breakout_rooms,

@@ -1,0 +1,22 @@
+"""The kept fleet: a hive-partitioned parquet dataset of every session, synced incrementally.
+
+- :func:`sync_dataset` (``sync.py``): list, fetch what is missing, commit atomically;
+- :func:`open_dataset` (``read.py``): typed tables, partition pruning, DuckDB views;
+- :func:`compact_dataset` (``compact.py``): few files per table and day;
+- ``tables.py`` (names, schemas, drift policy), ``state.py`` (SQLite state, the lock),
+  ``write.py`` (the commit protocol).
+
+Example:
+    >>> from rtk_frames.dataset import TABLES
+    >>> len(TABLES)
+    10
+"""
+
+from rtk_frames.dataset.compact import CompactionSummary, compact_dataset
+from rtk_frames.dataset.read import FleetDataset, open_dataset
+from rtk_frames.dataset.state import DatasetLockedError
+from rtk_frames.dataset.sync import SyncSummary, sync_dataset
+from rtk_frames.dataset.tables import TABLES
+
+__all__ = ["TABLES", "CompactionSummary", "DatasetLockedError", "FleetDataset", "SyncSummary",
+           "compact_dataset", "open_dataset", "sync_dataset"]

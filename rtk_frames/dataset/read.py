@@ -1,0 +1,190 @@
+"""Reading a fleet dataset: ``open_dataset(root)`` -> tables as typed DataFrames, and SQL over DuckDB.
+
+The dataset is plain hive-partitioned parquet, so any reader works on ``ROOT/<table>`` (pandas, pyarrow,
+DuckDB, Polars, Dask, Spark). :class:`FleetDataset` adds the declared dtypes, partition pruning by day,
+and a DuckDB connection with one view per table.
+
+Example:
+    >>> import tempfile
+    >>> from rtk_frames.sandbox import Dataset, serve
+    >>> from rtk_frames.dataset.sync import sync_dataset
+    >>> root = tempfile.mkdtemp()
+    >>> with serve(Dataset.from_samples()) as api:
+    ...     _ = sync_dataset(api.client(), root, progress=False)
+    >>> ds = open_dataset(root)
+    >>> stats = ds.table("quality_stats", columns=["session_id", "participant_id", "quality"])
+    >>> int(ds.sql("SELECT count(*) AS n FROM quality_stats")["n"][0]) == len(stats)
+    True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from rtk_frames.dataset.state import STATE_FILE, StateStore, try_root_lock
+from rtk_frames.dataset.tables import PARTITION_COLUMN, PARTITION_SCHEMA, TABLES, table_schema, to_pandas
+from rtk_frames.dataset.write import recover
+from rtk_frames.errors import RTKError
+
+__all__ = ["FleetDataset", "open_dataset"]
+
+
+def _day(value: Any, *, end: bool) -> dt.date | None:
+    """The partition day bound for ``start``/``end`` (end exclusive: a midnight end excludes its day)."""
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    day = ts.date()
+    if end and ts != ts.normalize():
+        day += dt.timedelta(days=1)
+    return day
+
+
+class FleetDataset:
+    """A fleet dataset on disk (made by :func:`open_dataset`).
+
+    Example:
+        >>> import tempfile
+        >>> ds = FleetDataset(tempfile.mkdtemp())
+        >>> ds.table("sessions").empty, "quality_stats" in ds.tables
+        (True, True)
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._duck: Any = None
+
+    def __repr__(self) -> str:
+        return f"FleetDataset(root={str(self.root)!r})"
+
+    @property
+    def tables(self) -> list[str]:
+        """The table names (every table exists; one no sync has written yet is empty)."""
+        return list(TABLES)
+
+    def files(self, table: str) -> list[Path]:
+        """The table's parquet files, as any directory reader sees them."""
+        table_schema(table)  # an unknown name is a KeyError here
+        return sorted((self.root / table).glob(f"{PARTITION_COLUMN}=*/*.parquet"))
+
+    def _arrow_dataset(self, table: str) -> pads.Dataset:
+        schema = table_schema(table)
+        files = [str(p) for p in self.files(table)]
+        partitioning = pads.partitioning(PARTITION_SCHEMA, flavor="hive")
+        full = pa.schema([*schema, *PARTITION_SCHEMA])
+        return pads.dataset(files, schema=full, format="parquet", partitioning=partitioning,
+                            partition_base_dir=str(self.root / table))
+
+    def table(self, name: str, *, start: Any = None, end: Any = None, columns: Sequence[str] | None = None,
+              filters: Any = None) -> pd.DataFrame:
+        """Rows of table ``name`` as a DataFrame with the declared dtypes.
+
+        Args:
+            start, end: sessions that started on days overlapping ``[start, end)`` (UTC; partition
+                pruning: only those days' files are read).
+            columns: the columns to read (default: all declared columns and ``extras``; ``"date"``, the
+                partition day, on request).
+            filters: a row filter: pyarrow's DNF list (``[("kind", "=", "audio")]``, or a list of such
+                lists for OR) or a ``pyarrow.compute`` expression.
+
+        Example:
+            >>> import tempfile
+            >>> chat = FleetDataset(tempfile.mkdtemp()).table("chat", columns=["session_id", "text"])
+            >>> chat.dtypes.astype(str).tolist()
+            ['str', 'str']
+        """
+        dataset = self._arrow_dataset(name)
+        expression = None
+        low, high = _day(start, end=False), _day(end, end=True)
+        date = pads.field(PARTITION_COLUMN)
+        if low is not None:
+            expression = date >= pa.scalar(low, pa.date32())
+        if high is not None:
+            upper = date < pa.scalar(high, pa.date32())
+            expression = upper if expression is None else expression & upper
+        if filters is not None:
+            row_filter = (filters if isinstance(filters, pads.Expression)
+                          else pq.filters_to_expression(filters))
+            expression = row_filter if expression is None else expression & row_filter
+        wanted = list(columns) if columns is not None else list(table_schema(name).names)
+        unknown = [c for c in wanted if c not in dataset.schema.names]
+        if unknown:
+            raise KeyError(f"table {name!r} has no column(s) {unknown}")
+        return to_pandas(dataset.to_table(columns=wanted, filter=expression))
+
+    # ---------------------------------------------------------------- DuckDB
+
+    @property
+    def duckdb(self) -> Any:
+        """The DuckDB connection (in memory) with a view per table over the files (made on first use)."""
+        if self._duck is None:
+            import duckdb
+
+            con = duckdb.connect()
+            for name in TABLES:
+                files = self.files(name)
+                if files:
+                    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
+                                "hive_partitioning = true, union_by_name = true)")
+                else:  # no file yet: an empty view of the declared columns
+                    empty = pa.schema([*table_schema(name), *PARTITION_SCHEMA]).empty_table()
+                    con.register(f"_empty_{name}", empty)
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
+            self._duck = con
+        return self._duck
+
+    def sql(self, query: str, *params: Any) -> pd.DataFrame:
+        """Run ``query`` in DuckDB (a view per table, e.g. ``FROM quality_stats``); returns a DataFrame.
+
+        Example:
+            >>> import tempfile
+            >>> FleetDataset(tempfile.mkdtemp()).sql("SELECT count(*) AS n FROM sessions")["n"].tolist()
+            [0]
+        """
+        relation = self.duckdb.execute(query, list(params) if params else None)
+        return relation.df()
+
+    def close(self) -> None:
+        if self._duck is not None:
+            self._duck.close()
+            self._duck = None
+
+
+def open_dataset(root: str | os.PathLike[str]) -> FleetDataset:
+    """Open the fleet dataset at ``root`` (made by :func:`rtk_frames.sync_dataset`).
+
+    When no sync is running, a commit that a killed sync left half-published is finished first (file
+    renames and deletes only; no network), so what this reader and every other reader sees is exactly
+    the committed rows.
+
+    Example:
+        >>> import tempfile
+        >>> from rtk_frames.sandbox import Dataset, serve
+        >>> import rtk_frames as rtk
+        >>> root = tempfile.mkdtemp()
+        >>> with serve(Dataset.from_samples()) as api:
+        ...     _ = rtk.sync_dataset(api.client(), root, progress=False)
+        >>> ds = rtk.open_dataset(root)
+        >>> len(ds.table("sessions")) == int(ds.sql("SELECT count(*) FROM sessions").iloc[0, 0])
+        True
+    """
+    path = Path(root)
+    if not path.is_dir():
+        raise RTKError(f"no dataset at {path} (run rtk-frames sync first)")
+    if (path / STATE_FILE).exists():
+        with try_root_lock(path) as got:
+            if got:
+                with StateStore.open(path, create=False) as state:
+                    recover(path, state)
+    return FleetDataset(path)

@@ -1,0 +1,187 @@
+"""The dataset's tables and files: names, declared schemas, the schema-drift policy, partition paths.
+
+Each table is one frame's rows from many sessions, stored as hive-partitioned parquet under
+``ROOT/<table>/date=YYYY-MM-DD/`` (the session's UTC start date) with the frame's declared pyarrow schema
+from :data:`rtk_frames.schemas.SCHEMAS`, plus:
+
+- ``session_id`` (first, when the frame's schema lacks it): every table row names its session;
+- ``extras`` (last, text): **the schema-drift policy**. A file holds the declared columns only, in their
+  declared types, so files written by different runs and versions combine under one schema. Columns a
+  flattener kept beyond the declared ones (fields the service added, event metadata) are not lost: they
+  go, per row, into ``extras`` as a JSON object of that row's non-null extra values (NA when none).
+  A column that becomes declared in a later version is simply NA in older files.
+
+Example:
+    >>> from rtk_frames.dataset.tables import TABLES, table_schema
+    >>> TABLES[:3]
+    ('sessions', 'participants', 'participant_details')
+    >>> table_schema("quality_stats").names[0], table_schema("quality_stats").names[-1]
+    ('session_id', 'extras')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rtk_frames.schemas import SCHEMAS
+
+__all__ = [
+    "EXTRAS_COLUMN",
+    "PARTITION_COLUMN",
+    "PARTITION_SCHEMA",
+    "TABLES",
+    "TABLE_FRAMES",
+    "conform",
+    "frame_to_arrow",
+    "partition_dir",
+    "table_schema",
+    "to_pandas",
+]
+
+#: table name -> the frame (SCHEMAS key) whose rows it holds
+TABLE_FRAMES: dict[str, str] = {
+    "sessions": "sessions",
+    "participants": "participants",
+    "participant_details": "participant",
+    "quality_stats": "quality_stats",
+    "quality_segments": "quality_segments",
+    "peer_reports": "peer_report",
+    "peer_report_series": "peer_report_series",
+    "peer_events": "peer_events",
+    "chat": "chat",
+    "transcripts": "transcript",
+}
+TABLES: tuple[str, ...] = tuple(TABLE_FRAMES)
+EXTRAS_COLUMN = "extras"
+PARTITION_COLUMN = "date"
+PARTITION_SCHEMA = pa.schema([pa.field(PARTITION_COLUMN, pa.date32())])
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def _check_table(table: str) -> None:
+    if table not in TABLE_FRAMES:
+        raise KeyError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
+
+
+@functools.cache
+def table_schema(table: str) -> pa.Schema:
+    """The schema every file of ``table`` is written with: ``session_id``, the frame's declared columns,
+    ``extras``.
+
+    Example:
+        >>> table_schema("chat").field("created_at").type
+        TimestampType(timestamp[us, tz=UTC])
+    """
+    _check_table(table)
+    declared = SCHEMAS[TABLE_FRAMES[table]]
+    fields = list(declared)
+    if "session_id" not in declared.names:
+        fields.insert(0, pa.field("session_id", pa.string()))
+    fields.append(pa.field(EXTRAS_COLUMN, pa.string()))
+    return pa.schema(fields)
+
+
+def partition_dir(root: str | Path, table: str, date: str) -> Path:
+    """``ROOT/<table>/date=<YYYY-MM-DD>``.
+
+    Example:
+        >>> partition_dir("/data/fleet", "chat", "2026-11-16").as_posix()
+        '/data/fleet/chat/date=2026-11-16'
+    """
+    _check_table(table)
+    dt.date.fromisoformat(date)  # a bad date is a ValueError here, not a stray directory
+    return Path(root) / table / f"{PARTITION_COLUMN}={date}"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _extras_json(extras: pa.Table) -> pa.Array:
+    out: list[str | None] = []
+    for record in extras.to_pylist():
+        kept = {k: _json_value(v) for k, v in record.items() if v is not None}
+        out.append(json.dumps(kept, sort_keys=True, default=str) if kept else None)
+    return pa.array(out, type=pa.string())
+
+
+def conform(data: pa.Table, table: str, *, session_id: str | None = None) -> pa.Table:
+    """An Arrow table as ``table``'s schema: declared columns cast to their types (absent ones null),
+    the others folded into ``extras`` as JSON (the drift policy); ``session_id`` fills a missing or null
+    ``session_id``.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> t = conform(pa.table({"participant_id": ["p"], "new_field": [3]}), "quality_stats",
+        ...             session_id="s1")
+        >>> t.column("session_id").to_pylist(), t.column("extras").to_pylist()
+        (['s1'], ['{"new_field": 3}'])
+    """
+    schema = table_schema(table)
+    n = data.num_rows
+    names = set(data.column_names)
+    arrays = []
+    for field in schema:
+        if field.name == EXTRAS_COLUMN:
+            extra = [c for c in data.column_names if c not in schema.names and c != PARTITION_COLUMN]
+            if extra and n:
+                array = _extras_json(data.select(extra))
+            elif EXTRAS_COLUMN in names:
+                array = data.column(EXTRAS_COLUMN).cast(pa.string())
+            else:
+                array = pa.nulls(n, pa.string())
+        elif field.name in names:
+            array = data.column(field.name)
+            if array.type != field.type:
+                array = (pa.nulls(n, field.type) if pa.types.is_null(array.type)
+                         else array.cast(field.type))
+        else:
+            array = pa.nulls(n, field.type)
+        if field.name == "session_id" and session_id is not None and array.null_count:
+            array = pc.fill_null(array, pa.scalar(session_id, pa.string()))
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def frame_to_arrow(frame: pd.DataFrame, table: str, *, session_id: str | None = None) -> pa.Table:
+    """``frame`` as an Arrow table of ``table``'s schema (see :func:`conform`).
+
+    Example:
+        >>> import pandas as pd
+        >>> t = frame_to_arrow(pd.DataFrame({"participant_id": ["p"], "new_field": [3]}), "quality_stats",
+        ...                    session_id="s1")
+        >>> t.column("session_id").to_pylist(), t.column("extras").to_pylist()
+        (['s1'], ['{"new_field": 3}'])
+    """
+    data = pa.Table.from_pandas(frame, preserve_index=False)
+    return conform(data.replace_schema_metadata(None), table, session_id=session_id)
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table read from the dataset as a DataFrame with the declared pandas dtypes: ``str``,
+    ``datetime64[us, UTC]``, ``float64``, ``Int64``, ``boolean`` (the partition ``date``, when asked
+    for, as ``datetime.date`` values).
+
+    Example:
+        >>> import pyarrow as pa
+        >>> to_pandas(pa.table({"n": pa.array([1, None], pa.int64())}))["n"].dtype
+        Int64Dtype()
+    """
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type) and str(frame[field.name].dtype) != "datetime64[us, UTC]":
+            frame[field.name] = frame[field.name].astype("datetime64[us, UTC]")
+    return frame

@@ -1,0 +1,313 @@
+"""Atomic changes to a dataset root: stage new files, commit them in SQLite, then move them into place.
+
+The protocol of one :class:`Commit` (the crash-safety argument is in ``docs/DESIGN.md``):
+
+1. every new file is written to ``ROOT/_staging/`` (outside the table directories, and ``_``-prefixed:
+   no reader ever sees it) and fsynced;
+2. **one SQLite transaction** records the new files (``staged``, under their final paths), marks the
+   files they replace ``obsolete`` and writes the sessions' new state: this is the commit point;
+3. each staged file is renamed into ``ROOT/<table>/date=…/`` (atomic on one filesystem), obsolete files
+   are deleted, directories fsynced, and a second transaction marks the moves done.
+
+A crash before 2 leaves only orphans in ``_staging`` (deleted by the next run); a crash after 2 leaves
+moves that :func:`recover` (run first by every sync, compaction and ``open_dataset``) finishes. Either
+way the dataset ends as if the commit had happened entirely or not at all.
+
+Example:
+    >>> import tempfile, pyarrow as pa
+    >>> from rtk_frames.dataset.state import StateStore
+    >>> from rtk_frames.dataset.tables import frame_to_arrow
+    >>> import pandas as pd
+    >>> root = tempfile.mkdtemp()
+    >>> with StateStore.open(root) as state:
+    ...     commit = Commit(root, state)
+    ...     rows = frame_to_arrow(pd.DataFrame({"session_id": ["s1"]}), "chat")
+    ...     path = commit.add("chat", "2026-11-16", rows)
+    ...     _ = commit.apply()
+    ...     state.live_files("chat")  # doctest: +ELLIPSIS
+    ['chat/date=2026-11-16/part-...parquet']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from rtk_frames.dataset.state import STAGING_DIR, StateStore, utc_now
+from rtk_frames.dataset.tables import TABLES, partition_dir, table_schema
+
+__all__ = ["PARQUET_COMPRESSION", "Commit", "read_file", "recover", "staging_path"]
+
+PARQUET_COMPRESSION = "zstd"
+
+
+def staging_path(root: Path, relative: str) -> Path:
+    """Where the file that will live at ``ROOT/relative`` waits before its commit is published."""
+    return root / STAGING_DIR / relative.replace("/", "--")
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_file(root: Path, relative: str) -> pa.Table:
+    """One data file as an Arrow table of its table's schema (no partition column)."""
+    table = relative.split("/", 1)[0]
+    return pq.read_table(root / relative, schema=table_schema(table))
+
+
+@dataclass
+class _NewFile:
+    relative: str
+    table: str
+    date: str
+    rows: int
+    bytes: int
+    sessions: dict[str, int]
+
+
+@dataclass
+class Commit:
+    """One atomic change: files added, files dropped, session state rows upserted.
+
+    Build it with :meth:`add`, :meth:`drop`, :meth:`drop_sessions` and :meth:`set_session`, then
+    :meth:`apply` it (or let it go: nothing of an unapplied commit is ever visible).
+    """
+
+    root: Path | str
+    state: StateStore
+    run_id: int | None = None
+    new_files: list[_NewFile] = field(default_factory=list)
+    dropped: set[str] = field(default_factory=set)
+    session_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    removals: dict[str, set[str]] = field(default_factory=dict)
+    pending_rows: dict[tuple[str, str], list[pa.Table]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        (self.root / STAGING_DIR).mkdir(parents=True, exist_ok=True)
+
+    def __bool__(self) -> bool:
+        return bool(self.new_files or self.dropped or self.session_rows or self.removals or self.pending_rows)
+
+    def add(self, table: str, date: str, data: pa.Table) -> str | None:
+        """Write ``data`` (already of ``table``'s schema) as one new file of partition ``date``."""
+        if data.num_rows == 0:
+            return None
+        assert isinstance(self.root, Path)
+        relative = self._new_name(table, date)
+        target = staging_path(self.root, relative)
+        pq.write_table(data.cast(table_schema(table)), target, compression=PARQUET_COMPRESSION)
+        _fsync_path(target)
+        counts = Counter(data.column("session_id").to_pylist())
+        self.new_files.append(_NewFile(relative, table, date, data.num_rows, target.stat().st_size,
+                                       {str(k): v for k, v in counts.items()}))
+        return relative
+
+    def add_rows(self, table: str, date: str, data: pa.Table) -> int:
+        """Queue rows (of ``table``'s schema) for the partition; :meth:`apply` writes each partition's
+        queued rows as one file. Returns the number of rows queued."""
+        if data.num_rows:
+            self.pending_rows.setdefault((table, date), []).append(data)
+        return data.num_rows
+
+    def add_batches(self, table: str, date: str, batches: Iterable[pa.RecordBatch], *,
+                    max_rows_per_file: int) -> int:
+        """Stream ``batches`` into new files of at most ``max_rows_per_file`` rows each (bounded memory);
+        returns the number of files written."""
+        assert isinstance(self.root, Path)
+        schema = table_schema(table)
+        written = 0
+        writer: pq.ParquetWriter | None = None
+        current: _NewFile | None = None
+        target: Path | None = None
+        counts: Counter[str] = Counter()
+
+        def close() -> None:
+            nonlocal writer, current, written
+            if writer is None or current is None or target is None:
+                return
+            writer.close()
+            _fsync_path(target)
+            current.bytes = target.stat().st_size
+            current.sessions = dict(counts)
+            self.new_files.append(current)
+            written += 1
+            writer, current = None, None
+            counts.clear()
+
+        for batch in batches:
+            offset = 0
+            while offset < batch.num_rows:
+                if writer is None:
+                    relative = self._new_name(table, date)
+                    target = staging_path(self.root, relative)
+                    writer = pq.ParquetWriter(target, schema, compression=PARQUET_COMPRESSION)
+                    current = _NewFile(relative, table, date, 0, 0, {})
+                assert current is not None
+                piece = batch.slice(offset, max_rows_per_file - current.rows)
+                writer.write_table(pa.Table.from_batches([piece]).cast(schema))
+                for item in pc.value_counts(piece.column(schema.get_field_index("session_id"))).to_pylist():
+                    counts[str(item["values"])] += item["counts"]
+                current.rows += piece.num_rows
+                offset += piece.num_rows
+                if current.rows >= max_rows_per_file:
+                    close()
+        close()
+        return written
+
+    def _new_name(self, table: str, date: str) -> str:
+        assert isinstance(self.root, Path)
+        name = f"part-{self.run_id or 0:05d}-{uuid.uuid4().hex[:16]}.parquet"
+        return partition_dir(self.root, table, date).relative_to(self.root).joinpath(name).as_posix()
+
+    def drop(self, relative: str) -> None:
+        """Remove a committed file (its rows leave the dataset when the commit applies)."""
+        self.dropped.add(relative)
+
+    def drop_sessions(self, session_ids: set[str], tables: set[str] | None = None) -> None:
+        """Remove every committed row of ``session_ids`` (from ``tables``, default all) when the commit
+        applies: the files holding them are rewritten without those rows (copy-on-write) and dropped.
+        Rows added by this same commit are not touched."""
+        for table in tables if tables is not None else TABLES:
+            self.removals.setdefault(table, set()).update(session_ids)
+
+    def _rewrite_removals(self) -> None:
+        assert isinstance(self.root, Path)
+        removals = {table: ids for table, ids in self.removals.items() if ids}
+        self.removals = {}
+        if not removals:
+            return
+        everyone = set().union(*removals.values())
+        for relative, table, date in self.state.files_of_sessions(everyone, set(removals)):
+            if relative in self.dropped:
+                continue
+            data = read_file(self.root, relative)
+            value_set = pa.array(sorted(removals[table]), type=pa.string())
+            keep = data.filter(pc.invert(pc.is_in(data.column("session_id"), value_set=value_set)))
+            if keep.num_rows == data.num_rows:
+                continue
+            self.add(table, date, keep)
+            self.drop(relative)
+
+    def set_session(self, session_id: str, **values: Any) -> None:
+        """Upsert the session's state row (columns of the ``sessions`` state table)."""
+        self.session_rows.setdefault(session_id, {}).update(values)
+
+    def apply(self) -> int:
+        """Write the queued rows, commit (one SQLite transaction) and publish (renames, deletes);
+        returns the number of files added."""
+        assert isinstance(self.root, Path)
+        if not self:
+            return 0
+        self._rewrite_removals()
+        for (table, date), parts in sorted(self.pending_rows.items()):
+            self.add(table, date, pa.concat_tables(parts))
+        self.pending_rows = {}
+        added = len(self.new_files)
+        _fsync_path(self.root / STAGING_DIR)
+        now = utc_now()
+        with self.state.transaction() as db:
+            for f in self.new_files:
+                db.execute("INSERT INTO files(path, tbl, date, state, rows, bytes, created_at, run_id)"
+                           " VALUES (?, ?, ?, 'staged', ?, ?, ?, ?)",
+                           (f.relative, f.table, f.date, f.rows, f.bytes, now, self.run_id))
+                db.executemany("INSERT INTO file_sessions(path, session_id, rows) VALUES (?, ?, ?)",
+                               [(f.relative, sid, n) for sid, n in f.sessions.items()])
+            for relative in self.dropped:
+                db.execute("UPDATE files SET state = 'obsolete' WHERE path = ?", (relative,))
+            for session_id, values in self.session_rows.items():
+                _upsert_session(db, session_id, values)
+        self.new_files, self.dropped, self.session_rows = [], set(), {}
+        publish(self.root, self.state)
+        return added
+
+
+def _upsert_session(db: Any, session_id: str, values: dict[str, Any]) -> None:
+    values = dict(values)
+    if "parts" in values and not isinstance(values["parts"], str):
+        values["parts"] = ",".join(sorted(values["parts"]))
+    for flag in ("transcript_pending",):
+        if flag in values:
+            values[flag] = int(bool(values[flag]))
+    add_requests = int(values.pop("add_requests", 0))
+    exists = db.execute("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+    if exists is None:
+        values.setdefault("status", "failed")
+        values.setdefault("first_seen", utc_now())
+        columns = ["session_id", *values, "requests"]
+        db.execute(f"INSERT INTO sessions({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                   (session_id, *values.values(), add_requests))
+    else:
+        assignments = [f"{k} = ?" for k in values] + ["requests = requests + ?"]
+        db.execute(f"UPDATE sessions SET {', '.join(assignments)} WHERE session_id = ?",
+                   (*values.values(), add_requests, session_id))
+
+
+def publish(root: Path, state: StateStore) -> tuple[int, int]:
+    """Finish committed moves: rename staged files into place, delete obsolete ones; returns the counts."""
+    staged, obsolete = state.pending_files()
+    directories: set[Path] = set()
+    for relative in staged:
+        source, target = staging_path(root, relative), root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.exists():
+            os.replace(source, target)
+        elif not target.exists():
+            raise FileNotFoundError(f"committed file {relative} is neither staged nor in place: the dataset "
+                                    f"at {root} lost a file (was {source} deleted by hand?)")
+        directories.add(target.parent)
+    for relative in obsolete:
+        with contextlib.suppress(FileNotFoundError):
+            (root / relative).unlink()
+        directories.add((root / relative).parent)
+    for directory in directories:
+        if directory.exists():
+            _fsync_path(directory)
+    if staged or obsolete:
+        with state.transaction() as db:
+            db.execute("UPDATE files SET state = 'live' WHERE state = 'staged'")
+            db.execute("DELETE FROM file_sessions"
+                       " WHERE path IN (SELECT path FROM files WHERE state = 'obsolete')")
+            db.execute("DELETE FROM files WHERE state = 'obsolete'")
+    for directory in directories:  # tidy: a partition left without files goes
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+    return len(staged), len(obsolete)
+
+
+def recover(root: str | os.PathLike[str], state: StateStore) -> dict[str, int]:
+    """Finish an interrupted commit and delete uncommitted leftovers; call with the root's lock held.
+
+    Example:
+        >>> import tempfile
+        >>> from rtk_frames.dataset.state import StateStore
+        >>> root = tempfile.mkdtemp()
+        >>> with StateStore.open(root) as state:
+        ...     recover(root, state)
+        {'moved': 0, 'deleted': 0, 'orphans': 0}
+    """
+    path = Path(root)
+    moved, deleted = publish(path, state)
+    orphans = 0
+    staging = path / STAGING_DIR
+    if staging.is_dir():
+        for leftover in staging.iterdir():  # written by a commit that never reached its transaction
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                orphans += 1
+    return {"moved": moved, "deleted": deleted, "orphans": orphans}
