@@ -7,6 +7,9 @@ Commands::
     rtk-frames report --from DATE --to DATE --out DIR [--demo]   a fleet report over many sessions
     rtk-frames sessions [--demo] [--from DATE] [--to DATE] [--status ENDED|LIVE] [--csv PATH]
     rtk-frames sandbox [--port N] [--synthetic SESSIONS] [--rate-limit N/Ss] [--faults KIND] [--token T]
+    rtk-frames sync ROOT --from DATE --to DATE [--no-peer-reports] [--chat] [--transcripts] [--rate N/Ss]
+                    [--workers N] [--demo] [--quiet]   keep the fleet dataset at ROOT up to date
+    rtk-frames compact ROOT                          merge the dataset's small files
 
 Credentials: ``CLOUDFLARE_API_TOKEN``, ``CLOUDFLARE_ACCOUNT_ID``, ``RTK_APP_ID`` and optionally
 ``RTK_BASE_URL`` (see ``rtk_frames.Client.from_env``). Expected failures (a typed ``rtk_frames`` error:
@@ -86,7 +89,80 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--csv", type=Path, help="also write the full table as spreadsheet-safe CSV")
 
     _add_sandbox_parser(commands)
+    _add_dataset_parsers(commands)
     return parser
+
+
+def _rate(text: str) -> tuple[int, float]:
+    """``N/Ss``: at most N requests per S seconds (e.g. ``1000/300s``)."""
+    count, _, window = text.strip().partition("/")
+    try:
+        budget = (int(count), float(window.strip().removesuffix("s")))
+    except ValueError:
+        budget = (0, 0.0)
+    if budget[0] < 1 or not 0 < budget[1] < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a rate like 1000/300s (N requests per S seconds): {text!r}")
+    return budget
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number >= 1: {text!r}")
+    return value
+
+
+def _add_dataset_parsers(commands: Any) -> None:
+    sync = commands.add_parser("sync", help="keep a fleet dataset (hive-partitioned parquet) up to date")
+    sync.add_argument("root", type=Path, help="the dataset's directory (created if missing)")
+    sync.add_argument("--from", dest="start", type=_date, help="sessions started from this date (UTC)")
+    sync.add_argument("--to", dest="end", type=_date, help="... up to (not including) this date")
+    sync.add_argument("--no-peer-reports", action="store_true",
+                      help="skip the per-peer reports (half the requests; no RTT or MOS tables)")
+    sync.add_argument("--chat", action="store_true", help="also keep each session's chat")
+    sync.add_argument("--transcripts", action="store_true", help="also keep each session's transcript")
+    sync.add_argument("--rate", type=_rate, action="append", metavar="N/Ss",
+                      help="the client's request budget, e.g. 1000/300s (repeat for several windows; "
+                           "default: below Cloudflare's 1200/300s and RealtimeKit's 250/10s)")
+    sync.add_argument("--workers", type=_positive, default=None, help="requests in flight at once")
+    sync.add_argument("--demo", action="store_true",
+                      help="sync the bundled sample data from an in-process sandbox (no credentials)")
+    sync.add_argument("--quiet", action="store_true", help="no progress bar; the summary on stdout")
+    compact = commands.add_parser("compact", help="merge a fleet dataset's small files (few per table/day)")
+    compact.add_argument("root", type=Path, help="the dataset's directory")
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from rtk_frames.dataset.sync import sync_dataset
+
+    if not args.demo and (args.start is None or args.end is None):
+        raise _UsageError("sync: give --from DATE and --to DATE (or --demo for the sample data)")
+    if args.start is not None and args.end is not None and args.end <= args.start:
+        raise _UsageError("sync: --to must be after --from")
+    with _client(args.demo) as client:
+        if args.rate:
+            from rtk_frames.ratelimit import RateLimiter
+
+            client.rate_limiter = RateLimiter(tuple(args.rate))
+        summary = sync_dataset(client, args.root, start=args.start, end=args.end,
+                               peer_reports=not args.no_peer_reports, chat=args.chat,
+                               transcripts=args.transcripts, workers=args.workers, progress=not args.quiet)
+    if args.quiet:
+        print(summary)
+    return EXIT_OK
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from rtk_frames.dataset.compact import compact_dataset
+    from rtk_frames.dataset.state import STATE_FILE
+
+    if not (args.root / STATE_FILE).exists():
+        raise _UsageError(f"compact: {args.root} is not a dataset (no {STATE_FILE}); run rtk-frames sync")
+    print(compact_dataset(args.root))
+    return EXIT_OK
 
 
 @contextlib.contextmanager
@@ -320,7 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = build_parser().parse_args(argv)
-    handlers = {"report": _report, "sessions": _sessions, "sandbox": _sandbox}
+    handlers = {"report": _report, "sessions": _sessions, "sandbox": _sandbox, "sync": _sync,
+                "compact": _compact}
     try:
         return handlers[args.command](args)
     except _UsageError as exc:
