@@ -1,0 +1,429 @@
+"""The kept fleet dataset: sync_dataset / open_dataset / compaction, through the sandbox over real HTTP.
+
+Request counts come from the sandbox's own request log, not from the client's counters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+
+import rtk_frames as rtk
+from rtk_frames.dataset import TABLES, compact_dataset
+from rtk_frames.dataset import sync as sync_module
+from rtk_frames.dataset.state import STAGING_DIR, STATE_FILE, DatasetLockedError, StateStore, root_lock
+from rtk_frames.dataset.tables import table_schema
+from rtk_frames.sandbox import Dataset, Faults, serve
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def synthetic(sessions: int = 5, participants: int = 2, samples: int = 4, seed: int = 11) -> Dataset:
+    return Dataset.synthetic(sessions=sessions, participants=participants, samples=samples, seed=seed)
+
+
+def endpoints(api) -> Counter:
+    return Counter(record.endpoint for record in api.request_log)
+
+
+def sync(api, root, **options):
+    options.setdefault("progress", False)
+    return rtk.sync_dataset(api.client(max_retries=0), root, **options)
+
+
+def read_table(root: Path, table: str) -> pd.DataFrame:
+    """A table as a plain directory reader sees it (pyarrow + hive), sorted, without the extras column."""
+    files = sorted(str(p) for p in (root / table).glob("date=*/*.parquet"))
+    if not files:
+        return pd.DataFrame(columns=table_schema(table).names)
+    data = pads.dataset(files, format="parquet", partitioning="hive",
+                        partition_base_dir=str(root / table)).to_table()
+    frame = data.to_pandas()
+    return frame.sort_values(list(frame.columns), ignore_index=True, key=lambda c: c.astype("str"))
+
+
+def ended(ds: Dataset) -> list[dict]:
+    return [s for s in ds.sessions if s["status"] == "ENDED"]
+
+
+# ------------------------------------------------------------------------------------------ first sync
+
+
+def test_sync_writes_every_table_partitioned_by_start_day_with_the_declared_schema(tmp_path):
+    ds = synthetic()
+    with serve(ds) as api:
+        summary = sync(api, tmp_path, chat=True, transcripts=True)
+    assert summary.failed == 0 and summary.new == len(ended(ds))
+    assert summary.live == len(ds.sessions) - summary.new
+    for table in TABLES:
+        files = sorted((tmp_path / table).glob("date=*/*.parquet"))
+        assert files, table
+        for path in files:
+            assert pq.read_schema(path).remove_metadata().equals(table_schema(table)), path
+    days = {s["id"]: s["started_at"][:10] for s in ds.sessions}
+    sessions = read_table(tmp_path, "sessions")
+    assert sorted(sessions["session_id"]) == sorted(days)  # LIVE ones too: their listing row
+    for table in TABLES:  # every row sits in its session's start-day partition
+        frame = read_table(tmp_path, table)
+        assert (frame["date"].astype("str") == frame["session_id"].map(days)).all(), table
+    participants = read_table(tmp_path, "participants")
+    expected = sum(len(ds.participants[s["id"]]) for s in ended(ds))
+    assert len(participants) == expected and len(read_table(tmp_path, "participant_details")) == expected
+    assert len(read_table(tmp_path, "peer_reports")) == expected
+    samples = sum(len(seg["audio_stats"]) + len(seg["video_stats"])
+                  for s in ended(ds) for row in ds.participants[s["id"]]
+                  for seg in ds.details[row["id"]]["quality_stats"])
+    assert len(read_table(tmp_path, "quality_stats")) == samples
+    assert summary.rows["quality_stats"] == samples
+    assert not any((tmp_path / STAGING_DIR).iterdir())
+
+
+def test_requests_per_session_are_one_listing_page_plus_a_details_and_a_report_per_participant(tmp_path):
+    ds = synthetic(sessions=4, participants=3)
+    with serve(ds) as api:
+        summary = sync(api, tmp_path)
+        seen = endpoints(api)
+    people = sum(len(ds.participants[s["id"]]) for s in ended(ds))
+    assert seen == Counter({"get_sessions": 1, "get_session_participants": len(ended(ds)),
+                            "get_session_participant_details": people,
+                            "get_participant_data_from_peer_id": people})
+    assert summary.requests == sum(seen.values())  # the summary's count is the service's count
+    with serve(ds) as api:
+        sync(api, tmp_path / "lean", peer_reports=False)
+        assert endpoints(api)["get_participant_data_from_peer_id"] == 0
+        assert endpoints(api)["get_session_participant_details"] == people
+
+
+def test_a_second_run_over_the_same_window_sends_only_the_listing(tmp_path):
+    ds = synthetic()
+    with serve(ds) as api:
+        sync(api, tmp_path, chat=True, transcripts=True)
+        before = {t: read_table(tmp_path, t) for t in TABLES}
+        api.reset_log()
+        again = sync(api, tmp_path, chat=True, transcripts=True)
+        assert endpoints(api) == Counter({"get_sessions": 1})
+    assert again.skipped == len(ended(ds)) and again.new == again.updated == again.files_written == 0
+    for table in TABLES:
+        pd.testing.assert_frame_equal(read_table(tmp_path, table), before[table])
+
+
+def test_new_sessions_are_added_and_only_they_are_fetched(tmp_path):
+    ds = synthetic(sessions=6)
+    days = sorted({s["started_at"][:10] for s in ended(ds)})
+    cut = days[1]
+    with serve(ds) as api:
+        first = sync(api, tmp_path, end=cut)
+        api.reset_log()
+        second = sync(api, tmp_path)
+        fetched = {r.path.split("/sessions/")[1].split("/")[0] for r in api.request_log
+                   if r.endpoint == "get_session_participants"}
+    early = {s["id"] for s in ended(ds) if s["started_at"][:10] < cut}
+    assert first.new == len(early) and second.new == len(ended(ds)) - len(early)
+    assert fetched == {s["id"] for s in ended(ds)} - early
+    assert read_table(tmp_path, "sessions")["session_id"].is_unique
+
+
+def test_a_live_session_is_listed_only_then_fetched_once_it_has_ended(tmp_path):
+    ds = synthetic()
+    live = next(s for s in ds.sessions if s["status"] == "LIVE")
+    with serve(ds) as api:
+        first = sync(api, tmp_path)
+        assert first.live == 1
+        assert all(live["id"] not in r.path for r in api.request_log if r.endpoint != "get_sessions")
+        live["status"] = "ENDED"  # the call ends (the sandbox serves the same record)
+        live["ended_at"] = live["updated_at"] = "2026-12-01T10:00:00.000Z"
+        api.reset_log()
+        second = sync(api, tmp_path)
+        asked = {r.path.split("/sessions/")[1].split("/")[0] for r in api.request_log
+                 if r.endpoint == "get_session_participants"}
+    assert second.updated == 1 and second.skipped == len(ds.sessions) - 1 and asked == {live["id"]}
+    sessions = read_table(tmp_path, "sessions")
+    row = sessions[sessions["session_id"] == live["id"]]
+    assert row["status"].tolist() == ["ENDED"]  # replaced, not duplicated
+    participants = read_table(tmp_path, "participants")
+    assert (participants["session_id"] == live["id"]).sum() == len(ds.participants[live["id"]])
+
+
+def test_a_failed_session_is_recorded_with_why_and_tried_again(tmp_path):
+    ds = synthetic()
+    victim = ended(ds)[0]["id"]
+    fault = Faults(server_errors_first=1, path_pattern=f"/sessions/{victim}/participants$")
+    with serve(ds, faults=fault) as api:
+        first = sync(api, tmp_path)
+        assert first.failed == 1 and "ServerError" in first.failures[victim]
+        with StateStore.open(tmp_path) as state:
+            record = state.session(victim)
+        assert record.status == "failed" and "core" in record.error
+        assert victim not in set(read_table(tmp_path, "participants")["session_id"])
+        api.reset_log()
+        second = sync(api, tmp_path)
+        asked = {r.path.split("/sessions/")[1].split("/")[0] for r in api.request_log
+                 if r.endpoint == "get_session_participants"}
+    assert second.updated == 1 and second.failed == 0 and asked == {victim}
+    stored = read_table(tmp_path, "participants")
+    assert (stored["session_id"] == victim).sum() == len(ds.participants[victim])
+    with StateStore.open(tmp_path) as state:
+        assert state.session(victim).status == "complete"
+
+
+def test_a_transcript_not_ready_is_fetched_on_a_later_run(tmp_path):
+    ds = synthetic()
+    late = ended(ds)[1]["id"]
+    utterances = ds.transcripts.pop(late)
+    with serve(ds) as api:
+        first = sync(api, tmp_path, transcripts=True)
+        assert first.transcripts_pending == 1 and first.failed == 0
+        ds.transcripts[late] = utterances  # the service finished transcribing
+        api.reset_log()
+        second = sync(api, tmp_path, transcripts=True)
+        seen = endpoints(api)
+    assert seen == Counter({"get_sessions": 1, "get_session_transcripts": 1, "download": 1})
+    assert second.completed == 1 and second.transcripts_pending == 0
+    transcripts = read_table(tmp_path, "transcripts")
+    assert (transcripts["session_id"] == late).sum() == len(utterances)
+
+
+def test_chat_asked_for_on_a_later_run_fetches_only_the_chats(tmp_path):
+    ds = synthetic()
+    with serve(ds) as api:
+        sync(api, tmp_path, peer_reports=False)
+        api.reset_log()
+        summary = sync(api, tmp_path, peer_reports=False, chat=True)
+        seen = endpoints(api)
+    n = len(ended(ds))
+    assert seen == Counter({"get_sessions": 1, "get_session_chat": n, "download": n})
+    assert summary.completed == n
+    assert len(read_table(tmp_path, "chat")) == sum(len(ds.chats[s["id"]]) for s in ended(ds))
+
+
+def test_peer_reports_added_later_use_the_stored_participant_list(tmp_path):
+    ds = synthetic()
+    with serve(ds) as api:
+        sync(api, tmp_path, peer_reports=False)
+        api.reset_log()
+        sync(api, tmp_path)
+        seen = endpoints(api)
+    people = sum(len(ds.participants[s["id"]]) for s in ended(ds))
+    assert seen == Counter({"get_sessions": 1, "get_participant_data_from_peer_id": people})
+
+
+# ------------------------------------------------------------------------------------------ lock
+
+
+def test_a_second_sync_on_the_same_root_refuses_while_one_runs(tmp_path):
+    with serve(synthetic(sessions=2)) as api, root_lock(tmp_path):
+        with pytest.raises(DatasetLockedError, match="another rtk-frames sync"):
+            sync(api, tmp_path)
+        with pytest.raises(DatasetLockedError):
+            compact_dataset(tmp_path)
+
+
+def test_a_sigkilled_lock_holder_leaves_the_root_unlocked(tmp_path):
+    script = textwrap.dedent(f"""
+        import time
+        from rtk_frames.dataset.state import root_lock
+        with root_lock({str(tmp_path)!r}):
+            print("locked", flush=True)
+            time.sleep(60)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(DatasetLockedError, match=f"pid {holder.pid}"), root_lock(tmp_path):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with root_lock(tmp_path):  # the kernel released it with the process
+        pass
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fleet")
+    ds = synthetic(sessions=8, participants=3, samples=5, seed=5)
+    with serve(ds) as api:
+        sync(api, root, chat=True, transcripts=True)
+    return root, ds
+
+
+def test_open_dataset_gives_every_table_with_the_declared_dtypes(synced):
+    root, _ = synced
+    fleet = rtk.open_dataset(root)
+    assert fleet.tables == list(TABLES)
+    dtypes = {pa.string(): "str", pa.timestamp("us", tz="UTC"): "datetime64[us, UTC]",
+              pa.float64(): "float64", pa.int64(): "Int64", pa.bool_(): "boolean"}
+    for table in TABLES:
+        frame = fleet.table(table)
+        schema = table_schema(table)
+        assert list(frame.columns) == schema.names and len(frame) > 0, table
+        assert frame.dtypes.astype(str).tolist() == [dtypes[f.type] for f in schema], table
+
+
+def test_table_prunes_partitions_by_day_and_selects_columns_and_rows(synced):
+    root, ds = synced
+    fleet = rtk.open_dataset(root)
+    days = sorted({s["started_at"][:10] for s in ended(ds)})
+    start = days[1]
+    end = (dt.date.fromisoformat(start) + dt.timedelta(days=1)).isoformat()  # midnight: that day excluded
+    frame = fleet.table("quality_stats", start=start, end=end,
+                        columns=["session_id", "kind", "quality", "date"])
+    assert list(frame.columns) == ["session_id", "kind", "quality", "date"]
+    got_days = {d.isoformat() for d in frame["date"]}
+    assert got_days == {start}
+    everything = fleet.table("quality_stats")
+    in_window = {s["id"] for s in ended(ds) if start <= s["started_at"][:10] < end}
+    assert len(frame) == everything["session_id"].isin(in_window).sum()
+    audio = fleet.table("quality_stats", filters=[("kind", "=", "audio")])
+    assert len(audio) == (everything["kind"] == "audio").sum() and set(audio["kind"]) == {"audio"}
+    either = fleet.table("quality_stats", filters=pads.field("quality") < 50)
+    assert len(either) == (everything["quality"] < 50).sum()
+    with pytest.raises(KeyError, match="no column"):
+        fleet.table("sessions", columns=["nope"])
+    with pytest.raises(KeyError, match="unknown table"):
+        fleet.table("nope")
+
+
+def test_sql_runs_over_a_view_per_table_and_agrees_with_pandas_and_duckdb_on_the_files(synced):
+    root, _ = synced
+    fleet = rtk.open_dataset(root)
+    mine = fleet.sql("SELECT session_id, kind, count(*) AS n, avg(quality) AS q FROM quality_stats "
+                     "GROUP BY ALL ORDER BY session_id, kind")
+    frame = fleet.table("quality_stats")
+    theirs = (frame.groupby(["session_id", "kind"]).agg(n=("quality", "size"), q=("quality", "mean"))
+              .reset_index())
+    assert mine["n"].tolist() == theirs["n"].tolist()
+    assert mine["q"].round(9).tolist() == theirs["q"].round(9).tolist()
+    files = f"{root}/quality_stats/*/*.parquet"
+    raw = duckdb.sql(f"SELECT count(*) FROM read_parquet('{files}')").fetchall()[0][0]
+    assert raw == len(frame) == len(pd.read_parquet(root / "quality_stats"))
+    one = frame["session_id"][0]
+    assert fleet.sql("SELECT count(*) AS n FROM quality_stats WHERE session_id = ?", one)["n"][0] == (
+        frame["session_id"] == one).sum()
+
+
+def test_an_empty_root_reads_as_empty_tables(tmp_path):
+    fleet = rtk.open_dataset(tmp_path)
+    assert fleet.table("peer_events").empty
+    assert fleet.sql("SELECT count(*) AS n FROM peer_events")["n"].tolist() == [0]
+
+
+# ------------------------------------------------------------------------------------------ compaction
+
+
+def test_compaction_leaves_one_file_per_partition_and_the_same_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(sync_module, "COMMIT_EVERY_SESSIONS", 1)  # a commit (files) per session
+    monkeypatch.setattr(sync_module, "COMPACT_MAX_FILES", 10_000)  # no automatic compaction
+    ds = synthetic(sessions=9, seed=3)
+    with serve(ds) as api:
+        sync(api, tmp_path)
+    before = {t: read_table(tmp_path, t) for t in TABLES}
+    assert any(len(list(d.glob("*.parquet"))) > 1 for d in (tmp_path / "quality_stats").iterdir())
+    summary = compact_dataset(tmp_path)
+    assert summary.files_after < summary.files_before
+    for table in TABLES:
+        for day in (tmp_path / table).glob("date=*"):
+            assert len(list(day.glob("*.parquet"))) == 1, day
+        pd.testing.assert_frame_equal(read_table(tmp_path, table), before[table])
+    with StateStore.open(tmp_path) as state:  # the state knows the new files, and which sessions they hold
+        on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/date=*/*.parquet"))
+        assert sorted(p for t in TABLES for p in state.live_files(t)) == on_disk
+        victim = ended(ds)[0]["id"]
+        assert state.files_of_sessions([victim], {"participants"})
+
+
+def test_sync_compacts_automatically_past_the_threshold(tmp_path, monkeypatch):
+    monkeypatch.setattr(sync_module, "COMMIT_EVERY_SESSIONS", 1)
+    monkeypatch.setattr(sync_module, "COMPACT_MAX_FILES", 1)
+    ds = synthetic(sessions=9, seed=3)
+    with serve(ds) as api:
+        summary = sync(api, tmp_path)
+    assert summary.files_compacted > 0
+    for day in (tmp_path / "participants").iterdir():
+        assert len(list(day.glob("*.parquet"))) == 1
+
+
+# ------------------------------------------------------------------------------------------ summary, CLI
+
+
+def test_summary_repr_reads_as_a_report(tmp_path):
+    with serve(synthetic(sessions=3)) as api:
+        summary = sync(api, tmp_path)
+    text = repr(summary)
+    assert "sessions: 2 new" in text and "per fetched session" in text and "rows written" in text
+
+
+def test_progress_bar_counts_requests_and_sessions_and_the_summary_is_printed(tmp_path, capsys):
+    with serve(synthetic(sessions=3)) as api:
+        rtk.sync_dataset(api.client(), tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "requests" in err and "sessions" in err and "sync of" in err
+
+
+def run_cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "rtk_frames.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_cli_sync_and_compact(tmp_path):
+    done = run_cli("sync", str(tmp_path), "--demo", "--chat", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "sync of" in done.stdout and (tmp_path / STATE_FILE).exists()
+    assert rtk.open_dataset(tmp_path).table("chat").shape[0] > 0
+    compacted = run_cli("compact", str(tmp_path))
+    assert compacted.returncode == 0 and "compaction of" in compacted.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ("sync", "ROOT", "--from", "2026-01-02", "--to", "2026-01-01"),
+    ("sync", "ROOT", "--from", "2026-01-01"),
+    ("sync", "ROOT", "--demo", "--rate", "ten/s"),
+    ("sync", "ROOT", "--demo", "--workers", "0"),
+    ("compact", "ROOT"),
+])
+def test_cli_usage_errors_exit_2_with_one_clean_line(tmp_path, args):
+    done = run_cli(*[str(tmp_path / "nothing") if a == "ROOT" else a for a in args])
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("rtk-frames")
+
+
+def test_cli_sync_refuses_a_locked_root_in_one_line(tmp_path):
+    with root_lock(tmp_path):
+        done = run_cli("sync", str(tmp_path), "--demo", "--quiet")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "another rtk-frames sync" in done.stderr
+
+
+def test_sync_rejects_an_empty_window_and_no_workers(tmp_path):
+    with serve(synthetic(sessions=1)) as api:
+        with pytest.raises(ValueError, match="after start"):
+            sync(api, tmp_path, start=dt.date(2026, 1, 2), end=dt.date(2026, 1, 1))
+        with pytest.raises(ValueError, match="workers"):
+            sync(api, tmp_path, workers=0)
+
+
+def test_the_window_is_by_start_time_with_the_end_excluded(tmp_path):
+    ds = synthetic(sessions=6)
+    first = min(s["started_at"] for s in ended(ds))
+    start = pd.Timestamp(first)
+    with serve(ds) as api:
+        summary = sync(api, tmp_path, start=start, end=start + pd.Timedelta(microseconds=1))
+    assert summary.listed == 1 and read_table(tmp_path, "sessions")["started_at"].tolist() == [start]
+    time.sleep(0)  # (no timing assertions anywhere)
