@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from rtk_frames.dataset.state import STATE_FILE, StateStore, try_root_lock
+from rtk_frames.dataset.state import STAGING_DIR, STATE_FILE, StateStore, try_root_lock
 from rtk_frames.dataset.tables import PARTITION_COLUMN, PARTITION_SCHEMA, TABLES, table_schema, to_pandas
 from rtk_frames.dataset.write import recover
 from rtk_frames.errors import RTKError
@@ -161,6 +161,15 @@ class FleetDataset:
             self._duck = None
 
 
+def _needs_recovery(path: Path) -> bool:
+    """Did a sync die mid-commit? (checked without the lock: only then is the lock taken, briefly)"""
+    staging = path / STAGING_DIR
+    if staging.is_dir() and any(staging.iterdir()):
+        return True
+    with StateStore.open(path, create=False) as state:
+        return state.pending_files() != ([], [])
+
+
 def open_dataset(root: str | os.PathLike[str]) -> FleetDataset:
     """Open the fleet dataset at ``root`` (made by :func:`rtk_frames.sync_dataset`).
 
@@ -182,7 +191,7 @@ def open_dataset(root: str | os.PathLike[str]) -> FleetDataset:
     path = Path(root)
     if not path.is_dir():
         raise RTKError(f"no dataset at {path} (run rtk-frames sync first)")
-    if (path / STATE_FILE).exists():
+    if (path / STATE_FILE).exists() and _needs_recovery(path):
         with try_root_lock(path) as got:
             if got:
                 with StateStore.open(path, create=False) as state:
