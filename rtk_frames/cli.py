@@ -142,11 +142,12 @@ def _sync(args: argparse.Namespace) -> int:
         raise _UsageError("sync: give --from DATE and --to DATE (or --demo for the sample data)")
     if args.start is not None and args.end is not None and args.end <= args.start:
         raise _UsageError("sync: --to must be after --from")
-    with _client(args.demo) as client:
-        if args.rate:
-            from rtk_frames.ratelimit import RateLimiter
+    kwargs: dict[str, Any] = {}
+    if args.rate:
+        from rtk_frames.ratelimit import RateLimiter
 
-            client.rate_limiter = RateLimiter(tuple(args.rate))
+        kwargs["rate_limiter"] = RateLimiter(tuple(args.rate))
+    with _client(args.demo, **kwargs) as client:
         summary = sync_dataset(client, args.root, start=args.start, end=args.end,
                                peer_reports=not args.no_peer_reports, chat=args.chat,
                                transcripts=args.transcripts, workers=args.workers, progress=not args.quiet)
@@ -166,18 +167,18 @@ def _compact(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _client(demo: bool) -> Iterator[Any]:
+def _client(demo: bool, **client_kwargs: Any) -> Iterator[Any]:
     """A client for the real API (from the environment) or for an in-process demo sandbox."""
     if demo:
         from rtk_frames.sandbox import Dataset, serve
 
         with serve(Dataset.from_samples()) as api:
-            client = api.client()
+            client = api.client(**client_kwargs)
             yield client
         return
     from rtk_frames.client import Client
 
-    yield Client.from_env()
+    yield Client.from_env(**client_kwargs)
 
 
 def _pick_demo_session(client: Any) -> str:

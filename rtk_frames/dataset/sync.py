@@ -192,10 +192,11 @@ def _session_date(row: pd.Series) -> str | None:
 
 
 class _WaitWatch:
-    """Wraps the client's rate limiter to see, live, how long requests have been waiting for budget."""
+    """Sees, live, how long requests have been waiting for the client's rate budget."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self, limiter: Any) -> None:
+        self.limiter = limiter
+        self._acquire = limiter.acquire  # the limiter's own (bound) method
         self._lock = threading.Lock()
         self._waiting: dict[int, float] = {}
 
@@ -204,13 +205,10 @@ class _WaitWatch:
         with self._lock:
             self._waiting[ident] = time.monotonic()
         try:
-            return float(self.inner.acquire())
+            return float(self._acquire())
         finally:
             with self._lock:
                 self._waiting.pop(ident, None)
-
-    def observe(self, headers: Any) -> Any:
-        return self.inner.observe(headers)
 
     def longest_wait_s(self) -> float:
         now = time.monotonic()
@@ -218,26 +216,31 @@ class _WaitWatch:
             return max((now - since for since in self._waiting.values()), default=0.0)
 
     def rate_per_s(self) -> float | None:
-        windows = getattr(self.inner, "windows", None) or ()
+        """The budget's sustained rate (its tightest window), for the ETA."""
+        windows = getattr(self.limiter, "windows", None) or ()
         rates = [n / s for n, s in windows if s > 0]
         return min(rates) if rates else None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 @contextlib.contextmanager
 def _watched_limiter(client: Any) -> Iterator[_WaitWatch | None]:
-    inner = getattr(client, "rate_limiter", None)
-    if inner is None or not hasattr(inner, "acquire"):
+    """For the run, route the client's limiter's ``acquire`` through a :class:`_WaitWatch` (an instance
+    attribute on the same limiter object, so it works whoever holds a reference to it)."""
+    limiter = getattr(client, "rate_limiter", None)
+    if limiter is None or not callable(getattr(limiter, "acquire", None)):
         yield None
         return
-    watch = _WaitWatch(inner)
-    client.rate_limiter = watch
+    watch = _WaitWatch(limiter)
+    try:
+        limiter.acquire = watch.acquire
+    except (AttributeError, TypeError):  # a limiter that takes no attributes: no live wait display
+        yield None
+        return
     try:
         yield watch
     finally:
-        client.rate_limiter = inner
+        with contextlib.suppress(AttributeError):
+            del limiter.acquire
 
 
 def _client_counters(client: Any) -> tuple[dict[str, int], int, float]:
@@ -267,9 +270,13 @@ class _Job:
     pending: int = 0
     requests: int = 0
     frames: dict[str, dict[str, list[pd.DataFrame]]] = field(default_factory=dict)  # part -> table -> frames
+    raw: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw answers, flattened together
     errors: dict[str, str] = field(default_factory=dict)
     transcript_pending: bool = False
     estimated_requests: float = 0.0
+
+    def keep(self, part: str, payload: Any) -> None:
+        self.raw.setdefault(part, []).append(payload)
 
     def add(self, part: str, table: str, frame: pd.DataFrame) -> None:
         self.frames.setdefault(part, {}).setdefault(table, []).append(frame)
@@ -304,36 +311,49 @@ def _task_participants(client: Any, job: _Job) -> Callable[[], tuple[int, Any]]:
 
 
 def _task_details(client: Any, job: _Job, participant_id: str) -> Callable[[], tuple[int, Any]]:
-    from rtk_frames.frames.participants import participant_frame, peer_events_frame
-    from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
-
-    def run() -> tuple[int, Any]:
-        payload = client.get_session_participant_details(job.session_id, participant_id,
+    def run() -> tuple[int, Any]:  # the raw answer: a session's answers are flattened together
+        return 1, client.get_session_participant_details(job.session_id, participant_id,
                                                          include_peer_events=True)
-        sid = job.session_id
-        return 1, _arrow(sid, {"participant_details": participant_frame(payload, session_id=sid),
-                               "quality_stats": quality_stats_frame(payload),
-                               "quality_segments": quality_segments_frame(payload),
-                               "peer_events": peer_events_frame(payload, session_id=sid)})
 
     return run
 
 
 def _task_peer_report(client: Any, job: _Job, peer_id: str) -> Callable[[], tuple[int, Any]]:
-    from rtk_frames.fetch import fetch_peer_report
-    from rtk_frames.frames.participants import peer_events_frame
-    from rtk_frames.frames.peer_report import peer_report_series_frame
-
     def run() -> tuple[int, Any]:
         try:
-            frame, payload = fetch_peer_report(client, peer_id, raw=True)
+            return 1, client.get_participant_data_from_peer_id(peer_id)
         except NotFoundError:  # the service keeps no report for this peer: an answer, stored as no rows
-            return 1, {}
-        return 1, _arrow(job.session_id, {
-            "peer_reports": frame, "peer_report_series": peer_report_series_frame(payload, peer_id=peer_id),
-            "peer_events": peer_events_frame(payload, session_id=job.session_id)})
+            return 1, None
 
     return run
+
+
+def _flatten_details(session_id: str, payloads: list[Any]) -> dict[str, pd.DataFrame]:
+    """One session's participant-details answers -> four tables (one flattener call each)."""
+    from rtk_frames.frames.participants import participant_frame, peer_events_frame
+    from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
+
+    return _arrow(session_id, {"participant_details": participant_frame(payloads, session_id=session_id),
+                               "quality_stats": quality_stats_frame(payloads),
+                               "quality_segments": quality_segments_frame(payloads),
+                               "peer_events": peer_events_frame(payloads, session_id=session_id)})
+
+
+def _flatten_reports(session_id: str, payloads: list[Any]) -> dict[str, pd.DataFrame]:
+    """One session's peer reports -> three tables. Reports are asked for by the participant's id, which
+    is its peer id: a report that does not name its peer gets that id."""
+    from rtk_frames.frames.participants import peer_events_frame
+    from rtk_frames.frames.peer_report import peer_report_frame, peer_report_series_frame
+
+    frames = {"peer_reports": peer_report_frame(payloads),
+              "peer_report_series": peer_report_series_frame(payloads),
+              "peer_events": peer_events_frame(payloads, session_id=session_id)}
+    for name in ("peer_reports", "peer_report_series"):
+        frame = frames[name]
+        if "peer_id" in frame.columns and frame["peer_id"].isna().any():
+            key = _key_column(frame, "participant_id")
+            frames[name] = frame.assign(peer_id=frame["peer_id"].fillna(frame[key]))
+    return _arrow(session_id, frames)
 
 
 def _task_chat(client: Any, job: _Job) -> Callable[[], tuple[int, Any]]:
@@ -381,8 +401,7 @@ class _Runner:
     def start(self, job: _Job) -> None:
         if "core" in job.parts:
             self.submit(job, "core", "participants", _task_participants(self.client, job))
-        elif "peer_reports" in job.parts:
-            job.participant_ids = self.stored_participant_ids(job.session_id)
+        elif "peer_reports" in job.parts:  # participant_ids: from the dataset (see _plan's caller)
             self.peer_reports(job)
         if "chat" in job.parts:
             self.submit(job, "chat", "chat", _task_chat(self.client, job))
@@ -440,6 +459,9 @@ class _Runner:
                 self.peer_reports(job)
         elif what == "transcripts" and result is None:
             job.transcript_pending = True
+        elif what in ("details", "peer_report"):
+            if result is not None:
+                job.keep(part, result)
         else:
             for table, frame in result.items():
                 job.add(part, table, frame)
@@ -530,6 +552,13 @@ def _settle(job: _Job, batch: _Batch, summary: SyncSummary) -> None:
     if job.listing_row is not None:
         summary.rows["sessions"] = summary.rows.get("sessions", 0) + batch.add(
             "sessions", job.date, _with_session(job.listing_row, job.session_id))
+    for part, flatten in (("core", _flatten_details), ("peer_reports", _flatten_reports)):
+        if part in job.parts and part not in job.errors and job.raw.get(part):
+            try:
+                for table, frame in flatten(job.session_id, job.raw.pop(part)).items():
+                    job.add(part, table, frame)
+            except RTKError as exc:  # e.g. a body that is not the expected JSON
+                job.fail(part, exc)
     done = set() if job.replace or job.prev is None else set(job.prev.parts)
     attempts = 0 if job.replace or job.prev is None else job.prev.transcript_attempts
     for part in job.parts:
@@ -560,6 +589,59 @@ def _settle(job: _Job, batch: _Batch, summary: SyncSummary) -> None:
 
 def _apply(batch: _Batch, summary: SyncSummary) -> None:
     summary.files_written += batch.apply()
+
+
+class _Writer:
+    """Flattens finished sessions and commits them on its own thread, every :data:`COMMIT_EVERY_S` or
+    :data:`COMMIT_EVERY_SESSIONS`, so the scheduling thread keeps the request pool fed meanwhile."""
+
+    _DONE = object()
+
+    def __init__(self, batch: _Batch, summary: SyncSummary) -> None:
+        import queue
+
+        self.batch = batch
+        self.summary = summary
+        self.jobs: queue.Queue[Any] = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="rtk-sync-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, job: _Job) -> None:
+        self.jobs.put(job)
+
+    def _run(self) -> None:
+        import queue
+
+        last_commit = time.monotonic()
+        try:
+            while True:
+                try:
+                    job = self.jobs.get(timeout=0.2)
+                except queue.Empty:
+                    job = None
+                if job is self._DONE:
+                    break
+                if job is not None:
+                    _settle(job, self.batch, self.summary)
+                due = bool(self.batch) and (time.monotonic() - last_commit >= COMMIT_EVERY_S
+                                            or len(self.batch.commit.session_rows) >= COMMIT_EVERY_SESSIONS)
+                if due:
+                    _apply(self.batch, self.summary)
+                    last_commit = time.monotonic()
+            _apply(self.batch, self.summary)
+        except BaseException as exc:  # handed to the scheduling thread
+            self.error = exc
+
+    def check(self) -> None:
+        """Raise in the caller what went wrong in the writer (a disk full, …)."""
+        if self.error is not None:
+            raise self.error
+
+    def finish(self) -> None:
+        self.jobs.put(self._DONE)
+        self.thread.join()
+        self.check()
 
 
 def sync_dataset(
@@ -616,33 +698,30 @@ def sync_dataset(
             summary.listed = len(sessions)
             batch = _Batch(Commit(root, state, run_id))
             queue = deque(_plan(sessions, state.sessions(), wanted, summary, batch))
+            for job in queue:  # peer reports of a session stored earlier: its participants are known
+                if "peer_reports" in job.parts and "core" not in job.parts:
+                    job.participant_ids = runner.stored_participant_ids(job.session_id)
             bar.begin(len(queue), _client_total(client) - sum(requests_before.values()), wanted)
+            writer = _Writer(batch, summary)
             jobs_total, jobs_done, open_jobs = len(queue), 0, 0
-            last_commit = time.monotonic()
             max_open = max(2, workers * OPEN_SESSIONS_PER_WORKER)
-            while queue or runner.futures:
-                while queue and open_jobs < max_open:
-                    runner.start(queue.popleft())
-                    open_jobs += 1
-                runner.collect(0.2)
-                for job in runner.finished:
-                    _settle(job, batch, summary)
-                    open_jobs -= 1
-                    jobs_done += 1
-                runner.finished = []
-                due = bool(batch) and (time.monotonic() - last_commit >= COMMIT_EVERY_S
-                                       or len(batch.commit.session_rows) >= COMMIT_EVERY_SESSIONS)
-                if due:
-                    _apply(batch, summary)
-                    last_commit = time.monotonic()
-                bar.update(_client_total(client) - sum(requests_before.values()), jobs_done, jobs_total,
-                           runner.participants_seen, len(queue) + open_jobs)
-            _apply(batch, summary)
-        except AuthenticationError:
-            runner.close()
-            with contextlib.suppress(Exception):
-                _apply(batch, summary)
-            raise
+            try:
+                while queue or runner.futures:
+                    while queue and open_jobs < max_open:
+                        runner.start(queue.popleft())
+                        open_jobs += 1
+                    runner.collect(0.2)
+                    for job in runner.finished:
+                        writer.put(job)
+                        open_jobs -= 1
+                        jobs_done += 1
+                    runner.finished = []
+                    writer.check()
+                    bar.update(_client_total(client) - sum(requests_before.values()), jobs_done, jobs_total,
+                               runner.participants_seen, len(queue) + open_jobs)
+            finally:
+                runner.close()
+                writer.finish()  # commits every finished session, also when an AuthenticationError stops us
         finally:
             runner.close()
             bar.close()

@@ -1,0 +1,156 @@
+"""Benchmark: how well ``sync_dataset`` uses a rate budget, and what a rerun costs.
+
+The sandbox runs in its own process (as the real service would: its threads do not share our GIL), with
+20 ms latency per answer. Request and 429 counts come from the sandbox's own request log.
+
+1. **Budget use.** The sandbox enforces 50 requests per 2 s (a test-sized budget: 25 requests/s); the
+   client's budget matches it. A sync of a few hundred sessions: its time against the budget floor
+   (requests ÷ rate) — goal ≤ 1.05× — and the 429s the service sent (goal: 0).
+2. **A small pull under the budget** (no limit anywhere): time against ``latency × requests ÷ workers``,
+   the time the requests would take if only the network counted — goal ≤ 1.3×.
+3. **A second run** over the same window: detail requests (goal: 0; only the listing goes out).
+
+Run: ``python benchmarks/sync.py`` (``--sessions N`` for part 1's size; ``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import tempfile
+import time
+from collections import Counter
+from typing import Any
+
+LATENCY_S = 0.02
+BUDGET = (50, 2.0)  # requests per window, seconds
+PARTICIPANTS = 2
+SAMPLES = 6
+
+
+def _serve(conn: Any, sessions: int, rate_limit: tuple[int, float] | None, latency_s: float) -> None:
+    """The sandbox process: serve, report credentials, answer 'log' (endpoint/status counts) and 'reset'."""
+    from rtk_frames.sandbox import Dataset, serve
+
+    dataset = Dataset.synthetic(sessions=sessions, participants=PARTICIPANTS, samples=SAMPLES, seed=42)
+    with serve(dataset, rate_limit=rate_limit, latency=latency_s) as api:
+        conn.send({"account_id": api.account_id, "app_id": api.app_id, "api_token": api.api_token,
+                   "base_url": api.base_url})
+        while True:
+            command = conn.recv()
+            if command == "log":
+                conn.send(Counter((r.endpoint, r.status) for r in api.request_log))
+            elif command == "reset":
+                api.reset_log()
+                conn.send(True)
+            else:
+                return
+
+
+class Sandbox:
+    """A sandbox in a child process."""
+
+    def __init__(self, sessions: int, rate_limit: tuple[int, float] | None, latency_s: float) -> None:
+        context = mp.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, sessions, rate_limit, latency_s),
+                                       daemon=True)
+        self.process.start()
+        self.credentials = self.conn.recv()
+
+    def log(self) -> Counter:
+        self.conn.send("log")
+        return self.conn.recv()
+
+    def reset(self) -> None:
+        self.conn.send("reset")
+        self.conn.recv()
+
+    def client(self, **kwargs: Any) -> Any:
+        from rtk_frames import Client
+
+        c = self.credentials
+        return Client(c["account_id"], c["app_id"], c["api_token"], base_url=c["base_url"], **kwargs)
+
+    def close(self) -> None:
+        self.conn.send("stop")
+        self.process.join(timeout=10)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _requests(log: Counter) -> tuple[int, int, int]:
+    """(requests, 429s, detail requests = not the sessions listing)"""
+    total = sum(log.values())
+    too_many = sum(n for (_, status), n in log.items() if status == 429)
+    details = sum(n for (endpoint, _), n in log.items() if endpoint != "get_sessions")
+    return total, too_many, details
+
+
+def budget_use(sessions: int, workers: int | None) -> None:
+    from rtk_frames import sync_dataset
+    from rtk_frames.ratelimit import RateLimiter
+
+    rate = BUDGET[0] / BUDGET[1]
+    with Sandbox(sessions, BUDGET, LATENCY_S) as sandbox, tempfile.TemporaryDirectory() as root:
+        client = sandbox.client(rate_limiter=RateLimiter((BUDGET,)))
+        started = time.perf_counter()
+        summary = sync_dataset(client, root, workers=workers, progress=False)
+        elapsed = time.perf_counter() - started
+        total, too_many, _ = _requests(sandbox.log())
+        floor = total / rate
+        print(f"1. budget use: {summary.listed} sessions ({summary.fetched} fetched, "
+              f"{PARTICIPANTS} participants each), budget {BUDGET[0]}/{BUDGET[1]:g}s = {rate:g} req/s, "
+              f"latency {LATENCY_S * 1000:.0f} ms, workers {workers or 'default'}")
+        print(f"   {total} requests ({summary.detail_requests / max(summary.fetched, 1):.1f} per session) in "
+              f"{elapsed:.1f}s; floor {floor:.1f}s -> {elapsed / floor:.3f}x the floor (goal <= 1.05x); "
+              f"429s from the service: {too_many} (goal 0); client waited {summary.wait_s:.1f}s for budget")
+
+        sandbox.reset()
+        started = time.perf_counter()
+        again = sync_dataset(client, root, workers=workers, progress=False)
+        elapsed = time.perf_counter() - started
+        total, too_many, details = _requests(sandbox.log())
+        print(f"3. second run over the same window: {total} requests ({details} detail requests, goal 0), "
+              f"{again.skipped} sessions skipped, {elapsed:.2f}s")
+
+
+def small_pull(sessions: int, workers: int) -> None:
+    from rtk_frames import sync_dataset
+
+    with Sandbox(sessions, None, LATENCY_S) as sandbox:
+        best = float("inf")
+        for _ in range(3):
+            sandbox.reset()
+            with tempfile.TemporaryDirectory() as root:
+                client = sandbox.client(rate_limiter=None)
+                started = time.perf_counter()
+                sync_dataset(client, root, workers=workers, progress=False)
+                best = min(best, time.perf_counter() - started)
+        total, _, _ = _requests(sandbox.log())
+        floor = LATENCY_S * total / workers
+        print(f"2. small pull under the budget: {sessions} sessions, {total} requests, workers {workers}: "
+              f"{best:.3f}s (best of 3); latency x requests / workers = {floor:.3f}s -> "
+              f"{best / floor:.2f}x (goal <= 1.3x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=200, help="sessions in part 1 (default 200)")
+    parser.add_argument("--small", type=int, default=10, help="sessions in part 2 (default 10)")
+    parser.add_argument("--workers", type=int, default=None, help="sync workers (default: the package's)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (40 sessions)")
+    args = parser.parse_args()
+    sessions = 40 if args.quick else args.sessions
+    from rtk_frames.dataset.sync import DEFAULT_WORKERS
+
+    small_pull(args.small, args.workers or DEFAULT_WORKERS)
+    budget_use(sessions, args.workers)
+
+
+if __name__ == "__main__":
+    main()
