@@ -427,3 +427,30 @@ def test_the_window_is_by_start_time_with_the_end_excluded(tmp_path):
         summary = sync(api, tmp_path, start=start, end=start + pd.Timedelta(microseconds=1))
     assert summary.listed == 1 and read_table(tmp_path, "sessions")["started_at"].tolist() == [start]
     time.sleep(0)  # (no timing assertions anywhere)
+
+
+def test_an_answer_no_flattener_can_read_fails_only_its_session(tmp_path, monkeypatch):
+    """Answers of a commit are flattened together; when that fails, session by session, so one bad body
+    marks one session failed (tried again next run) and the others are stored."""
+    from rtk_frames.errors import PayloadError
+
+    ds = synthetic(sessions=5)
+    victim = ended(ds)[0]["id"]
+    victim_people = {row["id"] for row in ds.participants[victim]}
+    real = sync_module._flatten_details
+
+    def picky(payloads):
+        if any(p["data"]["participant"]["id"] in victim_people for p in payloads):
+            raise PayloadError("not the expected JSON")
+        return real(payloads)
+
+    monkeypatch.setattr(sync_module, "_flatten_details", picky)
+    with serve(ds) as api:
+        summary = sync(api, tmp_path)
+        assert summary.failed == 1 and "PayloadError" in summary.failures[victim]
+        stored = read_table(tmp_path, "quality_stats")
+        assert victim not in set(stored["session_id"])
+        assert set(stored["session_id"]) == {s["id"] for s in ended(ds)} - {victim}
+        monkeypatch.setattr(sync_module, "_flatten_details", real)
+        again = sync(api, tmp_path)
+    assert again.updated == 1 and victim in set(read_table(tmp_path, "quality_stats")["session_id"])

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from rtk_frames.dataset.compact import COMPACT_MAX_FILES, compact_partitions
@@ -328,32 +329,32 @@ def _task_peer_report(client: Any, job: _Job, peer_id: str) -> Callable[[], tupl
     return run
 
 
-def _flatten_details(session_id: str, payloads: list[Any]) -> dict[str, pd.DataFrame]:
-    """One session's participant-details answers -> four tables (one flattener call each)."""
+def _flatten_details(payloads: list[Any]) -> dict[str, pd.DataFrame]:
+    """Participant-details answers -> four tables (one flattener call each)."""
     from rtk_frames.frames.participants import participant_frame, peer_events_frame
     from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
 
-    return _arrow(session_id, {"participant_details": participant_frame(payloads, session_id=session_id),
-                               "quality_stats": quality_stats_frame(payloads),
-                               "quality_segments": quality_segments_frame(payloads),
-                               "peer_events": peer_events_frame(payloads, session_id=session_id)})
+    return {"participant_details": participant_frame(payloads),
+            "quality_stats": quality_stats_frame(payloads),
+            "quality_segments": quality_segments_frame(payloads),
+            "peer_events": peer_events_frame(payloads)}
 
 
-def _flatten_reports(session_id: str, payloads: list[Any]) -> dict[str, pd.DataFrame]:
-    """One session's peer reports -> three tables. Reports are asked for by the participant's id, which
-    is its peer id: a report that does not name its peer gets that id."""
+def _flatten_reports(payloads: list[Any]) -> dict[str, pd.DataFrame]:
+    """Peer reports -> three tables. Reports are asked for by the participant's id, which is its peer
+    id: a report that does not name its peer gets that id."""
     from rtk_frames.frames.participants import peer_events_frame
     from rtk_frames.frames.peer_report import peer_report_frame, peer_report_series_frame
 
     frames = {"peer_reports": peer_report_frame(payloads),
               "peer_report_series": peer_report_series_frame(payloads),
-              "peer_events": peer_events_frame(payloads, session_id=session_id)}
+              "peer_events": peer_events_frame(payloads)}
     for name in ("peer_reports", "peer_report_series"):
         frame = frames[name]
         if "peer_id" in frame.columns and frame["peer_id"].isna().any():
             key = _key_column(frame, "participant_id")
             frames[name] = frame.assign(peer_id=frame["peer_id"].fillna(frame[key]))
-    return _arrow(session_id, frames)
+    return frames
 
 
 def _task_chat(client: Any, job: _Job) -> Callable[[], tuple[int, Any]]:
@@ -502,8 +503,7 @@ def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[st
                     commit.drop_sessions({session_id})
                 commit.set_session(session_id, date=date, status="live", fingerprint=fingerprint, parts="",
                                    error=None, transcript_pending=False)
-                summary.rows["sessions"] = summary.rows.get("sessions", 0) + batch.add(
-                    "sessions", date, _with_session(row, session_id))
+                batch.add("sessions", date, _with_session(row, session_id))
             continue
         if prev is None:
             kind, parts, replace = "new", set(wanted), False
@@ -523,42 +523,95 @@ def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[st
 
 @dataclass
 class _Batch:
-    """Finished sessions' frames per (table, day), turned into one Arrow table each at commit time."""
+    """What the next commit holds: finished sessions (their raw answers, flattened together at commit
+    time: one flattener call per table per commit) and frames per (table, day)."""
 
     commit: Commit
-    frames: dict[tuple[str, str], list[pd.DataFrame]] = field(default_factory=dict)
+    summary: SyncSummary
+    jobs: list[_Job] = field(default_factory=list)
+    frames: dict[str, list[tuple[pd.DataFrame, Any]]] = field(default_factory=dict)  # table -> (rows, days)
 
-    def add(self, table: str, date: str, frame: pd.DataFrame) -> int:
+    def add(self, table: str, date: Any, frame: pd.DataFrame) -> int:
+        """Queue ``frame``'s rows for ``table``; ``date`` is their day, or one day per row."""
         if len(frame):
-            self.frames.setdefault((table, date), []).append(frame)
+            days = [date] * len(frame) if isinstance(date, str) else list(date)
+            self.frames.setdefault(table, []).append((frame, days))
+            self.summary.rows[table] = self.summary.rows.get(table, 0) + len(frame)
         return len(frame)
 
+    def __len__(self) -> int:
+        return len(self.jobs) + len(self.commit.session_rows)
+
     def __bool__(self) -> bool:
-        return bool(self.frames) or bool(self.commit)
+        return bool(self.jobs or self.frames or self.commit)
+
+    def _flatten(self, part: str, flatten: Callable[[list[Any]], dict[str, pd.DataFrame]]) -> None:
+        """All jobs' answers of ``part`` through one flattener call per table; rows go to their session's
+        day. A batch that fails (a body no flattener can read) is redone job by job to find the culprit."""
+        jobs = [j for j in self.jobs if part in j.parts and part not in j.errors and j.raw.get(part)]
+        if not jobs:
+            return
+        owner = {pid: j.session_id for j in jobs for pid in (j.participant_ids or [])}
+        day = {j.session_id: j.date for j in jobs}
+        try:
+            frames = flatten([payload for j in jobs for payload in j.raw[part]])
+            placed = {table: _placed(frame, owner) for table, frame in frames.items()}  # may raise
+        except RTKError as exc:  # _Unplaced included
+            if len(jobs) == 1:
+                jobs[0].fail(part, exc)
+                return
+            for job in jobs:
+                one = _Batch(self.commit, self.summary, [job])
+                one._flatten(part, flatten)
+                for table, queued in one.frames.items():
+                    self.frames.setdefault(table, []).extend(queued)
+            return
+        for table, frame in placed.items():
+            if len(frame):
+                self.add(table, frame["session_id"].map(day).tolist(), frame)
+        for job in jobs:
+            job.raw.pop(part, None)
 
     def apply(self) -> int:
-        for (table, date), frames in sorted(self.frames.items()):
+        for part, flatten in (("core", _flatten_details), ("peer_reports", _flatten_reports)):
+            self._flatten(part, flatten)
+        for job in self.jobs:
+            _settle(job, self)
+        self.jobs = []
+        for table, queued in sorted(self.frames.items()):  # one Arrow conversion per table
+            frames = [frame for frame, _ in queued]
             frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-            self.commit.add_rows(table, date, frame_to_arrow(frame, table))
+            data = frame_to_arrow(frame, table)
+            days = pa.array([day for _, per_row in queued for day in per_row], type=pa.string())
+            for day in sorted(set(days.to_pylist())):
+                self.commit.add_rows(table, day, data.filter(pc.equal(days, day)))
         self.frames = {}
         return self.commit.apply()
 
 
-def _settle(job: _Job, batch: _Batch, summary: SyncSummary) -> None:
-    """Put a finished session's rows and state into the next commit."""
-    commit = batch.commit
+class _Unplaced(RTKError):
+    """Rows whose participant is none of those asked for: their session is unknown."""
+
+
+def _placed(frame: pd.DataFrame, owner: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with ``session_id`` set from the participant each row belongs to (answers were asked
+    for by participant, so that is certain); frames without rows pass through."""
+    frame.attrs = {}
+    if not len(frame):
+        return frame
+    sessions = frame[_key_column(frame, "participant_id")].map(owner)
+    if sessions.isna().any():
+        raise _Unplaced(f"{int(sessions.isna().sum())} rows name no participant that was asked for")
+    return frame.assign(session_id=sessions.astype("str"))
+
+
+def _settle(job: _Job, batch: _Batch) -> None:
+    """Put a finished session's other rows and its new state into the commit."""
+    commit, summary = batch.commit, batch.summary
     if job.replace:
         commit.drop_sessions({job.session_id})
     if job.listing_row is not None:
-        summary.rows["sessions"] = summary.rows.get("sessions", 0) + batch.add(
-            "sessions", job.date, _with_session(job.listing_row, job.session_id))
-    for part, flatten in (("core", _flatten_details), ("peer_reports", _flatten_reports)):
-        if part in job.parts and part not in job.errors and job.raw.get(part):
-            try:
-                for table, frame in flatten(job.session_id, job.raw.pop(part)).items():
-                    job.add(part, table, frame)
-            except RTKError as exc:  # e.g. a body that is not the expected JSON
-                job.fail(part, exc)
+        batch.add("sessions", job.date, _with_session(job.listing_row, job.session_id))
     done = set() if job.replace or job.prev is None else set(job.prev.parts)
     attempts = 0 if job.replace or job.prev is None else job.prev.transcript_attempts
     for part in job.parts:
@@ -572,7 +625,7 @@ def _settle(job: _Job, batch: _Batch, summary: SyncSummary) -> None:
         done.add(part)
         for table, frames in job.frames.get(part, {}).items():
             for frame in frames:
-                summary.rows[table] = summary.rows.get(table, 0) + batch.add(table, job.date, frame)
+                batch.add(table, job.date, frame)
     errors = "; ".join(f"{part}: {why}" for part, why in sorted(job.errors.items()))
     if errors:
         summary.failed += 1
@@ -623,9 +676,9 @@ class _Writer:
                 if job is self._DONE:
                     break
                 if job is not None:
-                    _settle(job, self.batch, self.summary)
+                    self.batch.jobs.append(job)
                 due = bool(self.batch) and (time.monotonic() - last_commit >= COMMIT_EVERY_S
-                                            or len(self.batch.commit.session_rows) >= COMMIT_EVERY_SESSIONS)
+                                            or len(self.batch) >= COMMIT_EVERY_SESSIONS)
                 if due:
                     _apply(self.batch, self.summary)
                     last_commit = time.monotonic()
@@ -696,7 +749,7 @@ def sync_dataset(
         try:
             sessions = _list_sessions(client, start_ts, end_ts)
             summary.listed = len(sessions)
-            batch = _Batch(Commit(root, state, run_id))
+            batch = _Batch(Commit(root, state, run_id), summary)
             queue = deque(_plan(sessions, state.sessions(), wanted, summary, batch))
             for job in queue:  # peer reports of a session stored earlier: its participants are known
                 if "peer_reports" in job.parts and "core" not in job.parts:
