@@ -125,7 +125,8 @@ def budget_use(sessions: int, workers: int | None) -> None:
               f"latency {LATENCY_S * 1000:.0f} ms, workers {workers or 'default'}")
         print(f"   {total} requests ({summary.detail_requests / max(summary.fetched, 1):.1f} per session) in "
               f"{elapsed:.1f}s; floor {floor:.1f}s -> {elapsed / floor:.3f}x the floor (goal <= 1.05x); "
-              f"429s from the service: {too_many} (goal 0); client waited {summary.wait_s:.1f}s for budget")
+              f"429s from the service: {too_many} (goal 0); last answer at {summary.fetch_s:.1f}s "
+              f"({summary.fetch_s / floor:.3f}x)")
 
         sandbox.reset()
         started = time.perf_counter()
@@ -136,23 +137,26 @@ def budget_use(sessions: int, workers: int | None) -> None:
               f"{again.skipped} sessions skipped, {elapsed:.2f}s")
 
 
-def small_pull(sessions: int, workers: int) -> None:
+def small_pull(sessions: int, workers: int, latency_s: float = LATENCY_S) -> None:
     from rtk_frames import sync_dataset
 
-    with Sandbox(sessions, None, LATENCY_S) as sandbox:
-        best = float("inf")
+    with Sandbox(sessions, None, latency_s) as sandbox:
+        runs = []
         for _ in range(3):
             sandbox.reset()
             with tempfile.TemporaryDirectory() as root:
                 client = sandbox.client(rate_limiter=None)
                 started = time.perf_counter()
-                sync_dataset(client, root, workers=workers, progress=False)
-                best = min(best, time.perf_counter() - started)
+                summary = sync_dataset(client, root, workers=workers, progress=False)
+                runs.append((time.perf_counter() - started, summary))
+        best, summary = min(runs, key=lambda run: run[0])
         total, _, _ = _requests(sandbox.log())
-        floor = LATENCY_S * total / workers
-        print(f"2. small pull under the budget: {sessions} sessions, {total} requests, workers {workers}: "
-              f"{best:.3f}s (best of 3); latency x requests / workers = {floor:.3f}s -> "
-              f"{best / floor:.2f}x (goal <= 1.3x)")
+        floor = latency_s * total / workers
+        print(f"2. small pull under the budget, latency {latency_s * 1000:.0f} ms: {sessions} sessions, "
+              f"{total} requests, workers {workers}, best of 3:")
+        print(f"   to the last answer {summary.fetch_s:.3f}s = {summary.fetch_s / floor:.2f}x latency x "
+              f"requests / workers ({floor:.3f}s; goal <= 1.3x); in all {best:.3f}s = {best / floor:.2f}x "
+              f"(+ flatten, parquet, fsync, commit: {summary.commit_s:.3f}s)")
 
 
 def main() -> None:
@@ -166,6 +170,7 @@ def main() -> None:
     from rtk_frames.dataset.sync import DEFAULT_WORKERS
 
     small_pull(args.small, args.workers or DEFAULT_WORKERS)
+    small_pull(args.small, args.workers or DEFAULT_WORKERS, latency_s=0.1)  # nearer the real service's
     budget_use(sessions, args.workers)
 
 

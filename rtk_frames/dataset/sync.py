@@ -96,7 +96,10 @@ class SyncSummary:
             fetched (a transcript, chat asked for now); ``skipped``: nothing to do; ``live``: LIVE now,
             listing row stored only; ``failed``: a part failed (``failures``: session id -> why).
         requests: API requests and downloads the client sent (``requests_by_endpoint``), not counting
-            ``retries``; ``wait_s``: time requests waited for the client's rate budget.
+            ``retries``; ``wait_s``: time requests waited for the client's rate budget (summed over
+            the threads).
+        elapsed_s: the run's wall time; ``fetch_s``: from its start to the last answer; ``commit_s``:
+            time spent flattening, writing and committing (mostly while requests were in flight).
         rows: rows written per table; ``files_written`` / ``files_compacted``.
     """
 
@@ -117,6 +120,8 @@ class SyncSummary:
     retries: int = 0
     wait_s: float = 0.0
     elapsed_s: float = 0.0
+    fetch_s: float = 0.0
+    commit_s: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
     files_written: int = 0
     files_compacted: int = 0
@@ -145,6 +150,7 @@ class SyncSummary:
             f"{self.skipped} skipped, {self.live} live, {self.failed} failed",
             f"  requests: {self.requests}{per_session}, {self.retries} retries, "
             f"{self.wait_s:.1f}s waiting for the rate budget",
+            f"  time: {self.fetch_s:.1f}s to the last answer, {self.commit_s:.1f}s writing",
         ]
         if self.rows:
             rows = ", ".join(f"{table} {n:,}" for table, n in self.rows.items() if n)
@@ -394,6 +400,7 @@ class _Runner:
         self.futures: dict[Future[Any], tuple[_Job, str, str]] = {}
         self.finished: list[_Job] = []
         self.participants_seen: list[int] = []
+        self.last_answer = time.monotonic()
 
     def submit(self, job: _Job, part: str, what: str, fn: Callable[[], tuple[int, Any]]) -> None:
         job.pending += 1
@@ -429,6 +436,8 @@ class _Runner:
         if not self.futures:
             return
         done, _ = wait(list(self.futures), timeout=timeout_s, return_when=FIRST_COMPLETED)
+        if done:
+            self.last_answer = time.monotonic()
         for future in done:
             job, part, what = self.futures.pop(future)
             job.pending -= 1
@@ -641,7 +650,9 @@ def _settle(job: _Job, batch: _Batch) -> None:
 
 
 def _apply(batch: _Batch, summary: SyncSummary) -> None:
+    started = time.monotonic()
     summary.files_written += batch.apply()
+    summary.commit_s += time.monotonic() - started
 
 
 class _Writer:
@@ -748,6 +759,7 @@ def sync_dataset(
         runner = _Runner(client, root, state, workers)
         try:
             sessions = _list_sessions(client, start_ts, end_ts)
+            runner.last_answer = time.monotonic()
             summary.listed = len(sessions)
             batch = _Batch(Commit(root, state, run_id), summary)
             queue = deque(_plan(sessions, state.sessions(), wanted, summary, batch))
@@ -786,6 +798,8 @@ def sync_dataset(
         summary.retries = retries_after - retries_before
         summary.wait_s = round(wait_after - wait_before, 3)
         summary.elapsed_s = round(time.monotonic() - started_clock, 3)
+        summary.fetch_s = round(runner.last_answer - started_clock, 3)
+        summary.commit_s = round(summary.commit_s, 3)
         state.finish_run(run_id, summary.to_dict())
     if progress:
         print(summary, file=sys.stderr)

@@ -34,7 +34,8 @@ import contextlib
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from rtk_frames.dataset.tables import TABLES, partition_dir, table_schema
 __all__ = ["PARQUET_COMPRESSION", "Commit", "read_file", "recover", "staging_path"]
 
 PARQUET_COMPRESSION = "zstd"
+IO_THREADS = 4
 
 
 def staging_path(root: Path, relative: str) -> Path:
@@ -62,6 +64,17 @@ def _fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _in_parallel(fn: Callable[[Any], Any], items: list[Any]) -> None:
+    """``fn`` over ``items`` on a few threads (file writes and fsyncs wait on the disk, not the CPU)."""
+    if len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(IO_THREADS, len(items)), thread_name_prefix="rtk-io") as pool:
+        for _ in pool.map(fn, items):
+            pass
 
 
 def read_file(root: Path, relative: str) -> pa.Table:
@@ -215,8 +228,9 @@ class Commit:
         if not self:
             return 0
         self._rewrite_removals()
-        for (table, date), parts in sorted(self.pending_rows.items()):
-            self.add(table, date, pa.concat_tables(parts))
+        queued = [(table, date, pa.concat_tables(parts))
+                  for (table, date), parts in sorted(self.pending_rows.items())]
+        _in_parallel(lambda item: self.add(*item), queued)  # parquet writing and fsync release the GIL
         self.pending_rows = {}
         added = len(self.new_files)
         _fsync_path(self.root / STAGING_DIR)
@@ -275,9 +289,7 @@ def publish(root: Path, state: StateStore) -> tuple[int, int]:
         with contextlib.suppress(FileNotFoundError):
             (root / relative).unlink()
         directories.add((root / relative).parent)
-    for directory in directories:
-        if directory.exists():
-            _fsync_path(directory)
+    _in_parallel(_fsync_path, [d for d in directories if d.exists()])
     if staged or obsolete:
         with state.transaction() as db:
             db.execute("UPDATE files SET state = 'live' WHERE state = 'staged'")
