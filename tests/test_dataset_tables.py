@@ -1,0 +1,79 @@
+"""The dataset's schema-drift policy, as properties: any frame in, exactly the table's schema out.
+
+Declared columns keep their values in their declared types; a declared column the frame lacks is null;
+every other column's non-null values survive, per row, as JSON in ``extras``; ``session_id`` is filled.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rtk_frames.dataset.tables import EXTRAS_COLUMN, TABLES, conform, frame_to_arrow, table_schema, to_pandas
+
+_VALUES = {
+    pa.string(): st.one_of(st.none(), st.text(max_size=8)),
+    pa.float64(): st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64)),
+    pa.int64(): st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+    pa.bool_(): st.one_of(st.none(), st.booleans()),
+    pa.timestamp("us", tz="UTC"): st.one_of(st.none(), st.integers(0, 4_000_000_000_000_000)),
+}
+_EXTRA_KINDS = [st.integers(-(2**53), 2**53), st.text(max_size=6), st.booleans(),
+                st.floats(allow_nan=False, allow_infinity=False)]  # an extra column holds one type
+
+
+@st.composite
+def tables_with_drift(draw):
+    table = draw(st.sampled_from(TABLES))
+    schema = table_schema(table)
+    declared = [f for f in schema if f.name != EXTRAS_COLUMN]
+    kept = draw(st.lists(st.sampled_from(declared), unique_by=lambda f: f.name, max_size=8))
+    extras = draw(st.lists(st.from_regex(r"new_[a-z]{1,6}", fullmatch=True), unique=True, max_size=3))
+    n = draw(st.integers(0, 4))
+    columns = {f.name: pa.array([draw(_VALUES[f.type]) for _ in range(n)], type=f.type) for f in kept}
+    for name in extras:
+        values = st.one_of(st.none(), draw(st.sampled_from(_EXTRA_KINDS)))
+        columns[name] = pa.array([draw(values) for _ in range(n)])
+    return table, pa.table(columns) if columns else pa.table({"_": pa.nulls(n)}).drop(["_"]), extras
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables_with_drift(), st.one_of(st.none(), st.text(min_size=1, max_size=5)))
+def test_conform_gives_the_table_schema_and_loses_no_value(drawn, session_id):
+    table, data, extras = drawn
+    out = conform(data, table, session_id=session_id)
+    schema = table_schema(table)
+    assert out.schema.equals(schema) and out.num_rows == data.num_rows
+    for field in schema:
+        if field.name == EXTRAS_COLUMN:
+            continue
+        if field.name in data.column_names and field.name != "session_id":
+            assert out.column(field.name).to_pylist() == data.column(field.name).to_pylist()
+        elif field.name not in data.column_names and field.name != "session_id":
+            assert out.column(field.name).null_count == data.num_rows
+    if session_id is not None:
+        assert out.column("session_id").null_count == 0
+    for row, text in enumerate(out.column(EXTRAS_COLUMN).to_pylist()):
+        expected = {name: data.column(name)[row].as_py() for name in extras
+                    if data.column(name)[row].as_py() is not None}
+        assert (json.loads(text) if text is not None else {}) == expected
+
+
+def test_a_frame_round_trips_through_the_dataset_types():
+    frame = pd.DataFrame({
+        "session_id": pd.Series(["s1", None], dtype="str"),
+        "participant_id": pd.Series(["p1", "p2"], dtype="str"),
+        "timestamp": pd.Series(pd.to_datetime(["2026-11-16T10:00:00Z", None], utc=True)).astype(
+            "datetime64[us, UTC]"),
+        "quality": [80.5, None],
+        "later_field": [7, None],
+    })
+    data = frame_to_arrow(frame, "quality_stats", session_id="s9")
+    back = to_pandas(data)
+    assert back["session_id"].tolist() == ["s1", "s9"]
+    assert back["timestamp"].dtype == "datetime64[us, UTC]" and back["quality"].dtype == "float64"
+    assert back[EXTRAS_COLUMN].tolist()[0] == '{"later_field": 7.0}' and pd.isna(back[EXTRAS_COLUMN][1])
