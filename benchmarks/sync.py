@@ -29,17 +29,17 @@ BUDGET = (50, 2.0)  # requests per window, seconds
 def matching_limiter() -> Any:
     """The client's budget for the sandbox's (50, 2 s) policy.
 
-    - A sliding window of 50 requests per 2 s + 2 × latency: the service counts a request when it
+    - A sliding window of 50 requests per 2 s + 3 × latency: the service counts a request when it
       arrives, a latency after the client let it go, and arrivals jitter; the margin keeps every
-      2-second window of arrivals at 50 or fewer (without it, a few 429s per run). It costs 2 %.
+      2-second window of arrivals at 50 or fewer (without it, a few 429s per run). It costs 3 %.
     - The service's ``Ratelimit`` headers are still obeyed, but their reset time ``t`` (whole seconds,
-      rounded up) is capped at 2 × latency: at full use ``r=0`` comes with every 50th answer, and
+      rounded up) is capped at 3 × latency: at full use ``r=0`` comes with every 50th answer, and
       waiting the rounded-up ``t`` would idle up to a second per window. Pacing on a low ``r`` is off:
       the sliding window already spreads the requests.
     """
     from rtk_frames.ratelimit import RateLimiter
 
-    margin_s = 2 * LATENCY_S
+    margin_s = 3 * LATENCY_S
     return RateLimiter(((BUDGET[0], BUDGET[1] + margin_s),), low_remaining=0, low_remaining_fraction=0.0,
                        reset_max_s=margin_s)
 PARTICIPANTS = 2
