@@ -93,28 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rate(text: str) -> tuple[int, float]:
-    """``N/Ss``: at most N requests per S seconds (e.g. ``1000/300s``)."""
-    count, _, window = text.strip().partition("/")
-    try:
-        budget = (int(count), float(window.strip().removesuffix("s")))
-    except ValueError:
-        budget = (0, 0.0)
-    if budget[0] < 1 or not 0 < budget[1] < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a rate like 1000/300s (N requests per S seconds): {text!r}")
-    return budget
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number >= 1: {text!r}")
-    return value
-
-
 def _add_dataset_parsers(commands: Any) -> None:
     sync = commands.add_parser("sync", help="keep a fleet dataset (hive-partitioned parquet) up to date")
     sync.add_argument("root", type=Path, help="the dataset's directory (created if missing)")
@@ -124,15 +102,17 @@ def _add_dataset_parsers(commands: Any) -> None:
                       help="skip the per-peer reports (half the requests; no RTT or MOS tables)")
     sync.add_argument("--chat", action="store_true", help="also keep each session's chat")
     sync.add_argument("--transcripts", action="store_true", help="also keep each session's transcript")
-    sync.add_argument("--rate", type=_rate, action="append", metavar="N/Ss",
+    sync.add_argument("--rate", type=_requests_per_window, action="append", metavar="N/Ss",
                       help="the client's request budget, e.g. 1000/300s (repeat for several windows; "
                            "default: below Cloudflare's 1200/300s and RealtimeKit's 250/10s)")
-    sync.add_argument("--workers", type=_positive, default=None, help="requests in flight at once")
+    sync.add_argument("--workers", type=_count(1), default=None, help="requests in flight at once")
     sync.add_argument("--demo", action="store_true",
                       help="sync the bundled sample data from an in-process sandbox (no credentials)")
     sync.add_argument("--quiet", action="store_true", help="no progress bar; the summary on stdout")
     compact = commands.add_parser("compact", help="merge a fleet dataset's small files (few per table/day)")
     compact.add_argument("root", type=Path, help="the dataset's directory")
+    sync.error = _one_line_error(sync.prog)  # type: ignore[method-assign]
+    compact.error = _one_line_error(compact.prog)  # type: ignore[method-assign]
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -402,7 +402,8 @@ def test_cli_sync_and_compact(tmp_path):
 def test_cli_usage_errors_exit_2_with_one_clean_line(tmp_path, args):
     done = run_cli(*[str(tmp_path / "nothing") if a == "ROOT" else a for a in args])
     assert done.returncode == 2
-    assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("rtk-frames")
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("rtk-frames")
 
 
 def test_cli_sync_refuses_a_locked_root_in_one_line(tmp_path):
