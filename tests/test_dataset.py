@@ -455,3 +455,15 @@ def test_an_answer_no_flattener_can_read_fails_only_its_session(tmp_path, monkey
         monkeypatch.setattr(sync_module, "_flatten_details", real)
         again = sync(api, tmp_path)
     assert again.updated == 1 and victim in set(read_table(tmp_path, "quality_stats")["session_id"])
+
+
+def test_sql_views_see_a_later_syncs_rows(tmp_path):
+    ds = synthetic(sessions=6)
+    days = sorted({s["started_at"][:10] for s in ended(ds)})
+    with serve(ds) as api:
+        sync(api, tmp_path, end=days[1])
+        fleet = rtk.open_dataset(tmp_path)
+        before = int(fleet.sql("SELECT count(*) AS n FROM sessions")["n"][0])
+        sync(api, tmp_path)
+    after = int(fleet.sql("SELECT count(*) AS n FROM sessions")["n"][0])
+    assert before < after == len(ds.sessions)

@@ -50,6 +50,10 @@ def _day(value: Any, *, end: bool) -> dt.date | None:
     return day
 
 
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 class FleetDataset:
     """A fleet dataset on disk (made by :func:`open_dataset`).
 
@@ -126,7 +130,9 @@ class FleetDataset:
 
     @property
     def duckdb(self) -> Any:
-        """The DuckDB connection (in memory) with a view per table over the files (made on first use)."""
+        """The DuckDB connection (in memory, made on first use) with a view per table. A view reads the
+        table's files as they are at each query (a later sync's rows included); a table that had no
+        file when the connection was made is an empty view of its declared columns until reopened."""
         if self._duck is None:
             import duckdb
 
@@ -134,8 +140,11 @@ class FleetDataset:
             for name in TABLES:
                 files = self.files(name)
                 if files:
-                    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
-                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
+                    if any(ch in str(self.root) for ch in "*?[{"):  # DuckDB would read it as a pattern
+                        source = "[" + ", ".join(_quoted(str(p)) for p in files) + "]"
+                    else:
+                        source = _quoted(str(self.root / name / f"{PARTITION_COLUMN}=*" / "*.parquet"))
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({source}, "
                                 "hive_partitioning = true, union_by_name = true)")
                 else:  # no file yet: an empty view of the declared columns
                     empty = pa.schema([*table_schema(name), *PARTITION_SCHEMA]).empty_table()
