@@ -467,3 +467,18 @@ def test_sql_views_see_a_later_syncs_rows(tmp_path):
         sync(api, tmp_path)
     after = int(fleet.sql("SELECT count(*) AS n FROM sessions")["n"][0])
     assert before < after == len(ds.sessions)
+
+
+def test_a_spent_rate_budget_stops_the_run_instead_of_failing_every_session(tmp_path):
+    from rtk_frames.errors import RateLimitError
+
+    ds = synthetic(sessions=12, participants=3)
+    people = sum(len(ds.participants[s["id"]]) for s in ended(ds))
+    with serve(ds, faults=Faults(rate_limited_first=10_000, retry_after_s=0,
+                                 path_pattern="/participants/")) as api:
+        with pytest.raises(RateLimitError):
+            sync(api, tmp_path, workers=2)
+        asked = endpoints(api)["get_session_participant_details"]
+    assert asked < people  # it stopped; the rest of the fleet was not hammered
+    with StateStore.open(tmp_path) as state:
+        assert all(s.status != "complete" for s in state.sessions().values())

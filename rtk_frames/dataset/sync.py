@@ -21,8 +21,9 @@ Per session (by its listing row's fingerprint and its state in SQLite):
 - unchanged and complete: skipped, no request.
 
 A session whose part fails (a typed API error after the client's retries) keeps its other parts, is
-marked ``failed`` with the reason, and the part is tried again on the next run; an authentication error
-stops the run (after committing what was finished).
+marked ``failed`` with the reason, and the part is tried again on the next run. An authentication
+error, or a 429 that outlasted the client's retries (the token's budget is spent: going on would only
+prolong a lockout), stops the run after committing every session already finished.
 
 Example:
     >>> import tempfile
@@ -59,7 +60,7 @@ from rtk_frames.dataset.compact import COMPACT_MAX_FILES, compact_partitions
 from rtk_frames.dataset.state import SessionState, StateStore, root_lock, utc_now
 from rtk_frames.dataset.tables import frame_to_arrow
 from rtk_frames.dataset.write import Commit, read_file, recover
-from rtk_frames.errors import AuthenticationError, NotFoundError, RTKError
+from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError, RTKError
 
 __all__ = ["DEFAULT_WORKERS", "PARTS", "PART_TABLES", "SyncSummary", "sync_dataset"]
 
@@ -443,7 +444,7 @@ class _Runner:
             job.pending -= 1
             try:
                 spent, result = future.result()
-            except AuthenticationError:
+            except (AuthenticationError, RateLimitError):  # every further request would fail the same way
                 raise
             except RTKError as exc:
                 job.requests += 1
