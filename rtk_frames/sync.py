@@ -66,13 +66,6 @@ class FleetData:
                 "participant_table": self.participant_table, "session_table": self.session_table}
 
 
-def _as_utc(value: Any) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def fetch_fleet(
     client: Client,
     *,
@@ -96,16 +89,14 @@ def fetch_fleet(
         1
     """
     from rtk_frames import fetch
+    from rtk_frames.dataset.sync import as_utc, list_sessions
     from rtk_frames.frames.participants import participant_frame
     from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
 
-    start, end = _as_utc(start_time), _as_utc(end_time)
+    start, end = as_utc(start_time), as_utc(end_time)
     if start is not None and end is not None and start > end:
         raise ValueError(f"fetch_fleet: start_time {start} is after end_time {end}")
-    sessions = fetch.fetch_sessions(
-        client, start_time=start.to_pydatetime() if start is not None else None,
-        end_time=end.to_pydatetime() if end is not None else None)
-    sessions = _in_window(sessions, start, end)
+    sessions = list_sessions(client, start, end)
     if max_sessions is not None:
         sessions = sessions.head(max_sessions)
     gaps: list[str] = [FLEET_SCOPE_NOTE] if len(sessions) else [EMPTY_WINDOW_NOTE]
@@ -134,18 +125,6 @@ def fetch_fleet(
         start_time=start, end_time=end, data_gaps=gaps, source=getattr(client, "base_url", ""),
     )
     return fleet_tables(fleet, thresholds)
-
-
-def _in_window(sessions: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
-    """Keep the sessions that started in the window (the API's own filter is applied too; this makes the
-    period exact whatever the service does with it)."""
-    started = pd.to_datetime(sessions["started_at"], utc=True)
-    keep = pd.Series(True, index=sessions.index)
-    if start is not None:
-        keep &= started >= start
-    if end is not None:
-        keep &= started < end
-    return sessions[keep.fillna(False)].reset_index(drop=True)
 
 
 def fleet_tables(fleet: FleetData, thresholds: Thresholds | None = None) -> FleetData:

@@ -62,7 +62,8 @@ from rtk_frames.dataset.tables import frame_to_arrow
 from rtk_frames.dataset.write import Commit, read_file, recover
 from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError, RTKError
 
-__all__ = ["DEFAULT_WORKERS", "PARTS", "PART_TABLES", "SyncSummary", "sync_dataset"]
+__all__ = ["DEFAULT_WORKERS", "PARTS", "PART_TABLES", "SyncSummary", "as_utc", "list_sessions",
+           "sync_dataset"]
 
 #: requests in flight at once (they wait on the network and the rate budget, not the CPU)
 DEFAULT_WORKERS = 8
@@ -169,19 +170,17 @@ class SyncSummary:
 # -------------------------------------------------------------------------------------------- helpers
 
 
-def _as_utc(value: Any) -> pd.Timestamp | None:
+def as_utc(value: Any) -> pd.Timestamp | None:
+    """A time as a UTC ``Timestamp`` (naive means UTC; a date means its midnight); ``None`` stays None.
+
+    Example:
+        >>> as_utc("2026-11-16")
+        Timestamp('2026-11-16 00:00:00+0000', tz='UTC')
+    """
     if value is None:
         return None
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _key_column(frame: pd.DataFrame, key: str) -> str:
-    """The entity's key column (``session_id`` / ``participant_id``; ``id`` in frames of older versions)."""
-    if key in frame.columns and not (key == "session_id" and "id" in frame.columns
-                                     and frame.columns.get_loc("id") < frame.columns.get_loc(key)):
-        return key
-    return "id" if "id" in frame.columns else key
 
 
 def _fingerprint(row: pd.Series) -> str:
@@ -359,8 +358,7 @@ def _flatten_reports(payloads: list[Any]) -> dict[str, pd.DataFrame]:
     for name in ("peer_reports", "peer_report_series"):
         frame = frames[name]
         if "peer_id" in frame.columns and frame["peer_id"].isna().any():
-            key = _key_column(frame, "participant_id")
-            frames[name] = frame.assign(peer_id=frame["peer_id"].fillna(frame[key]))
+            frames[name] = frame.assign(peer_id=frame["peer_id"].fillna(frame["participant_id"]))
     return frames
 
 
@@ -429,8 +427,7 @@ class _Runner:
         for relative, _table, _date in self.state.files_of_sessions([session_id], {"participants"}):
             data = read_file(self.root, relative)
             data = data.filter(pc.equal(data.column("session_id"), session_id))
-            key = "participant_id" if "participant_id" in data.column_names else "id"
-            ids += [v for v in data.column(key).to_pylist() if v]
+            ids += [v for v in data.column("participant_id").to_pylist() if v]
         return list(dict.fromkeys(ids))
 
     def collect(self, timeout_s: float) -> None:
@@ -461,7 +458,7 @@ class _Runner:
         if what == "participants":
             frame = result
             job.add("core", "participants", frame)
-            ids = [str(v) for v in frame[_key_column(frame, "participant_id")].dropna().unique()]
+            ids = [str(v) for v in frame["participant_id"].dropna().unique()]
             job.participant_ids = ids
             self.participants_seen.append(len(ids))
             for pid in ids:
@@ -489,13 +486,12 @@ class _Runner:
 def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[str], summary: SyncSummary,
           batch: _Batch) -> list[_Job]:
     """Decide per listed session what to fetch; LIVE sessions and dateless ones are settled here."""
-    key = _key_column(sessions, "session_id")
     commit = batch.commit
     jobs: list[_Job] = []
     for index in range(len(sessions)):
         row = sessions.iloc[[index]]
         record = sessions.iloc[index]
-        session_id = str(record[key])
+        session_id = str(record["session_id"])
         prev = known.get(session_id)
         fingerprint = _fingerprint(record)
         date = _session_date(record)
@@ -609,7 +605,7 @@ def _placed(frame: pd.DataFrame, owner: dict[str, str]) -> pd.DataFrame:
     frame.attrs = {}
     if not len(frame):
         return frame
-    sessions = frame[_key_column(frame, "participant_id")].map(owner)
+    sessions = frame["participant_id"].map(owner)
     if sessions.isna().any():
         raise _Unplaced(f"{int(sessions.isna().sum())} rows name no participant that was asked for")
     return frame.assign(session_id=sessions.astype("str"))
@@ -741,7 +737,7 @@ def sync_dataset(
     """
     started_clock = time.monotonic()
     root = Path(root)
-    start_ts, end_ts = _as_utc(start), _as_utc(end)
+    start_ts, end_ts = as_utc(start), as_utc(end)
     if start_ts is not None and end_ts is not None and end_ts <= start_ts:
         raise ValueError(f"end ({end_ts}) must be after start ({start_ts})")
     workers = DEFAULT_WORKERS if workers is None else int(workers)
@@ -759,7 +755,7 @@ def sync_dataset(
         bar = _Progress(progress, watch)
         runner = _Runner(client, root, state, workers)
         try:
-            sessions = _list_sessions(client, start_ts, end_ts)
+            sessions = list_sessions(client, start_ts, end_ts)
             runner.last_answer = time.monotonic()
             summary.listed = len(sessions)
             batch = _Batch(Commit(root, state, run_id), summary)
@@ -811,10 +807,22 @@ def _client_total(client: Any) -> int:
     return sum(_client_counters(client)[0].values())
 
 
-def _list_sessions(client: Any, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
-    """The sessions that started in ``[start, end)``: the API's filter, made exact here."""
+def list_sessions(client: Any, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """The sessions that started in ``[start, end)`` (UTC; ``None``: unbounded) as ``sessions_frame``:
+    the API's own time filter (all pages), made exact here whatever the service does at the edges.
+
+    Example:
+        >>> from rtk_frames.sandbox import Dataset, serve
+        >>> with serve(Dataset.from_samples()) as api:
+        ...     everything = list_sessions(api.client())
+        ...     first = everything["started_at"].min()
+        ...     just_one = list_sessions(api.client(), first, first + pd.Timedelta(microseconds=1))
+        >>> len(just_one)
+        1
+    """
     from rtk_frames.fetch import fetch_sessions
 
+    start, end = as_utc(start), as_utc(end)
     sessions = fetch_sessions(client, start_time=None if start is None else start.to_pydatetime(),
                               end_time=None if end is None else end.to_pydatetime())
     started = pd.to_datetime(sessions["started_at"], utc=True)
