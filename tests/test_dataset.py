@@ -482,3 +482,12 @@ def test_a_spent_rate_budget_stops_the_run_instead_of_failing_every_session(tmp_
     assert asked < people  # it stopped; the rest of the fleet was not hammered
     with StateStore.open(tmp_path) as state:
         assert all(s.status != "complete" for s in state.sessions().values())
+
+
+def test_the_progress_bar_shows_waits_for_the_rate_budget(tmp_path, capsys):
+    with serve(synthetic(sessions=4), rate_limit=(6, 1.0)) as api:
+        summary = rtk.sync_dataset(api.client(), tmp_path, progress=True, workers=2)  # the sandbox's budget
+        too_many = sum(1 for r in api.request_log if r.status == 429)
+    err = capsys.readouterr().err
+    assert summary.wait_s > 0 and too_many == 0
+    assert "for the rate budget" in err and "ETA" in err
