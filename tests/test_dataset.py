@@ -23,6 +23,7 @@ import pytest
 
 import rtk_frames as rtk
 from rtk_frames.dataset import TABLES, compact_dataset
+from rtk_frames.dataset import batch as batch_module
 from rtk_frames.dataset import sync as sync_module
 from rtk_frames.dataset.state import STAGING_DIR, STATE_FILE, DatasetLockedError, StateStore, root_lock
 from rtk_frames.dataset.tables import table_schema
@@ -329,7 +330,7 @@ def test_an_empty_root_reads_as_empty_tables(tmp_path):
 
 
 def test_compaction_leaves_one_file_per_partition_and_the_same_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr(sync_module, "COMMIT_EVERY_SESSIONS", 1)  # a commit (files) per session
+    monkeypatch.setattr(batch_module, "COMMIT_EVERY_SESSIONS", 1)  # a commit (files) per session
     monkeypatch.setattr(sync_module, "COMPACT_MAX_FILES", 10_000)  # no automatic compaction
     ds = synthetic(sessions=9, seed=3)
     with serve(ds) as api:
@@ -350,7 +351,7 @@ def test_compaction_leaves_one_file_per_partition_and_the_same_rows(tmp_path, mo
 
 
 def test_sync_compacts_automatically_past_the_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr(sync_module, "COMMIT_EVERY_SESSIONS", 1)
+    monkeypatch.setattr(batch_module, "COMMIT_EVERY_SESSIONS", 1)
     monkeypatch.setattr(sync_module, "COMPACT_MAX_FILES", 1)
     ds = synthetic(sessions=9, seed=3)
     with serve(ds) as api:
@@ -438,21 +439,21 @@ def test_an_answer_no_flattener_can_read_fails_only_its_session(tmp_path, monkey
     ds = synthetic(sessions=5)
     victim = ended(ds)[0]["id"]
     victim_people = {row["id"] for row in ds.participants[victim]}
-    real = sync_module._flatten_details
+    real = batch_module.flatten_details
 
     def picky(payloads):
         if any(p["data"]["participant"]["id"] in victim_people for p in payloads):
             raise PayloadError("not the expected JSON")
         return real(payloads)
 
-    monkeypatch.setattr(sync_module, "_flatten_details", picky)
+    monkeypatch.setattr(batch_module, "flatten_details", picky)
     with serve(ds) as api:
         summary = sync(api, tmp_path)
         assert summary.failed == 1 and "PayloadError" in summary.failures[victim]
         stored = read_table(tmp_path, "quality_stats")
         assert victim not in set(stored["session_id"])
         assert set(stored["session_id"]) == {s["id"] for s in ended(ds)} - {victim}
-        monkeypatch.setattr(sync_module, "_flatten_details", real)
+        monkeypatch.setattr(batch_module, "flatten_details", real)
         again = sync(api, tmp_path)
     assert again.updated == 1 and victim in set(read_table(tmp_path, "quality_stats")["session_id"])
 

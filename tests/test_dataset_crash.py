@@ -32,9 +32,9 @@ OPTIONS = {"chat": True, "transcripts": True}  # every table gets rows
 SYNC_SCRIPT = textwrap.dedent("""
     import os, sys
     import rtk_frames as rtk
-    from rtk_frames.dataset import sync as sync_module
-    sync_module.COMMIT_EVERY_S = 0.0        # commit after every finished session: many commits to land in
-    sync_module.COMPACT_MAX_FILES = 2       # and compactions at the end of every run
+    from rtk_frames.dataset import batch, sync
+    batch.COMMIT_EVERY_S = 0.0              # commit after every finished session: many commits to land in
+    sync.COMPACT_MAX_FILES = 2              # and compactions at the end of every run
     client = rtk.Client(os.environ["SBX_ACCOUNT"], os.environ["SBX_APP"], os.environ["SBX_TOKEN"],
                         base_url=os.environ["SBX_URL"], rate_limiter=None, max_retries=0)
     rtk.sync_dataset(client, sys.argv[1], chat=True, transcripts=True, workers=3, progress=False)

@@ -1,6 +1,7 @@
 """The kept fleet: a hive-partitioned parquet dataset of every session, synced incrementally.
 
-- :func:`sync_dataset` (``sync.py``): list, fetch what is missing, commit atomically;
+- :func:`sync_dataset` (``sync.py``): list, plan, fetch what is missing (``fetching.py``), flatten and
+  commit atomically (``batch.py``), with a progress bar (``progress.py``) and a summary (``summary.py``);
 - :func:`open_dataset` (``read.py``): typed tables, partition pruning, DuckDB views;
 - :func:`compact_dataset` (``compact.py``): few files per table and day;
 - ``tables.py`` (names, schemas, drift policy), ``state.py`` (SQLite state, the lock),

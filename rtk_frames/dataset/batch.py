@@ -1,0 +1,260 @@
+"""The commit side of a sync: finished sessions -> flattened rows + state -> one atomic commit.
+
+A :class:`Writer` thread takes finished sessions and, every :data:`COMMIT_EVERY_S` seconds or
+:data:`COMMIT_EVERY_SESSIONS` sessions, turns its :class:`Batch` into one
+:class:`rtk_frames.dataset.write.Commit`: all the sessions' participant details go through one flattener
+call per table (rows are placed in their session by the participant they were asked for), likewise the
+peer reports, then one Arrow conversion per table, one file per table and day, and every session's new
+state, in one transaction. A body no flattener can read fails only its session's part.
+
+Example:
+    >>> flatten_details([])["quality_stats"].empty
+    True
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rtk_frames.dataset.fetching import SessionJob, with_session
+from rtk_frames.dataset.state import utc_now
+from rtk_frames.dataset.summary import SyncSummary
+from rtk_frames.dataset.tables import frame_to_arrow
+from rtk_frames.dataset.write import Commit
+from rtk_frames.errors import RTKError
+
+__all__ = ["COMMIT_EVERY_S", "COMMIT_EVERY_SESSIONS", "TRANSCRIPT_MAX_ATTEMPTS", "Batch", "Writer",
+           "apply_batch", "flatten_details", "flatten_reports", "settle"]
+
+#: a finished session is committed at most this long after it finished ...
+COMMIT_EVERY_S = 5.0
+#: ... or as soon as this many are waiting
+COMMIT_EVERY_SESSIONS = 100
+#: a transcript that is not ready (404) is asked for again on this many later runs, then given up
+TRANSCRIPT_MAX_ATTEMPTS = 5
+
+
+def flatten_details(payloads: list[Any]) -> dict[str, pd.DataFrame]:
+    """Participant-details answers -> four tables (one flattener call each).
+
+    Example:
+        >>> sorted(flatten_details([]))
+        ['participant_details', 'peer_events', 'quality_segments', 'quality_stats']
+    """
+    from rtk_frames.frames.participants import participant_frame, peer_events_frame
+    from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
+
+    return {"participant_details": participant_frame(payloads),
+            "quality_stats": quality_stats_frame(payloads),
+            "quality_segments": quality_segments_frame(payloads),
+            "peer_events": peer_events_frame(payloads)}
+
+
+def flatten_reports(payloads: list[Any]) -> dict[str, pd.DataFrame]:
+    """Peer reports -> three tables. Reports are asked for by the participant's id, which is its peer
+    id: a report that does not name its peer gets that id.
+
+    Example:
+        >>> report = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {}}}}}
+        >>> flatten_reports([report])["peer_reports"]["peer_id"].tolist()
+        ['p1']
+    """
+    from rtk_frames.frames.participants import peer_events_frame
+    from rtk_frames.frames.peer_report import peer_report_frame, peer_report_series_frame
+
+    frames = {"peer_reports": peer_report_frame(payloads),
+              "peer_report_series": peer_report_series_frame(payloads),
+              "peer_events": peer_events_frame(payloads)}
+    for name in ("peer_reports", "peer_report_series"):
+        frame = frames[name]
+        if "peer_id" in frame.columns and frame["peer_id"].isna().any():
+            frames[name] = frame.assign(peer_id=frame["peer_id"].fillna(frame["participant_id"]))
+    return frames
+
+
+@dataclass
+class Batch:
+    """What the next commit holds: finished sessions (their raw answers, flattened together at commit
+    time: one flattener call per table per commit) and frames per (table, day)."""
+
+    commit: Commit
+    summary: SyncSummary
+    jobs: list[SessionJob] = field(default_factory=list)
+    frames: dict[str, list[tuple[pd.DataFrame, Any]]] = field(default_factory=dict)  # table -> (rows, days)
+
+    def add(self, table: str, date: Any, frame: pd.DataFrame) -> int:
+        """Queue ``frame``'s rows for ``table``; ``date`` is their day, or one day per row."""
+        if len(frame):
+            days = [date] * len(frame) if isinstance(date, str) else list(date)
+            self.frames.setdefault(table, []).append((frame, days))
+            self.summary.rows[table] = self.summary.rows.get(table, 0) + len(frame)
+        return len(frame)
+
+    def __len__(self) -> int:
+        return len(self.jobs) + len(self.commit.session_rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.jobs or self.frames or self.commit)
+
+    def _flatten(self, part: str, flatten: Callable[[list[Any]], dict[str, pd.DataFrame]]) -> None:
+        """All jobs' answers of ``part`` through one flattener call per table; rows go to their session's
+        day. A batch that fails (a body no flattener can read) is redone job by job to find the culprit."""
+        jobs = [j for j in self.jobs if part in j.parts and part not in j.errors and j.raw.get(part)]
+        if not jobs:
+            return
+        owner = {pid: j.session_id for j in jobs for pid in (j.participant_ids or [])}
+        day = {j.session_id: j.date for j in jobs}
+        try:
+            frames = flatten([payload for j in jobs for payload in j.raw[part]])
+            placed = {table: _placed(frame, owner) for table, frame in frames.items()}  # may raise
+        except RTKError as exc:  # _Unplaced included
+            if len(jobs) == 1:
+                jobs[0].fail(part, exc)
+                return
+            for job in jobs:
+                one = Batch(self.commit, self.summary, [job])
+                one._flatten(part, flatten)
+                for table, queued in one.frames.items():
+                    self.frames.setdefault(table, []).extend(queued)
+            return
+        for table, frame in placed.items():
+            if len(frame):
+                self.add(table, frame["session_id"].map(day).tolist(), frame)
+        for job in jobs:
+            job.raw.pop(part, None)
+
+    def apply(self) -> int:
+        for part, flatten in (("core", flatten_details), ("peer_reports", flatten_reports)):
+            self._flatten(part, flatten)
+        for job in self.jobs:
+            settle(job, self)
+        self.jobs = []
+        for table, queued in sorted(self.frames.items()):  # one Arrow conversion per table
+            frames = [frame for frame, _ in queued]
+            frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            data = frame_to_arrow(frame, table)
+            days = pa.array([day for _, per_row in queued for day in per_row], type=pa.string())
+            for day in sorted(set(days.to_pylist())):
+                self.commit.add_rows(table, day, data.filter(pc.equal(days, day)))
+        self.frames = {}
+        return self.commit.apply()
+
+
+class _Unplaced(RTKError):
+    """Rows whose participant is none of those asked for: their session is unknown."""
+
+
+def _placed(frame: pd.DataFrame, owner: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with ``session_id`` set from the participant each row belongs to (answers were asked
+    for by participant, so that is certain); frames without rows pass through."""
+    frame.attrs = {}
+    if not len(frame):
+        return frame
+    sessions = frame["participant_id"].map(owner)
+    if sessions.isna().any():
+        raise _Unplaced(f"{int(sessions.isna().sum())} rows name no participant that was asked for")
+    return frame.assign(session_id=sessions.astype("str"))
+
+
+def settle(job: SessionJob, batch: Batch) -> None:
+    """Put a finished session's other rows and its new state into the commit."""
+    commit, summary = batch.commit, batch.summary
+    if job.replace:
+        commit.drop_sessions({job.session_id})
+    if job.listing_row is not None:
+        batch.add("sessions", job.date, with_session(job.listing_row, job.session_id))
+    done = set() if job.replace or job.prev is None else set(job.prev.parts)
+    attempts = 0 if job.replace or job.prev is None else job.prev.transcript_attempts
+    for part in job.parts:
+        if part in job.errors:
+            continue
+        if part == "transcripts" and job.transcript_pending:
+            attempts += 1
+            if attempts < TRANSCRIPT_MAX_ATTEMPTS:
+                continue  # not stored: asked again next run
+            job.transcript_pending = False  # given up: stored as "no transcript"
+        done.add(part)
+        for table, frames in job.frames.get(part, {}).items():
+            for frame in frames:
+                batch.add(table, job.date, frame)
+    errors = "; ".join(f"{part}: {why}" for part, why in sorted(job.errors.items()))
+    if errors:
+        summary.failed += 1
+        summary.failures[job.session_id] = errors
+    else:
+        setattr(summary, job.kind, getattr(summary, job.kind) + 1)
+    if job.transcript_pending:
+        summary.transcripts_pending += 1
+    commit.set_session(job.session_id, date=job.date, status="failed" if errors else "complete",
+                       fingerprint=job.fingerprint, parts=done, error=errors or None,
+                       transcript_pending=job.transcript_pending, transcript_attempts=attempts,
+                       fetched_at=utc_now(), add_requests=job.requests)
+
+
+def apply_batch(batch: Batch, summary: SyncSummary) -> None:
+    """Commit ``batch``, counting its files and the time it took in ``summary``."""
+    started = time.monotonic()
+    summary.files_written += batch.apply()
+    summary.commit_s += time.monotonic() - started
+
+
+class Writer:
+    """Flattens finished sessions and commits them on its own thread, every :data:`COMMIT_EVERY_S` or
+    :data:`COMMIT_EVERY_SESSIONS`, so the scheduling thread keeps the request pool fed meanwhile."""
+
+    _DONE = object()
+
+    def __init__(self, batch: Batch, summary: SyncSummary) -> None:
+        import queue
+
+        self.batch = batch
+        self.summary = summary
+        self.jobs: queue.Queue[Any] = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="rtk-sync-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, job: SessionJob) -> None:
+        self.jobs.put(job)
+
+    def _run(self) -> None:
+        import queue
+
+        last_commit = time.monotonic()
+        try:
+            while True:
+                try:
+                    job = self.jobs.get(timeout=0.2)
+                except queue.Empty:
+                    job = None
+                if job is self._DONE:
+                    break
+                if job is not None:
+                    self.batch.jobs.append(job)
+                due = bool(self.batch) and (time.monotonic() - last_commit >= COMMIT_EVERY_S
+                                            or len(self.batch) >= COMMIT_EVERY_SESSIONS)
+                if due:
+                    apply_batch(self.batch, self.summary)
+                    last_commit = time.monotonic()
+            apply_batch(self.batch, self.summary)
+        except BaseException as exc:  # handed to the scheduling thread
+            self.error = exc
+
+    def check(self) -> None:
+        """Raise in the caller what went wrong in the writer (a disk full, …)."""
+        if self.error is not None:
+            raise self.error
+
+    def finish(self) -> None:
+        self.jobs.put(self._DONE)
+        self.thread.join()
+        self.check()

@@ -1,0 +1,249 @@
+"""The requests of a sync: one :class:`SessionJob` per session, every request one task on one pool.
+
+:class:`Runner` starts a session's first requests (its participant list, chat, transcript), adds the
+details and peer reports once the participant list is in, and hands finished sessions on. A request that
+fails with a typed error fails its part (``core``, ``peer_reports``, ``chat``, ``transcripts``) of the
+session; an authentication error or a spent rate budget stops everything. Answers are kept raw: a commit
+flattens many sessions' answers together (:mod:`rtk_frames.dataset.batch`).
+
+Example:
+    >>> sorted(PART_TABLES["core"])
+    ['participant_details', 'participants', 'peer_events', 'quality_segments', 'quality_stats']
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.compute as pc
+
+from rtk_frames.dataset.state import SessionState, StateStore
+from rtk_frames.dataset.write import read_file
+from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError, RTKError
+
+__all__ = ["PARTS", "PART_TABLES", "Runner", "SessionJob", "with_session", "with_sessions"]
+
+#: what a sync can fetch per session, and the tables each part writes
+PART_TABLES: dict[str, tuple[str, ...]] = {
+    "core": ("participants", "participant_details", "quality_stats", "quality_segments", "peer_events"),
+    "peer_reports": ("peer_reports", "peer_report_series", "peer_events"),
+    "chat": ("chat",),
+    "transcripts": ("transcripts",),
+}
+PARTS = tuple(PART_TABLES)
+
+
+@dataclass
+class SessionJob:
+    """One session's work in a sync: what to fetch (``parts``), whether its stored rows are replaced,
+    and, as answers come in, its raw answers, frames, errors per part and requests spent."""
+
+    session_id: str
+    date: str
+    kind: str  # new | updated | completed
+    parts: set[str]
+    replace: bool
+    started_at: Any
+    prev: SessionState | None
+    listing_row: pd.DataFrame | None  # the sessions-table row to (re)write, or None
+    fingerprint: str
+    participant_ids: list[str] | None = None
+    pending: int = 0
+    requests: int = 0
+    frames: dict[str, dict[str, list[pd.DataFrame]]] = field(default_factory=dict)  # part -> table -> frames
+    raw: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw answers, flattened together
+    errors: dict[str, str] = field(default_factory=dict)
+    transcript_pending: bool = False
+    estimated_requests: float = 0.0
+
+    def keep(self, part: str, payload: Any) -> None:
+        self.raw.setdefault(part, []).append(payload)
+
+    def add(self, part: str, table: str, frame: pd.DataFrame) -> None:
+        self.frames.setdefault(part, {}).setdefault(table, []).append(frame)
+
+    def fail(self, part: str, exc: BaseException) -> None:
+        self.errors.setdefault(part, f"{type(exc).__name__}: {exc}")
+
+
+def with_sessions(session_id: str, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The frames, each with its ``session_id`` filled in (they become Arrow rows at commit time: one
+    conversion per table and day, not one per request).
+
+    Example:
+        >>> import pandas as pd
+        >>> with_sessions("s1", {"chat": pd.DataFrame({"text": ["hi"]})})["chat"]["session_id"].tolist()
+        ['s1']
+    """
+    return {table: with_session(frame, session_id) for table, frame in frames.items()}
+
+
+def with_session(frame: pd.DataFrame, session_id: str) -> pd.DataFrame:
+    """``frame`` with a missing or NA ``session_id`` filled in (and its per-call ``attrs`` dropped).
+
+    Example:
+        >>> import pandas as pd
+        >>> with_session(pd.DataFrame({"session_id": ["a", None]}), "b")["session_id"].tolist()
+        ['a', 'b']
+    """
+    frame.attrs = {}  # provenance is per call; pandas would deep-copy it through every concat
+    if "session_id" not in frame.columns:
+        return frame.assign(session_id=pd.Series([session_id] * len(frame), index=frame.index, dtype="str"))
+    if frame["session_id"].isna().any():
+        return frame.assign(session_id=frame["session_id"].fillna(session_id))
+    return frame
+
+
+def _task_participants(client: Any, job: SessionJob) -> Callable[[], tuple[int, Any]]:
+    from rtk_frames.fetch import fetch_participants
+
+    def run() -> tuple[int, Any]:
+        frame, pages = fetch_participants(client, job.session_id, raw=True)
+        return max(len(pages), 1), with_session(frame, job.session_id)
+
+    return run
+
+
+def _task_details(client: Any, job: SessionJob, participant_id: str) -> Callable[[], tuple[int, Any]]:
+    def run() -> tuple[int, Any]:  # the raw answer: a session's answers are flattened together
+        return 1, client.get_session_participant_details(job.session_id, participant_id,
+                                                         include_peer_events=True)
+
+    return run
+
+
+def _task_peer_report(client: Any, job: SessionJob, peer_id: str) -> Callable[[], tuple[int, Any]]:
+    def run() -> tuple[int, Any]:
+        try:
+            return 1, client.get_participant_data_from_peer_id(peer_id)
+        except NotFoundError:  # the service keeps no report for this peer: an answer, stored as no rows
+            return 1, None
+
+    return run
+
+
+def _task_chat(client: Any, job: SessionJob) -> Callable[[], tuple[int, Any]]:
+    from rtk_frames.fetch import fetch_chat
+
+    def run() -> tuple[int, Any]:
+        try:
+            return 2, with_sessions(job.session_id, {"chat": fetch_chat(client, job.session_id)})
+        except NotFoundError:  # no chat in this session
+            return 1, {}
+
+    return run
+
+
+def _task_transcript(client: Any, job: SessionJob) -> Callable[[], tuple[int, Any]]:
+    from rtk_frames.fetch import fetch_transcript
+
+    def run() -> tuple[int, Any]:
+        try:
+            return 2, with_sessions(job.session_id, {"transcripts": fetch_transcript(
+                client, job.session_id, session_started_at=job.started_at)})
+        except NotFoundError:  # not ready yet (or none): asked again on a later run
+            return 1, None
+
+    return run
+
+
+class Runner:
+    """Schedules every session's requests on one pool and collects finished sessions."""
+
+    def __init__(self, client: Any, root: Path, state: StateStore, workers: int) -> None:
+        self.client = client
+        self.root = root
+        self.state = state
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rtk-sync")
+        self.futures: dict[Future[Any], tuple[SessionJob, str, str]] = {}
+        self.finished: list[SessionJob] = []
+        self.participants_seen: list[int] = []
+        self.last_answer = time.monotonic()
+
+    def submit(self, job: SessionJob, part: str, what: str, fn: Callable[[], tuple[int, Any]]) -> None:
+        job.pending += 1
+        self.futures[self.pool.submit(fn)] = (job, part, what)
+
+    def start(self, job: SessionJob) -> None:
+        if "core" in job.parts:
+            self.submit(job, "core", "participants", _task_participants(self.client, job))
+        elif "peer_reports" in job.parts:  # participant_ids: from the dataset (see _plan's caller)
+            self.peer_reports(job)
+        if "chat" in job.parts:
+            self.submit(job, "chat", "chat", _task_chat(self.client, job))
+        if "transcripts" in job.parts:
+            self.submit(job, "transcripts", "transcripts", _task_transcript(self.client, job))
+        if job.pending == 0:
+            self.finished.append(job)
+
+    def peer_reports(self, job: SessionJob) -> None:
+        for pid in job.participant_ids or []:
+            self.submit(job, "peer_reports", "peer_report", _task_peer_report(self.client, job, pid))
+
+    def stored_participant_ids(self, session_id: str) -> list[str]:
+        """The session's participant ids from the dataset itself (never asked twice)."""
+        ids: list[str] = []
+        for relative, _table, _date in self.state.files_of_sessions([session_id], {"participants"}):
+            data = read_file(self.root, relative)
+            data = data.filter(pc.equal(data.column("session_id"), session_id))
+            ids += [v for v in data.column("participant_id").to_pylist() if v]
+        return list(dict.fromkeys(ids))
+
+    def collect(self, timeout_s: float) -> None:
+        if not self.futures:
+            return
+        done, _ = wait(list(self.futures), timeout=timeout_s, return_when=FIRST_COMPLETED)
+        if done:
+            self.last_answer = time.monotonic()
+        for future in done:
+            job, part, what = self.futures.pop(future)
+            job.pending -= 1
+            try:
+                spent, result = future.result()
+            except (AuthenticationError, RateLimitError):  # every further request would fail the same way
+                raise
+            except RTKError as exc:
+                job.requests += 1
+                job.fail(part, exc)
+                if what == "participants" and "peer_reports" in job.parts:
+                    job.fail("peer_reports", RTKError("the participant list failed"))
+            else:
+                job.requests += spent
+                self.accept(job, part, what, result)
+            if job.pending == 0:
+                self.finished.append(job)
+
+    def accept(self, job: SessionJob, part: str, what: str, result: Any) -> None:
+        if what == "participants":
+            frame = result
+            job.add("core", "participants", frame)
+            ids = [str(v) for v in frame["participant_id"].dropna().unique()]
+            job.participant_ids = ids
+            self.participants_seen.append(len(ids))
+            for pid in ids:
+                self.submit(job, "core", "details", _task_details(self.client, job, pid))
+            if "peer_reports" in job.parts:
+                self.peer_reports(job)
+        elif what == "transcripts" and result is None:
+            job.transcript_pending = True
+        elif what in ("details", "peer_report"):
+            if result is not None:
+                job.keep(part, result)
+        else:
+            for table, frame in result.items():
+                job.add(part, table, frame)
+
+    def close(self) -> None:
+        for future in self.futures:
+            future.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -------------------------------------------------------------------------------------------- the run

@@ -1,0 +1,173 @@
+"""The sync's progress: a tqdm bar over requests, sessions done, waits for the rate budget, an ETA.
+
+The ETA divides the requests still to come (re-estimated from the participants seen so far) by the lower
+of the observed rate and the budget's sustained rate, so waits for the budget are in it. Waits are seen
+live by routing the client's limiter's ``acquire`` through a :class:`WaitWatch` for the run.
+
+Example:
+    >>> duration(75)
+    '1m15s'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["GUESS_PARTICIPANTS", "Progress", "WaitWatch", "client_counters", "client_total", "duration",
+           "watched_limiter"]
+
+#: a guess of participant rows per session, for the ETA, until sessions say otherwise
+GUESS_PARTICIPANTS = 4
+
+
+class WaitWatch:
+    """Sees, live, how long requests have been waiting for the client's rate budget."""
+
+    def __init__(self, limiter: Any) -> None:
+        self.limiter = limiter
+        self._acquire = limiter.acquire  # the limiter's own (bound) method
+        self._lock = threading.Lock()
+        self._waiting: dict[int, float] = {}
+
+    def acquire(self) -> float:
+        ident = threading.get_ident()
+        with self._lock:
+            self._waiting[ident] = time.monotonic()
+        try:
+            return float(self._acquire())
+        finally:
+            with self._lock:
+                self._waiting.pop(ident, None)
+
+    def longest_wait_s(self) -> float:
+        now = time.monotonic()
+        with self._lock:
+            return max((now - since for since in self._waiting.values()), default=0.0)
+
+    def rate_per_s(self) -> float | None:
+        """The budget's sustained rate (its tightest window), for the ETA."""
+        windows = getattr(self.limiter, "windows", None) or ()
+        rates = [n / s for n, s in windows if s > 0]
+        return min(rates) if rates else None
+
+
+@contextlib.contextmanager
+def watched_limiter(client: Any) -> Iterator[WaitWatch | None]:
+    """For the run, route the client's limiter's ``acquire`` through a :class:`WaitWatch` (an instance
+    attribute on the same limiter object, so it works whoever holds a reference to it)."""
+    limiter = getattr(client, "rate_limiter", None)
+    if limiter is None or not callable(getattr(limiter, "acquire", None)):
+        yield None
+        return
+    watch = WaitWatch(limiter)
+    try:
+        limiter.acquire = watch.acquire
+    except (AttributeError, TypeError):  # a limiter that takes no attributes: no live wait display
+        yield None
+        return
+    try:
+        yield watch
+    finally:
+        with contextlib.suppress(AttributeError):
+            del limiter.acquire
+
+
+def client_counters(client: Any) -> tuple[dict[str, int], int, float]:
+    """The client's (requests per endpoint, retries, seconds waited for budget) so far; zeros for a
+    client that keeps no ``stats``.
+
+    Example:
+        >>> client_counters(object())
+        ({}, 0, 0.0)
+    """
+    stats = getattr(client, "stats", None)
+    if stats is None or not hasattr(stats, "snapshot"):
+        return {}, 0, 0.0
+    snap = stats.snapshot()
+    return (dict(snap.get("requests", {})), int(snap.get("retries", 0)),
+            float(snap.get("rate_limit_wait_s", 0.0)))
+
+
+def client_total(client: Any) -> int:
+    """Requests the client has sent so far (downloads included, retries not).
+
+    Example:
+        >>> client_total(object())
+        0
+    """
+    return sum(client_counters(client)[0].values())
+
+
+class Progress:
+    """A tqdm bar over requests: sessions done, waits for the rate budget, an ETA that includes them."""
+
+    def __init__(self, enabled: bool, watch: WaitWatch | None) -> None:
+        self.enabled = enabled
+        self.watch = watch
+        self.bar: Any = None
+        self.started = time.monotonic()
+        self.per_session = {"core": 1.0, "peer_reports": 0.0, "chat": 2.0, "transcripts": 2.0}
+        self.wanted: set[str] = set()
+
+    def begin(self, sessions: int, requests_so_far: int, wanted: set[str]) -> None:
+        if not self.enabled:
+            return
+        from tqdm.auto import tqdm
+
+        self.wanted = wanted
+        self.started = time.monotonic()
+        self.bar = tqdm(total=requests_so_far + math.ceil(sessions * self._estimate(GUESS_PARTICIPANTS)),
+                        initial=requests_so_far, unit="req", desc="sync", dynamic_ncols=True,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests "
+                                   "[{elapsed}{postfix}]")
+
+    def _estimate(self, participants: float) -> float:
+        per = 1.0 + participants if "core" in self.wanted else 0.0
+        per += participants if "peer_reports" in self.wanted else 0.0
+        per += 2.0 * ("chat" in self.wanted) + 2.0 * ("transcripts" in self.wanted)
+        return per
+
+    def update(self, requests: int, done: int, total: int, participants_seen: list[int],
+               open_left: int) -> None:
+        if self.bar is None:
+            return
+        mean_people = (sum(participants_seen) / len(participants_seen) if participants_seen
+                       else GUESS_PARTICIPANTS)
+        remaining = open_left * self._estimate(mean_people)
+        self.bar.total = max(requests + math.ceil(remaining), requests)
+        self.bar.n = requests
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        observed = requests / elapsed if requests else 0.0
+        budget = self.watch.rate_per_s() if self.watch is not None else None
+        rate = min(r for r in (observed, budget) if r) if (observed or budget) else 0.0
+        eta = remaining / rate if rate else float("nan")
+        postfix = f", {done}/{total} sessions"
+        if not math.isnan(eta):
+            postfix += f", ETA {duration(eta)} (with rate waits)"
+        waiting = self.watch.longest_wait_s() if self.watch is not None else 0.0
+        if waiting >= 0.05:
+            postfix += f", waiting {waiting:.1f}s for the rate budget"
+        self.bar.set_postfix_str(postfix.lstrip(", "), refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def duration(seconds: float) -> str:
+    """``1h02m`` / ``3m07s``: a duration for the progress bar.
+
+    Example:
+        >>> duration(3725), duration(7.4)
+        ('1h02m', '0m07s')
+    """
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
