@@ -492,3 +492,22 @@ def test_the_progress_bar_shows_waits_for_the_rate_budget(tmp_path, capsys):
     err = capsys.readouterr().err
     assert summary.wait_s > 0 and too_many == 0
     assert "for the rate budget" in err and "ETA" in err
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")  # inside dask, not ours
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_any_parquet_reader_sees_the_same_rows(synced):
+    """pandas, pyarrow.dataset, DuckDB and Dask read ROOT/<table> directly (no rtk_frames) alike."""
+    import dask.dataframe as dd
+
+    root, _ = synced
+    for table in ("sessions", "quality_stats", "peer_events", "chat"):
+        ours = rtk.open_dataset(root).table(table)
+        by_pandas = pd.read_parquet(root / table)
+        by_arrow = pads.dataset(root / table, format="parquet", partitioning="hive").to_table()
+        by_duckdb = duckdb.sql(f"SELECT session_id FROM read_parquet('{root / table}/*/*.parquet')").df()
+        by_dask = dd.read_parquet(str(root / table), columns=["session_id"]).compute()
+        counts = {len(ours), len(by_pandas), by_arrow.num_rows, len(by_duckdb), len(by_dask)}
+        assert counts == {len(ours)} and len(ours) > 0, (table, counts)
+        per_session = Counter(ours["session_id"])
+        assert Counter(by_dask["session_id"]) == per_session == Counter(by_duckdb["session_id"])
