@@ -96,8 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_dataset_parsers(commands: Any) -> None:
     sync = commands.add_parser("sync", help="keep a fleet dataset (hive-partitioned parquet) up to date")
     sync.add_argument("root", type=Path, help="the dataset's directory (created if missing)")
-    sync.add_argument("--from", dest="start", type=_date, help="sessions started from this date (UTC)")
-    sync.add_argument("--to", dest="end", type=_date, help="... up to (not including) this date")
+    sync.add_argument("--from", dest="start", type=_date, metavar="DATE",
+                      help="sessions started from this date (UTC)")
+    sync.add_argument("--to", dest="end", type=_date, metavar="DATE",
+                      help="... up to (not including) this date")
     sync.add_argument("--no-peer-reports", action="store_true",
                       help="skip the per-peer reports (half the requests; no RTT or MOS tables)")
     sync.add_argument("--chat", action="store_true", help="also keep each session's chat")
@@ -105,7 +107,8 @@ def _add_dataset_parsers(commands: Any) -> None:
     sync.add_argument("--rate", type=_requests_per_window, action="append", metavar="N/Ss",
                       help="the client's request budget, e.g. 1000/300s (repeat for several windows; "
                            "default: below Cloudflare's 1200/300s and RealtimeKit's 250/10s)")
-    sync.add_argument("--workers", type=_count(1), default=None, help="requests in flight at once")
+    sync.add_argument("--workers", type=_count(1), default=None, metavar="N",
+                      help="requests in flight at once (default 8)")
     sync.add_argument("--demo", action="store_true",
                       help="sync the bundled sample data from an in-process sandbox (no credentials)")
     sync.add_argument("--quiet", action="store_true", help="no progress bar; the summary on stdout")
