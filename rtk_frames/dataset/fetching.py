@@ -60,7 +60,6 @@ class SessionJob:
     raw: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw answers, flattened together
     errors: dict[str, str] = field(default_factory=dict)
     transcript_pending: bool = False
-    estimated_requests: float = 0.0
 
     def keep(self, part: str, payload: Any) -> None:
         self.raw.setdefault(part, []).append(payload)
