@@ -511,3 +511,18 @@ def test_any_parquet_reader_sees_the_same_rows(synced):
         assert counts == {len(ours)} and len(ours) > 0, (table, counts)
         per_session = Counter(ours["session_id"])
         assert Counter(by_dask["session_id"]) == per_session == Counter(by_duckdb["session_id"])
+
+
+def test_compaction_splits_a_big_day_into_files_of_bounded_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_module, "COMMIT_EVERY_SESSIONS", 1)
+    monkeypatch.setattr(sync_module, "COMPACT_MAX_FILES", 10_000)
+    with serve(synthetic(sessions=9, seed=3)) as api:
+        sync(api, tmp_path)
+    before = read_table(tmp_path, "quality_stats")
+    compact_dataset(tmp_path, target_rows=50)
+    for day in (tmp_path / "quality_stats").glob("date=*"):
+        rows = [pq.ParquetFile(p).metadata.num_rows for p in day.glob("*.parquet")]
+        assert max(rows) <= 50 and len(rows) == -(-sum(rows) // 50), (day, rows)
+    pd.testing.assert_frame_equal(read_table(tmp_path, "quality_stats"), before)
+    again = compact_dataset(tmp_path, target_rows=50)  # already as compact as its rows allow
+    assert again.files_before == again.files_after
