@@ -526,3 +526,26 @@ def test_compaction_splits_a_big_day_into_files_of_bounded_rows(tmp_path, monkey
     pd.testing.assert_frame_equal(read_table(tmp_path, "quality_stats"), before)
     again = compact_dataset(tmp_path, target_rows=50)  # already as compact as its rows allow
     assert again.files_before == again.files_after
+
+
+def test_a_session_that_changed_is_refetched_and_its_rows_replaced_everywhere(tmp_path):
+    ds = synthetic(sessions=6)
+    changed = ended(ds)[1]
+    with serve(ds) as api:
+        sync(api, tmp_path, chat=True)
+        before = {t: read_table(tmp_path, t) for t in TABLES}
+        changed["updated_at"] = "2026-12-01T09:00:00.000Z"  # the service says it changed ...
+        ds.participants[changed["id"]][0]["display_name"] = "Renamed Person"  # ... and how
+        api.reset_log()
+        summary = sync(api, tmp_path, chat=True)
+        asked = {r.path.split("/sessions/")[1].split("/")[0] for r in api.request_log
+                 if r.endpoint in ("get_session_participants", "get_session_chat")}
+    assert summary.updated == 1 and asked == {changed["id"]}
+    for table in TABLES:
+        after = read_table(tmp_path, table)
+        mine, others = after["session_id"] == changed["id"], before[table]["session_id"] != changed["id"]
+        assert mine.sum() == (~others).sum(), table  # replaced, not added
+        pd.testing.assert_frame_equal(after[~mine].reset_index(drop=True),
+                                      before[table][others].reset_index(drop=True), obj=table)
+    names = read_table(tmp_path, "participants")
+    assert "Renamed Person" in set(names.loc[names["session_id"] == changed["id"], "display_name"])
