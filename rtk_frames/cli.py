@@ -12,8 +12,11 @@ Commands::
     rtk-frames compact ROOT                          merge the dataset's small files
 
 Credentials: ``CLOUDFLARE_API_TOKEN``, ``CLOUDFLARE_ACCOUNT_ID``, ``RTK_APP_ID`` and optionally
-``RTK_BASE_URL`` (see ``rtk_frames.Client.from_env``). Expected failures (a typed ``rtk_frames`` error:
-missing credentials, 401, 404, rate limits, a dropped connection) print one line on stderr and exit 2.
+``RTK_BASE_URL`` (see ``rtk_frames.Client.from_env``). Expected failures print one line on stderr (no
+traceback) and exit with a status that says what went wrong (:data:`EXIT_STATUSES`): 2 usage, 3
+authentication (missing or rejected credentials), 4 not found, 5 network, 6 another API error, 1 a local
+failure (e.g. the output directory cannot be written), 130 interrupted (Ctrl-C). An output directory is
+built beside the target and moved into place at the end: complete or untouched.
 
 Example:
     >>> import tempfile
@@ -27,17 +30,44 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rtk_frames.errors import RTKError
+from rtk_frames.errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    PayloadError,
+    RTKError,
+    TransportError,
+)
 
 __all__ = ["build_parser", "main"]
 
 EXIT_OK = 0
-EXIT_EXPECTED_FAILURE = 2  # a typed rtk_frames error or bad arguments (argparse uses 2 as well)
+EXIT_LOCAL_FAILURE = 1  # the machine's side: an output directory that cannot be written, a port in use
+EXIT_USAGE = 2  # bad arguments (argparse's own, and ours: --from after --to, ...)
+EXIT_AUTHENTICATION = 3  # credentials missing from the environment, or rejected (401/403)
+EXIT_NOT_FOUND = 4  # an unknown session/participant/peer id (404)
+EXIT_NETWORK = 5  # no answer: connection refused or dropped, DNS, timeout
+EXIT_API_ERROR = 6  # any other answer the service gave: rate limited, 5xx after retries, an unreadable body
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+EXIT_EXPECTED_FAILURE = EXIT_USAGE  # kept for callers of the old single status
+#: exit status -> what it means (the CLI's --help epilog and the README list the same)
+EXIT_STATUSES = {
+    EXIT_OK: "success",
+    EXIT_LOCAL_FAILURE: "a local failure (the output directory cannot be written, the port is in use)",
+    EXIT_USAGE: "usage error (bad or contradictory arguments)",
+    EXIT_AUTHENTICATION: "authentication: credentials missing from the environment or rejected (401/403)",
+    EXIT_NOT_FOUND: "not found: an unknown session or participant id (404)",
+    EXIT_NETWORK: "network: no answer from the API (connection refused or dropped, timeout)",
+    EXIT_API_ERROR: "another API error (rate limited or a 5xx after retries, an unreadable answer)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); an output directory is left untouched",
+}
 DEMO_SOURCE = "the bundled demo dataset (served by an in-process sandbox)"
 SESSION_COLUMNS = ("session_id", "meeting_display_name", "status", "started_at", "ended_at",
                    "max_concurrent_participants", "minutes_consumed")
@@ -60,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         'sessions'
     """
     parser = argparse.ArgumentParser(
-        prog="rtk-frames",
-        description="Cloudflare RealtimeKit sessions as pandas frames, reports and a sandbox.")
+        prog="rtk-frames", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Cloudflare RealtimeKit sessions as pandas frames, reports and a sandbox.",
+        epilog=_EPILOG)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     report = commands.add_parser("report",
@@ -77,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--max-sessions", type=int, default=None,
                         help="fleet report: at most this many sessions")
     report.add_argument("--no-peer-reports", action="store_true",
-                        help="skip the per-peer reports (faster; no RTT or E-model MOS)")
+                        help="session report: skip the per-peer reports (faster; no RTT or E-model MOS); "
+                             "a usage error on a fleet report, which never fetches them")
+    _add_rate_argument(report)
     report.add_argument("--quiet", action="store_true", help="no progress bar, only the output path")
 
     sessions = commands.add_parser("sessions", help="print the sessions table")
@@ -87,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--status", choices=["LIVE", "ENDED"])
     sessions.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
     sessions.add_argument("--csv", type=Path, help="also write the full table as spreadsheet-safe CSV")
+    _add_rate_argument(sessions)
 
     _add_sandbox_parser(commands)
     _add_dataset_parsers(commands)
@@ -104,9 +138,7 @@ def _add_dataset_parsers(commands: Any) -> None:
                       help="skip the per-peer reports (half the requests; no RTT or MOS tables)")
     sync.add_argument("--chat", action="store_true", help="also keep each session's chat")
     sync.add_argument("--transcripts", action="store_true", help="also keep each session's transcript")
-    sync.add_argument("--rate", type=_requests_per_window, action="append", metavar="N/Ss",
-                      help="the client's request budget, e.g. 1000/300s (repeat for several windows; "
-                           "default: below Cloudflare's 1200/300s and RealtimeKit's 250/10s)")
+    _add_rate_argument(sync)
     sync.add_argument("--workers", type=_count(1), default=None, metavar="N",
                       help="requests in flight at once (default 8)")
     sync.add_argument("--demo", action="store_true",
@@ -125,12 +157,7 @@ def _sync(args: argparse.Namespace) -> int:
         raise _UsageError("sync: give --from DATE and --to DATE (or --demo for the sample data)")
     if args.start is not None and args.end is not None and args.end <= args.start:
         raise _UsageError("sync: --to must be after --from")
-    kwargs: dict[str, Any] = {}
-    if args.rate:
-        from rtk_frames.ratelimit import RateLimiter
-
-        kwargs["rate_limiter"] = RateLimiter(tuple(args.rate))
-    with _client(args.demo, **kwargs) as client:
+    with _client(args.demo, args.rate) as client:
         summary = sync_dataset(client, args.root, start=args.start, end=args.end,
                                peer_reports=not args.no_peer_reports, chat=args.chat,
                                transcripts=args.transcripts, workers=args.workers, progress=not args.quiet)
@@ -149,19 +176,51 @@ def _compact(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_EPILOG = ("credentials (not needed with --demo): CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, RTK_APP_ID,\n"
+           "  optional RTK_BASE_URL (e.g. the URL `rtk-frames sandbox` prints)\n\nexit statuses:\n"
+           + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_STATUSES.items()))
+
+
+def _add_rate_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rate", type=_requests_per_window, action="append", metavar="N/Ss",
+                        help="the client's request budget, e.g. 1000/300s (repeat for several windows; "
+                             "default: below Cloudflare's 1200/300s and RealtimeKit's 250/10s)")
+
+
 @contextlib.contextmanager
-def _client(demo: bool, **client_kwargs: Any) -> Iterator[Any]:
-    """A client for the real API (from the environment) or for an in-process demo sandbox."""
+def _client(demo: bool, rate: Sequence[tuple[int, float]] | None = None) -> Iterator[Any]:
+    """A client for the real API (from the environment) or for an in-process demo sandbox; ``rate``
+    (``--rate``) replaces its request budget."""
+    kwargs: dict[str, Any] = {}
+    if rate:
+        from rtk_frames.client.ratelimit import RateLimiter
+
+        kwargs["rate_limiter"] = RateLimiter(tuple(rate))
     if demo:
         from rtk_frames.sandbox import Dataset, serve
 
-        with serve(Dataset.from_samples()) as api:
-            client = api.client(**client_kwargs)
+        with serve(Dataset.from_samples(), latency=_demo_latency_s()) as api:
+            client = api.client(**kwargs)
             yield client
         return
     from rtk_frames.client import Client
 
-    yield Client.from_env(**client_kwargs)
+    yield Client.from_env(**kwargs)
+
+
+DEMO_LATENCY_ENV = "RTK_DEMO_LATENCY"  # seconds the --demo sandbox waits before each answer (tests, demos)
+
+
+def _demo_latency_s() -> float:
+    import os
+
+    text = os.environ.get(DEMO_LATENCY_ENV, "").strip()
+    if not text:
+        return 0.0
+    try:
+        return _seconds(text)
+    except argparse.ArgumentTypeError as exc:
+        raise _UsageError(f"${DEMO_LATENCY_ENV}: {exc}") from None
 
 
 def _pick_demo_session(client: Any) -> str:
@@ -185,9 +244,15 @@ def _report(args: argparse.Namespace) -> int:
     fleet = args.start is not None or args.end is not None
     if not fleet and not args.session_id and not args.demo:
         raise _UsageError("report: give a SESSION_ID, --demo, or --from/--to for a fleet report")
+    if fleet and args.session_id:
+        raise _UsageError("report: give a SESSION_ID or --from/--to (a fleet report), not both")
     if args.start is not None and args.end is not None and args.start > args.end:
-        raise _UsageError(f"report: --from {args.start} is after --to {args.end}")
-    with _client(args.demo) as client:
+        raise _UsageError(f"report: --from {args.start:%Y-%m-%d %H:%M} is after "
+                          f"--to {args.end:%Y-%m-%d %H:%M}")
+    if fleet and args.no_peer_reports:
+        raise _UsageError("report: --no-peer-reports is for a session report; a fleet report never "
+                          "fetches peer reports")
+    with _client(args.demo, args.rate) as client:
         if fleet:
             from rtk_frames.sync import fetch_fleet
 
@@ -211,7 +276,9 @@ def _sessions(args: argparse.Namespace) -> int:
 
     from rtk_frames.fetch import fetch_sessions
 
-    with _client(args.demo) as client:
+    if args.start is not None and args.end is not None and args.start > args.end:
+        raise _UsageError("sessions: --from is after --to")
+    with _client(args.demo, args.rate) as client:
         frame = fetch_sessions(client, status=args.status, start_time=args.start, end_time=args.end)
     if args.csv is not None:
         from rtk_frames.export import to_csv_safe
@@ -271,14 +338,12 @@ def _seconds(text: str) -> float:
 
 def _requests_per_window(text: str) -> tuple[int, float]:
     """``N/Ss``: at most N requests per S seconds, e.g. ``250/10s`` (the ``s`` is optional)."""
-    count, slash, window = text.strip().partition("/")
+    from rtk_frames.client.ratelimit import parse_rate
+
     try:
-        budget = (int(count), float(window.strip().removesuffix("s")))
-    except ValueError:
-        budget = (0, 0.0)
-    if not slash or budget[0] < 1 or not 0 < budget[1] < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a rate like 250/10s (requests/seconds): {text!r}")
-    return budget
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _faults(text: str) -> Any:
@@ -296,7 +361,7 @@ def _one_line_error(prog: str) -> Any:
 
     def error(message: str) -> Any:
         print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
-        raise SystemExit(EXIT_EXPECTED_FAILURE)
+        raise SystemExit(EXIT_USAGE)
 
     return error
 
@@ -369,9 +434,47 @@ class _UsageError(Exception):
     """Arguments that parse but make no sense together."""
 
 
+def _exit_status(exc: BaseException) -> int:
+    """The documented exit status for an expected failure."""
+    from rtk_frames.client import MissingCredentialsError
+
+    if isinstance(exc, AuthenticationError | MissingCredentialsError):
+        return EXIT_AUTHENTICATION
+    if isinstance(exc, NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, TransportError):
+        return EXIT_NETWORK
+    if isinstance(exc, APIError | PayloadError | RTKError):
+        return EXIT_API_ERROR
+    return EXIT_LOCAL_FAILURE
+
+
+@contextlib.contextmanager
+def _ctrl_c_ends_waits() -> Iterator[None]:
+    """While the command runs, Ctrl-C also ends every wait for the rate budget or a retry, in every
+    thread (so pools stop at once instead of sitting out their sleeps)."""
+    from rtk_frames.client.ratelimit import cancel_waits
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        cancel_waits()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        cancel_waits.reset()  # type: ignore[attr-defined]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 for an expected failure, with one line on
-    stderr and no traceback).
+    """Run the command line; returns the exit status (:data:`EXIT_STATUSES`: 0 ok, 2 usage, 3
+    authentication, 4 not found, 5 network, 6 another API error, 1 local, 130 Ctrl-C). Failures print
+    one line on stderr and no traceback.
 
     Example:
         >>> main(["sessions", "--demo", "--limit", "1"])  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
@@ -383,14 +486,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"report": _report, "sessions": _sessions, "sandbox": _sandbox, "sync": _sync,
                 "compact": _compact}
     try:
-        return handlers[args.command](args)
+        with _ctrl_c_ends_waits():
+            return handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("rtk-frames: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     except _UsageError as exc:
         print(f"rtk-frames: {exc}", file=sys.stderr)
-    except RTKError as exc:
+        return EXIT_USAGE
+    except (RTKError, OSError) as exc:  # OSError: e.g. the output directory cannot be written
         print(f"rtk-frames: error: {exc}", file=sys.stderr)
-    except OSError as exc:  # e.g. the output directory cannot be written, the port is taken
-        print(f"rtk-frames: error: {exc}", file=sys.stderr)
-    return EXIT_EXPECTED_FAILURE
+        return _exit_status(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

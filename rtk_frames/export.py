@@ -9,15 +9,23 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import os
 import re
-from collections.abc import Mapping
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise_formula", "to_csv_safe", "write_parquet"]
+__all__ = ["FORMULA_PREFIXES", "atomic_output_dir", "neutralise_formula", "to_csv_safe", "write_parquet",
+           "writes_output_dir"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel/Sheets/LibreOffice
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -30,8 +38,104 @@ def _file_stem(name: str) -> str:
     return stem or "frame"
 
 
+@contextlib.contextmanager
+def atomic_output_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Build an output directory in a temporary sibling and move it into place only when the block ends
+    without an exception (Ctrl-C included): ``path`` is then either complete or untouched.
+
+    When ``path`` does not exist (or is an empty directory) the sibling is renamed to it in one step. When
+    it already holds files, the new entries replace those of the same name one by one and other files
+    are left alone (so ``--out .`` never deletes anything). On an exception the sibling is removed.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp()) / "report"
+        >>> with atomic_output_dir(out) as building:
+        ...     _ = (building / "a.txt").write_text("a")
+        ...     print(out.exists())
+        False
+        >>> sorted(p.name for p in out.iterdir())
+        ['a.txt']
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists() and not final.is_dir():
+        raise NotADirectoryError(f"{final} exists and is not a directory")
+    building = Path(tempfile.mkdtemp(prefix=f".{final.name or 'out'}.partial-", dir=final.parent))
+    try:
+        yield building
+        if final.is_dir() and not any(final.iterdir()):
+            final.rmdir()
+        if not final.exists():
+            building.rename(final)
+        else:
+            for entry in building.iterdir():
+                target = final / entry.name
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)  # os.replace cannot put anything over a directory
+                elif entry.is_dir() and target.exists():
+                    target.unlink()
+                os.replace(entry, target)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+
+
+def writes_output_dir(argument: str = "out_dir") -> Callable[[F], F]:
+    """Decorate a function that writes into the directory given as ``argument``: it writes into an
+    :func:`atomic_output_dir` instead, and paths it returns are mapped to the final directory.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> @writes_output_dir()
+        ... def write(out_dir):
+        ...     return Path(out_dir, "x.txt"), Path(out_dir, "x.txt").write_text("x")
+        >>> out = Path(tempfile.mkdtemp()) / "o"
+        >>> write(out)[0] == out / "x.txt" and (out / "x.txt").read_text() == "x"
+        True
+    """
+
+    def decorate(function: F) -> F:
+        import inspect
+
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            final = Path(bound.arguments[argument])
+            with atomic_output_dir(final) as building:
+                bound.arguments[argument] = building
+                result = function(*bound.args, **bound.kwargs)
+            return _relocate(result, building, final)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _relocate(value: Any, old: Path, new: Path) -> Any:
+    """``value`` with every path under ``old`` moved under ``new`` (in tuples, lists and dicts too)."""
+    if isinstance(value, Path):
+        return new / value.relative_to(old) if value.is_relative_to(old) else value
+    if isinstance(value, tuple | list):
+        return type(value)(_relocate(v, old, new) for v in value)
+    if isinstance(value, dict):
+        return {k: _relocate(v, old, new) for k, v in value.items()}
+    return value
+
+
+def _keeps_index(frame: pd.DataFrame) -> bool:
+    """A default 0..n-1 (unnamed ``RangeIndex``) carries nothing; any other index is data."""
+    return not (isinstance(frame.index, pd.RangeIndex) and frame.index.names == [None])
+
+
 def write_parquet(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write each frame to ``out_dir/<name>.parquet`` (pyarrow, no index); returns name → path.
+    """Write each frame to ``out_dir/<name>.parquet`` (pyarrow); returns name → path.
+
+    A meaningful index (a named one, a time index such as ``chat_activity``'s, a ``MultiIndex``) is
+    kept and comes back from ``pd.read_parquet``; a default ``RangeIndex`` is not written.
 
     Names are made file-safe (anything but letters, digits, ``_ . -`` becomes ``_``); two names that would
     share a file are a ``ValueError`` before anything is written. dtypes round-trip:
@@ -42,6 +146,9 @@ def write_parquet(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike
         >>> out = write_parquet({"q/stats": pd.DataFrame({"x": [1.0]})}, tempfile.mkdtemp())
         >>> pd.read_parquet(out["q/stats"])["x"].tolist(), out["q/stats"].name
         ([1.0], 'q_stats.parquet')
+        >>> timed = pd.DataFrame({"n": [1]}, index=pd.DatetimeIndex(["2026-11-03"], tz="UTC", name="minute"))
+        >>> pd.read_parquet(write_parquet({"t": timed}, tempfile.mkdtemp())["t"]).index.name
+        'minute'
     """
     directory = Path(out_dir)
     paths = {name: directory / f"{_file_stem(name)}.parquet" for name in frames}
@@ -50,7 +157,7 @@ def write_parquet(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike
         raise ValueError(f"frame names {clash} map to the same file name; rename one")
     directory.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
-        frame.to_parquet(paths[name], index=False, engine="pyarrow")
+        frame.to_parquet(paths[name], index=_keeps_index(frame), engine="pyarrow")
     return paths
 
 

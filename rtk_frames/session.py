@@ -54,8 +54,12 @@ def map_concurrently(fn: Callable[[T], R], items: Iterable[T], *, workers: int =
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="rtk-frames") as pool:
-        return list(pool.map(fn, items))
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="rtk-frames")
+    try:
+        futures = [pool.submit(fn, item) for item in items]
+        return [future.result() for future in futures]
+    finally:  # on Ctrl-C (or an error) drop the queued calls and do not wait for the running ones
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from rtk_frames.analysis import analyse, fleet_participant_table, fleet_session_table
 from rtk_frames.analysis.thresholds import Thresholds
 from rtk_frames.errors import AuthenticationError, RTKError
+from rtk_frames.progress import RateAwareProgress
 from rtk_frames.session import DEFAULT_WORKERS, map_concurrently
 
 if TYPE_CHECKING:
@@ -101,22 +101,24 @@ def fetch_fleet(
         sessions = sessions.head(max_sessions)
     gaps: list[str] = [FLEET_SCOPE_NOTE] if len(sessions) else [EMPTY_WINDOW_NOTE]
     people, stats, segments = [], [], []
-    bar = tqdm(sessions["session_id"].tolist(), desc="sessions", unit="session", disable=not progress)
-    for session_id in bar:
-        try:
-            participants = fetch.fetch_participants(client, session_id)
-            payloads = map_concurrently(
-                functools.partial(client.get_session_participant_details, session_id),
-                participants["participant_id"].dropna().unique().tolist(), workers=workers)
-        except AuthenticationError:
-            raise
-        except RTKError as exc:
-            gaps.append(f"session {session_id}: skipped ({type(exc).__name__}: {exc})")
-            continue
-        people.append(participant_frame(payloads, session_id=session_id))
-        stats.append(quality_stats_frame(payloads, session_id=session_id))
-        segments.append(quality_segments_frame(payloads, session_id=session_id))
-    bar.close()
+    limiter = getattr(client, "rate_limiter", None)  # the bar shows its waits and counts them in the ETA
+    with RateAwareProgress(len(sessions), limiter=limiter, disable=not progress) as bar:
+        for session_id in sessions["session_id"].tolist():
+            try:
+                participants = fetch.fetch_participants(client, session_id)
+                payloads = map_concurrently(
+                    functools.partial(client.get_session_participant_details, session_id),
+                    participants["participant_id"].dropna().unique().tolist(), workers=workers)
+            except AuthenticationError:
+                raise
+            except RTKError as exc:
+                gaps.append(f"session {session_id}: skipped ({type(exc).__name__}: {exc})")
+                continue
+            finally:
+                bar.update()
+            people.append(participant_frame(payloads, session_id=session_id))
+            stats.append(quality_stats_frame(payloads, session_id=session_id))
+            segments.append(quality_segments_frame(payloads, session_id=session_id))
     fleet = FleetData(
         sessions=sessions,
         participants=pd.concat(people, ignore_index=True) if people else participant_frame([]),

@@ -1,5 +1,5 @@
 """The command line: the offline demo, real-API mode against the sandbox via the environment, and
-one-line errors (exit 2) for expected failures."""
+one-line errors with documented exit statuses for expected failures."""
 
 from __future__ import annotations
 
@@ -51,15 +51,17 @@ def test_report_uses_the_environment_and_rtk_base_url(sandbox_env, tmp_path):
     assert any(r.path.endswith(f"/sessions/{session_id}") for r in sandbox_env.request_log)
 
 
-def test_missing_credentials_is_one_line_exit_2(no_credentials, tmp_path, capsys):
-    assert main(["report", "some-session", "--out", str(tmp_path)]) == 2
+def test_missing_credentials_is_one_line_exit_3_naming_the_variables(no_credentials, tmp_path, capsys):
+    assert main(["report", "some-session", "--out", str(tmp_path)]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert "CLOUDFLARE_API_TOKEN" in err
+    for name in CREDENTIAL_VARS:
+        assert name in err
+    assert "from_env" not in err  # names the variables, not a Python function
 
 
-def test_unknown_session_is_one_line_exit_2_without_the_token(sandbox_env, tmp_path, capsys):
-    assert main(["report", "no-such-session", "--out", str(tmp_path)]) == 2
+def test_unknown_session_is_one_line_exit_4_without_the_token(sandbox_env, tmp_path, capsys):
+    assert main(["report", "no-such-session", "--out", str(tmp_path)]) == 4
     err = capsys.readouterr().err
     assert err.startswith("rtk-frames: error: HTTP 404") and err.count("\n") == 1
     assert sandbox_env.api_token not in err
@@ -96,10 +98,10 @@ def test_sessions_demo_prints_the_table_and_writes_safe_csv(no_credentials, tmp_
     assert len(rows) == 3 and {"Weekly sync", "Support escalation"} <= names
 
 
-def test_wrong_token_is_one_line_exit_2_and_never_echoed(sandbox_env, monkeypatch, tmp_path, capsys):
+def test_wrong_token_is_one_line_exit_3_and_never_echoed(sandbox_env, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "wrong-token-value-123")
     session_id = sandbox_env.dataset.sessions[0]["id"]
-    assert main(["report", session_id, "--out", str(tmp_path)]) == 2
+    assert main(["report", session_id, "--out", str(tmp_path)]) == 3
     err = capsys.readouterr().err
     assert err.startswith("rtk-frames: error: HTTP 401") and err.count("\n") == 1
     assert "wrong-token-value-123" not in err

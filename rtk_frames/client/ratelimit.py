@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_WINDOWS", "RateLimiter", "ServerRateLimit", "parse_ratelimit_headers"]
+__all__ = ["DEFAULT_WINDOWS", "RateLimiter", "ServerRateLimit", "cancel_waits", "interruptible_sleep",
+           "parse_rate", "parse_ratelimit_headers"]
 
 #: (max requests, window seconds) pairs, kept below Cloudflare's 1,200 / 300 s and RealtimeKit's 250 / 10 s.
 DEFAULT_WINDOWS: tuple[tuple[int, float], ...] = ((1000, 300.0), (200, 10.0))
@@ -32,6 +33,57 @@ LOW_REMAINING_REQUESTS = 10
 LOW_REMAINING_FRACTION = 0.1
 #: The longest a Ratelimit header's reset time may hold requests back (Cloudflare's lockout is 5 minutes).
 RESET_MAX_S = 300.0
+
+
+# Set by cancel_waits() (the CLI's Ctrl-C handler): every wait in interruptible_sleep ends at once, in any
+# thread, so a pool's workers do not sit out a rate-budget wait after the user pressed Ctrl-C.
+_CANCELLED = threading.Event()
+
+
+def cancel_waits() -> None:
+    """End every current and future :func:`interruptible_sleep` (in all threads) with ``KeyboardInterrupt``,
+    until :func:`cancel_waits.reset` is called. The CLI calls it on Ctrl-C.
+
+    Example:
+        >>> cancel_waits()
+        >>> try:
+        ...     interruptible_sleep(60)
+        ... except KeyboardInterrupt:
+        ...     print("woken")
+        woken
+        >>> cancel_waits.reset()
+    """
+    _CANCELLED.set()
+
+
+cancel_waits.reset = _CANCELLED.clear  # type: ignore[attr-defined]
+
+
+def interruptible_sleep(seconds: float) -> None:
+    """``time.sleep`` that :func:`cancel_waits` ends early (raising ``KeyboardInterrupt``) in any thread.
+
+    Example:
+        >>> interruptible_sleep(0.001)
+    """
+    if (seconds > 0 and _CANCELLED.wait(seconds)) or _CANCELLED.is_set():
+        raise KeyboardInterrupt("cancelled (rtk_frames.client.ratelimit.cancel_waits)")
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``"N/Ss"`` (at most N requests per S seconds; the ``s`` is optional) as ``(N, S)``.
+
+    Example:
+        >>> parse_rate("1000/300s"), parse_rate("250/10")
+        ((1000, 300.0), (250, 10.0))
+    """
+    count, slash, window = str(text).strip().partition("/")
+    try:
+        budget = (int(count), float(window.strip().removesuffix("s")))
+    except ValueError:
+        budget = (0, 0.0)
+    if not slash or budget[0] < 1 or not 0 < budget[1] < math.inf:
+        raise ValueError(f"not a rate like 250/10s (requests/seconds): {text!r}")
+    return budget
 
 
 @dataclass(frozen=True)
@@ -147,6 +199,11 @@ class RateLimiter:
     When the service's headers (fed through :meth:`observe`) say ``r=0``, the next request waits ``t``
     seconds; when little is left, the remaining ``r`` requests are spread evenly over the ``t`` seconds.
 
+    Waits are visible while they happen: :meth:`waiting_s` is how much longer the longest current wait
+    lasts (progress bars show it), ``waited_s`` the total so far, and ``on_wait(seconds)`` (if set) is
+    called before each wait. The default ``sleep`` is :func:`interruptible_sleep`, so Ctrl-C in the CLI
+    ends waits in every thread at once.
+
     Example:
         >>> now = [0.0]
         >>> limiter = RateLimiter(((2, 10.0),), clock=lambda: now[0],
@@ -160,12 +217,16 @@ class RateLimiter:
         windows: Iterable[tuple[int, float]] = DEFAULT_WINDOWS,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interruptible_sleep,
+        on_wait: Callable[[float], None] | None = None,
         low_remaining: int = LOW_REMAINING_REQUESTS,
         low_remaining_fraction: float = LOW_REMAINING_FRACTION,
         reset_max_s: float = RESET_MAX_S,
     ) -> None:
-        self.windows: tuple[tuple[int, float], ...] = tuple((int(n), float(s)) for n, s in windows)
+        if isinstance(windows, str):
+            windows = [windows]
+        self.windows: tuple[tuple[int, float], ...] = tuple(
+            parse_rate(w) if isinstance(w, str) else (int(w[0]), float(w[1])) for w in windows)
         for max_requests, window_s in self.windows:
             if max_requests < 1 or not window_s > 0:
                 raise ValueError(f"a window needs max_requests >= 1 and window_s > 0, got "
@@ -181,6 +242,8 @@ class RateLimiter:
         self._not_before = -math.inf  # the service said r=0: nothing before this time
         self._pace_interval_s = 0.0  # the service said little is left: this far apart ...
         self._pace_until = -math.inf  # ... until its window resets
+        self.on_wait = on_wait
+        self._waiting_until: dict[int, float] = {}  # thread id -> clock time its current wait ends
         self.granted = 0
         self.waited_s = 0.0
         self.last_server_status: ServerRateLimit | None = None
@@ -219,16 +282,46 @@ class RateLimiter:
             0.0
         """
         waited = 0.0
-        while True:
+        ident = threading.get_ident()
+        try:
+            while True:
+                with self._lock:
+                    now = self._clock()
+                    delay = self._delay_s(now)
+                    if delay <= 0:
+                        self._grant(now)
+                        return waited
+                    self._waiting_until[ident] = now + delay
+                if self.on_wait is not None:
+                    self.on_wait(delay)
+                self._sleep(delay)
+                waited += delay
+        finally:
             with self._lock:
-                now = self._clock()
-                delay = self._delay_s(now)
-                if delay <= 0:
-                    self._grant(now)
-                    self.waited_s += waited
-                    return waited
-            self._sleep(delay)
-            waited += delay
+                self._waiting_until.pop(ident, None)
+                self.waited_s += waited
+
+    def waiting_s(self) -> float:
+        """Seconds until the longest current wait for the budget ends (0 when no request is waiting).
+
+        Example:
+            >>> RateLimiter().waiting_s()
+            0.0
+        """
+        with self._lock:
+            if not self._waiting_until:
+                return 0.0
+            return max(0.0, max(self._waiting_until.values()) - self._clock())
+
+    @property
+    def sustained_rate_per_s(self) -> float:
+        """The budget's long-run rate: its tightest window's requests per second.
+
+        Example:
+            >>> RateLimiter(["1000/300s", "200/10s"]).sustained_rate_per_s
+            3.3333333333333335
+        """
+        return min((n / s for n, s in self.windows), default=math.inf)
 
     def observe(self, headers: Mapping[str, str]) -> ServerRateLimit | None:
         """Read a response's ``Ratelimit`` headers and slow down when the service says little is left.

@@ -20,7 +20,6 @@ import datetime as dt
 import inspect
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,7 +28,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from rtk_frames.client.envelopes import error_from_response, payload_from_response, retry_after_s
-from rtk_frames.client.ratelimit import RateLimiter
+from rtk_frames.client.ratelimit import RateLimiter, interruptible_sleep
 from rtk_frames.client.transport import (
     DEFAULT_BACKOFF_FACTOR_S,
     DEFAULT_BACKOFF_JITTER_S,
@@ -240,7 +239,8 @@ class Client:
         max_retries: retries per request, whatever their causes (connection errors; for GET also
             408/409/429/5xx and truncated bodies): at most ``1 + max_retries`` attempts.
         rate_limiter: the client-side budget (default: a fresh :class:`RateLimiter`; pass one
-            limiter to several clients that share a token; ``None`` disables it).
+            limiter to several clients that share a token; ``None`` disables it). A rate such as
+            ``"1000/300s"``, or a list of them for several windows, makes a :class:`RateLimiter`.
         retry_after_max_s: the longest ``Retry-After`` honoured (longer ones are cut to this).
         backoff_factor, backoff_jitter: exponential backoff ``factor * 2**(n-1) + random() * jitter``.
         sleep: how retries wait (inject a recorder in tests).
@@ -266,11 +266,11 @@ class Client:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limiter: RateLimiter | None = _DEFAULT,
+        rate_limiter: RateLimiter | str | Iterable[str | tuple[int, float]] | None = _DEFAULT,
         retry_after_max_s: float = DEFAULT_RETRY_AFTER_MAX_S,
         backoff_factor: float = DEFAULT_BACKOFF_FACTOR_S,
         backoff_jitter: float = DEFAULT_BACKOFF_JITTER_S,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interruptible_sleep,
     ) -> None:
         if not account_id or not app_id:
             raise MissingCredentialsError(
@@ -290,7 +290,11 @@ class Client:
         self.app_id = str(app_id)
         self.base_url = base_url.rstrip("/")
         self.max_retries = int(max_retries)
-        self.rate_limiter: RateLimiter | None = RateLimiter() if rate_limiter is _DEFAULT else rate_limiter
+        if rate_limiter is _DEFAULT:
+            rate_limiter = RateLimiter()
+        elif rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            rate_limiter = RateLimiter(rate_limiter)  # "1000/300s", or several windows
+        self.rate_limiter: RateLimiter | None = rate_limiter
         self.stats = ClientStats()
         self._transport = Transport(self.base_url, token, timeout=timeout, max_retries=self.max_retries,
                                     rate_limiter=self.rate_limiter, retry_after_max_s=retry_after_max_s,
@@ -317,8 +321,11 @@ class Client:
         """
         missing = [name for name in (TOKEN_ENV, ACCOUNT_ENV, APP_ENV) if not os.environ.get(name)]
         if missing:
-            names = ", ".join("$" + name for name in missing)
-            raise MissingCredentialsError(f"set {names} to use from_env()")
+            names = ", ".join(missing)
+            raise MissingCredentialsError(
+                f"missing credentials: set {names} in the environment ({TOKEN_ENV}: a Cloudflare API "
+                f"token with the Realtime permission; {ACCOUNT_ENV}: the account id; {APP_ENV}: the "
+                f"RealtimeKit app id; optional {BASE_URL_ENV}: another API root, e.g. a sandbox's)")
         kwargs.setdefault("base_url", os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         return cls(os.environ[ACCOUNT_ENV], os.environ[APP_ENV], os.environ[TOKEN_ENV], **kwargs)
 

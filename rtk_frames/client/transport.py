@@ -38,7 +38,7 @@ from urllib3.util.retry import Retry
 
 from rtk_frames._version import __version__
 from rtk_frames.client.envelopes import retry_after_s
-from rtk_frames.client.ratelimit import RateLimiter
+from rtk_frames.client.ratelimit import RateLimiter, interruptible_sleep
 from rtk_frames.errors import TransportError
 
 __all__ = ["ClientStats", "Transport"]
@@ -190,7 +190,7 @@ class _ClientRetry(Retry):
         cause = last.status if last and last.status else type(last.error).__name__ if last else "?"
         logger.debug("retry %d after %s: waiting %.3fs (%s)", len(self.history), cause, seconds, why)
         if self.hooks is None:
-            time.sleep(seconds)
+            interruptible_sleep(seconds)
             return
         self.hooks.sleep(seconds)
         self.hooks.stats.count_retry(seconds)
@@ -285,7 +285,7 @@ class Transport:
         retry_after_max_s: float = DEFAULT_RETRY_AFTER_MAX_S,
         backoff_factor: float = DEFAULT_BACKOFF_FACTOR_S,
         backoff_jitter: float = DEFAULT_BACKOFF_JITTER_S,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interruptible_sleep,
         stats: ClientStats | None = None,
     ) -> None:
         if isinstance(timeout, tuple):

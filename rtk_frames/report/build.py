@@ -52,7 +52,7 @@ from rtk_frames.analysis import (
     thresholds_frame,
     worst,
 )
-from rtk_frames.export import write_parquet
+from rtk_frames.export import write_parquet, writes_output_dir
 from rtk_frames.session import Session
 
 if TYPE_CHECKING:
@@ -312,6 +312,7 @@ def _analysis_gaps(data: Session, analysis: Analysis) -> list[str]:
     return gaps
 
 
+@writes_output_dir()
 def render_session_report(
     data: Session,
     out_dir: str | Path,
@@ -435,6 +436,7 @@ def _named(frame: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------------
 
 
+@writes_output_dir()
 def render_fleet_report(fleet: FleetData, out_dir: str | Path, *,
                         thresholds: Thresholds | None = None) -> Path:
     """Write ``out_dir/report.html`` for many sessions (a ``rtk_frames.sync.FleetData``): sessions and

@@ -1,0 +1,155 @@
+"""Progress bars for long pulls that show waits for the client's rate budget, with an ETA that counts them.
+
+A plain tqdm bar only moves when an item finishes, so while the rate budget holds requests back it
+freezes with a stale ETA. :class:`RateAwareProgress` refreshes on its own every half second, says
+``waiting for rate budget N s`` while any request waits (read live from the
+:class:`~rtk_frames.client.ratelimit.RateLimiter`), and estimates the time left from wall time (waits
+included) and, once the budget binds, from the requests still to send at the budget's sustained rate.
+
+Example:
+    >>> from rtk_frames.client.ratelimit import RateLimiter
+    >>> with RateAwareProgress(3, limiter=RateLimiter(["2/10s"]), disable=True) as bar:
+    ...     bar.update()
+    >>> bar.eta_s() is not None
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+__all__ = ["RateAwareProgress", "format_duration", "rate_wait_postfix"]
+
+REFRESH_S = 0.5  # how often the bar redraws while nothing finishes
+WAIT_SHOWN_FROM_S = 0.05  # shorter waits are not worth a word
+
+
+def format_duration(seconds: float) -> str:
+    """``12s``, ``3m05s``, ``1h02m``.
+
+    Example:
+        >>> format_duration(7), format_duration(185), format_duration(3720)
+        ('7s', '3m05s', '1h02m')
+    """
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def rate_wait_postfix(limiter: Any) -> str:
+    """``"waiting for rate budget 12 s"`` while ``limiter`` holds a request back, else ``""``.
+
+    Example:
+        >>> from rtk_frames.client.ratelimit import RateLimiter
+        >>> rate_wait_postfix(RateLimiter()), rate_wait_postfix(None)
+        ('', '')
+    """
+    waiting = limiter.waiting_s() if limiter is not None and hasattr(limiter, "waiting_s") else 0.0
+    return f"waiting for rate budget {math.ceil(waiting)} s" if waiting >= WAIT_SHOWN_FROM_S else ""
+
+
+class RateAwareProgress:
+    """A tqdm bar over items (sessions, requests) that shows rate-budget waits and an ETA including them.
+
+    Args:
+        total: items to do.
+        limiter: the client's :class:`~rtk_frames.client.ratelimit.RateLimiter` (``None``: no waits shown).
+        desc, unit: as for tqdm.
+        disable: no bar (the ETA is still computed, for tests and logs).
+
+    The ETA is the larger of (a) elapsed wall time, waits included, per finished item times the items
+    left, and (b) the requests still to send (requests per finished item so far, times the items left) at
+    the budget's sustained rate; plus the current wait when (a) has nothing to go on yet.
+    """
+
+    def __init__(self, total: int, *, limiter: Any = None, desc: str = "sessions", unit: str = "session",
+                 disable: bool = False) -> None:
+        self.total = int(total)
+        self.limiter = limiter
+        self.done = 0
+        self.started = time.monotonic()
+        self._granted_at_start = self._granted()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.bar: Any = None
+        if not disable:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, desc=desc, unit=unit, dynamic_ncols=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                       "[{elapsed}{postfix}]")
+            self._thread = threading.Thread(target=self._refresh_loop, name="rtk-frames-progress",
+                                            daemon=True)
+            self._thread.start()
+
+    def _granted(self) -> int:
+        return int(getattr(self.limiter, "granted", 0) or 0)
+
+    def eta_s(self) -> float | None:
+        """Seconds left, waits for the rate budget included (``None`` before anything is known)."""
+        left = self.total - self.done
+        if left <= 0:
+            return 0.0
+        waiting = self.limiter.waiting_s() if self.limiter is not None else 0.0
+        if not self.done:
+            return waiting or None
+        elapsed = time.monotonic() - self.started
+        by_wall_time = elapsed / self.done * left
+        requests_per_item = (self._granted() - self._granted_at_start) / self.done
+        rate = getattr(self.limiter, "sustained_rate_per_s", math.inf)  # None has none: math.inf
+        by_budget = requests_per_item * left / rate if rate and math.isfinite(rate) else 0.0
+        return max(by_wall_time, by_budget, waiting)
+
+    def postfix(self) -> str:
+        """The text after the bar: ``ETA 3m05s (with rate waits), waiting for rate budget 12 s``."""
+        parts = []
+        eta = self.eta_s()
+        if eta is not None and self.done < self.total:
+            parts.append(f"ETA {format_duration(eta)} (with rate waits)")
+        wait = rate_wait_postfix(self.limiter)
+        if wait:
+            parts.append(wait)
+        return ", ".join(parts)
+
+    def _draw(self) -> None:
+        if self.bar is None:
+            return
+        with self._lock:
+            self.bar.n = self.done
+            self.bar.set_postfix_str(self.postfix(), refresh=False)
+            self.bar.refresh()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            self._draw()
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` finished items."""
+        self.done += n
+        self._draw()
+
+    def close(self) -> None:
+        """Stop refreshing and close the bar (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2 * REFRESH_S)
+            self._thread = None
+        if self.bar is not None:
+            self._draw()
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> RateAwareProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
