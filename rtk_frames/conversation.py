@@ -37,12 +37,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["chat_activity", "join_chat", "join_transcript", "talk_time"]
+__all__ = ["ESTIMATED_END_RULE", "EstimatedTalkTimeWarning", "chat_activity", "join_chat", "join_transcript",
+           "talk_time"]
 
 PARTICIPANT_PREFIX = "participant_"
 UNKNOWN_SENDER = "(unknown)"
 MAX_ESTIMATED_UTTERANCE_S = 30.0  # cap on an utterance length inferred from the next start
 SPEECH_RATE_WORDS_PER_S = 2.5  # ~150 words per minute, a common conversational speech rate
+#: how talk_time estimates an utterance's length when the transcript gives no end time (the same words in
+#: its docstring, its warning and the README)
+ESTIMATED_END_RULE = ("the time its words take at 150 words per minute, never past the next utterance's "
+                      "start; an utterance without text gets the time until the next start, at most 30 s")
+
+
+class EstimatedTalkTimeWarning(UserWarning):
+    """:func:`talk_time` estimated the length of utterances that have no end time (a CSV transcript)."""
 # left key column -> participants' key column, in the order tried
 TRANSCRIPT_KEYS: tuple[tuple[str, str], ...] = (
     ("participant_id", "participant_id"),
@@ -244,11 +253,12 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
     ``utterances_without_end``, and for ``by="person"`` ``peers`` (distinct participant/peer ids: 2 means
     one rejoin).
 
-    Transcripts that carry start times only (the CSV generations) get an *estimated* length per
-    utterance: its words at ``SPEECH_RATE_WORDS_PER_S`` (150 words per minute), never past the next
-    utterance's start (or, without text, the time until the next start, capped at
-    ``MAX_ESTIMATED_UTTERANCE_S``); ``utterances_without_end`` says how many were estimated. The JSON
-    transcript carries real end times: prefer it for talk time.
+    An utterance without an end time (the CSV transcripts carry start times only) is given an
+    *estimated* length: the time its words take at 150 words per minute, never past the next
+    utterance's start; an utterance without text gets the time until the next start, at most 30 s
+    (:data:`ESTIMATED_END_RULE`). ``utterances_without_end`` counts them, and one
+    :class:`EstimatedTalkTimeWarning` says how many were estimated. The JSON transcript (the default of
+    ``fetch_transcript``) carries real end times.
     ``speaking_s`` is NaN for a speaker none of whose utterances has a known or estimable length.
 
     Example:
@@ -267,6 +277,11 @@ def talk_time(transcript: pd.DataFrame, *, by: Literal["peer", "person"] = "peer
     measured = _durations_s(transcript)
     order = _utterance_order(transcript)
     durations = measured.fillna(_estimated_durations_s(transcript, order))
+    estimated = int(measured.isna().sum())
+    if estimated:
+        warnings.warn(f"talk_time: {estimated} of {len(transcript)} utterance(s) have no end time, so their "
+                      f"length is estimated: {ESTIMATED_END_RULE} (a JSON transcript has real end times)",
+                      EstimatedTalkTimeWarning, stacklevel=2)
     ordered_keys = keys.to_numpy()[order]
     turn_starts = np.ones(len(ordered_keys), dtype=bool)
     turn_starts[1:] = ordered_keys[1:] != ordered_keys[:-1]

@@ -554,11 +554,14 @@ def fetch_transcript(
     client: Client,
     session_id: str,
     *,
-    format: TranscriptFormat = "CSV",
+    format: TranscriptFormat = "JSON",
     session_started_at: str | dt.datetime | pd.Timestamp | None = None,
     raw: bool = False,
 ) -> pd.DataFrame | FrameWithRaw:
-    """The session's transcript in ``format`` (CSV, JSON, SRT, VTT), downloaded and parsed.
+    """The session's transcript in ``format`` (JSON by default; CSV, SRT, VTT), downloaded and parsed.
+
+    JSON is the default because it is the form with each utterance's end time: ``talk_time`` on it is
+    measured, while on the CSV forms (start times only) it has to estimate every utterance's length.
 
     Utterance times are offsets from the session's start; to place them in UTC the session's
     ``started_at`` is needed: pass ``session_started_at`` or it is asked from the API (one more call).

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rtk_frames
-from rtk_frames.conversation import chat_activity, join_chat, join_transcript, talk_time
+from rtk_frames.conversation import (
+    EstimatedTalkTimeWarning,
+    chat_activity,
+    join_chat,
+    join_transcript,
+    talk_time,
+)
 
 
 def participants(rows: list[dict]) -> pd.DataFrame:
@@ -224,7 +230,10 @@ def test_talk_time_estimates_a_missing_end_from_the_next_start_and_counts_it():
     # ends known: p1 0-10, p2 15-20; unknown: p1 at 10 (next starts 15 -> 5 s), p3 at 30 (next 40 -> 10 s),
     # p2 at 40 (last utterance: nothing to estimate from -> adds nothing)
     no_end = TALK.assign(end_offset_s=[10.0, np.nan, 20.0, np.nan, np.nan])
-    table = talk_time(no_end).set_index("participant_id")
+    with pytest.warns(EstimatedTalkTimeWarning, match=r"3 of 5 utterance\(s\) have no end time") as caught:
+        table = talk_time(no_end).set_index("participant_id")
+    assert len(caught) == 1  # one warning per call, however many were estimated
+    assert "150 words per minute" in str(caught[0].message)
     assert table.loc["p1", "speaking_s"] == 15.0 and table.loc["p1", "utterances_without_end"] == 1
     assert table.loc["p3", "speaking_s"] == 10.0 and table.loc["p3", "utterances_without_end"] == 1
     assert table.loc["p2", "speaking_s"] == 5.0 and table.loc["p2", "utterances_without_end"] == 1
@@ -235,7 +244,8 @@ def test_talk_time_caps_an_estimated_length_and_leaves_unknowable_speakers_nan()
 
     t = pd.DataFrame({"participant_id": ["a", "b"], "start_offset_s": [0.0, 500.0],
                       "end_offset_s": [np.nan, np.nan], "text": [None, None]})
-    table = talk_time(t).set_index("participant_id")
+    with pytest.warns(EstimatedTalkTimeWarning):
+        table = talk_time(t).set_index("participant_id")
     assert table.loc["a", "speaking_s"] == MAX_ESTIMATED_UTTERANCE_S
     assert np.isnan(table.loc["b", "speaking_s"])
 
@@ -387,7 +397,48 @@ def test_talk_time_estimates_a_missing_end_from_the_words_when_the_next_start_is
     t = pd.DataFrame({"participant_id": ["a", "b", "a"], "start_offset_s": [0.0, 20.0, 23.0],
                       "end_offset_s": [np.nan, np.nan, 25.0],
                       "text": ["one two three four five", " ".join(["w"] * 10), "hi"]})
-    table = talk_time(t).set_index("participant_id")
+    with pytest.warns(EstimatedTalkTimeWarning, match="2 of 3"):
+        table = talk_time(t).set_index("participant_id")
     assert SPEECH_RATE_WORDS_PER_S == 2.5
     assert table.loc["a", "speaking_s"] == 2.0 + 2.0
     assert table.loc["b", "speaking_s"] == 3.0
+
+
+def test_talk_time_with_every_end_known_does_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EstimatedTalkTimeWarning)
+        table = talk_time(TALK)
+    assert table["utterances_without_end"].sum() == 0
+
+
+def test_readme_and_docstring_describe_the_estimate_with_the_warnings_words():
+    from pathlib import Path
+
+    from rtk_frames.conversation import ESTIMATED_END_RULE
+
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    readme = flat((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8"))
+    rule = flat(ESTIMATED_END_RULE)
+    assert rule in readme
+    assert rule in flat(talk_time.__doc__ or "")
+
+
+def test_fetch_transcript_defaults_to_json_whose_talk_time_is_measured(sample_client):
+    import warnings
+
+    from rtk_frames.sandbox import Dataset
+
+    sid = Dataset.from_samples().sessions[0]["id"]
+    transcript = rtk_frames.fetch_transcript(sample_client, sid)  # the default format
+    assert len(transcript) and transcript["end_offset_s"].notna().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EstimatedTalkTimeWarning)
+        assert talk_time(transcript)["utterances_without_end"].sum() == 0
+    csv = rtk_frames.fetch_transcript(sample_client, sid, format="CSV")
+    if csv["end_offset_s"].isna().any():  # the CSV generation served has start times only
+        with pytest.warns(EstimatedTalkTimeWarning):
+            talk_time(csv)
