@@ -106,3 +106,75 @@ def test_wrong_token_is_one_line_exit_3_and_never_echoed(sandbox_env, monkeypatc
     assert err.startswith("rtk-frames: error: HTTP 401") and err.count("\n") == 1
     assert "wrong-token-value-123" not in err
     assert not (tmp_path / "report.html").exists()
+
+
+# ---------------------------------------------------------------------------------- exit statuses
+
+
+def test_a_reversed_window_is_a_usage_error_not_an_empty_report(no_credentials, tmp_path, capsys):
+    out = tmp_path / "fleet"
+    assert main(["report", "--demo", "--from", "2026-11-08", "--to", "2026-11-01", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--to" in err and "after --from" in err and err.count("\n") == 1
+    assert not out.exists()
+    assert main(["sessions", "--demo", "--from", "2026-11-08", "--to", "2026-11-08"]) == 2
+
+
+def test_no_peer_reports_on_a_fleet_report_is_a_usage_error(no_credentials, tmp_path, capsys):
+    assert main(["report", "--demo", "--from", "2026-01-01", "--to", "2027-01-01", "--no-peer-reports",
+                 "--out", str(tmp_path / "f")]) == 2
+    assert "never fetches peer reports" in capsys.readouterr().err
+
+
+def test_a_closed_port_is_a_network_failure_exit_5(monkeypatch, tmp_path, capsys):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "t0ken-value")
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "acc")
+    monkeypatch.setenv("RTK_APP_ID", "app")
+    monkeypatch.setenv("RTK_BASE_URL", f"http://127.0.0.1:{port}/client/v4")
+    assert main(["sessions"]) == 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "t0ken-value" not in err
+
+
+def test_an_unwritable_output_is_a_local_failure_exit_1(no_credentials, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["report", "--demo", "--out", str(blocker / "out"), "--quiet"]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_help_documents_every_exit_status_and_the_credential_variables(capsys):
+    from rtk_frames.cli import EXIT_STATUSES
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for code, meaning in EXIT_STATUSES.items():
+        assert f"{code:>3}  {meaning}" in text
+    for name in CREDENTIAL_VARS:
+        assert name in text
+
+
+def test_readme_lists_the_same_exit_statuses():
+    from pathlib import Path
+
+    from rtk_frames.cli import EXIT_STATUSES
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for code in EXIT_STATUSES:
+        assert f"| {code} |" in readme
+
+
+def test_rate_sets_the_clients_budget(no_credentials):
+    from rtk_frames.cli import _client, build_parser
+
+    args = build_parser().parse_args(["sessions", "--demo", "--rate", "1000/300s", "--rate", "20/1s"])
+    with _client(args.demo, args.rate) as client:
+        assert client.rate_limiter.windows == ((1000, 300.0), (20, 1.0))
+    for command in (["report", "--out", "x"], ["sessions"]):
+        assert build_parser().parse_args([*command, "--rate", "5/2s"]).rate == [(5, 2.0)]

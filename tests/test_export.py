@@ -85,3 +85,71 @@ def test_write_parquet_refuses_names_that_would_share_a_file(tmp_path):
     with pytest.raises(ValueError, match="same file name"):
         write_parquet({"q/stats": frame, "q_stats": frame.assign(x=2.0)}, tmp_path)
     assert not list(tmp_path.glob("*.parquet"))  # nothing half-written
+
+
+# ---------------------------------------------------------------------------------- atomic outputs, index
+
+
+def test_atomic_output_dir_leaves_the_target_untouched_on_an_exception(tmp_path):
+    from rtk_frames.export import atomic_output_dir
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt), atomic_output_dir(out) as building:
+        (building / "half.parquet").write_bytes(b"PAR1")
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []  # no target, no temporary sibling
+
+
+def test_atomic_output_dir_replaces_same_named_files_and_keeps_the_others(tmp_path):
+    from rtk_frames.export import atomic_output_dir
+
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "report.html").write_text("old")
+    (out / "mine.txt").write_text("keep")
+    (out / "sub" / "old.txt").write_text("old")
+    with atomic_output_dir(out) as building:
+        (building / "report.html").write_text("new")
+        (building / "sub").mkdir()
+        (building / "sub" / "new.txt").write_text("new")
+        assert (out / "report.html").read_text() == "old"  # nothing moves before the block ends
+    assert (out / "report.html").read_text() == "new" and (out / "mine.txt").read_text() == "keep"
+    assert sorted(p.name for p in (out / "sub").iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_report_writers_build_in_a_sibling_and_return_the_final_path(tmp_path):
+    from rtk_frames.report.build import SessionData, render_session_report
+
+    data = SessionData("s1", pd.DataFrame({"session_id": ["s1"]}),
+                       pd.DataFrame({"participant_id": ["p1"], "display_name": ["Ada"]}))
+    path = render_session_report(data, tmp_path / "r")
+    assert path == tmp_path / "r" / "report.html" and path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_write_parquet_keeps_chat_activitys_time_index_and_drops_a_range_index(tmp_path):
+    from rtk_frames.conversation import chat_activity
+
+    chat = pd.DataFrame({
+        "created_at": pd.to_datetime(["2026-11-03T10:00:05Z", "2026-11-03T10:02:30Z", "2026-11-03T10:02:31Z"]),
+        "sender_id": ["a", "b", "a"]})
+    activity = chat_activity(chat, freq="1min")
+    plain = pd.DataFrame({"x": [1.0, 2.0]})
+    paths = write_parquet({"chat_activity": activity, "plain": plain}, tmp_path)
+    back = pd.read_parquet(paths["chat_activity"])
+    pd.testing.assert_frame_equal(back, activity, check_freq=False)
+    assert isinstance(back.index, pd.DatetimeIndex) and str(back.index.tz) == "UTC"
+    plain_back = pd.read_parquet(paths["plain"])
+    assert isinstance(plain_back.index, pd.RangeIndex) and list(plain_back.columns) == ["x"]
+    import pyarrow.parquet as pq
+
+    assert pq.read_schema(paths["plain"]).names == ["x"]  # the 0..n-1 index is not written at all
+
+
+def test_write_parquet_keeps_a_named_or_multi_index(tmp_path):
+    frame = pd.DataFrame({"v": [1.0, 2.0]},
+                         index=pd.MultiIndex.from_tuples([("s1", "p1"), ("s1", "p2")],
+                                                         names=["session_id", "participant_id"]))
+    back = pd.read_parquet(write_parquet({"m": frame}, tmp_path)["m"])
+    pd.testing.assert_frame_equal(back, frame)

@@ -1,0 +1,120 @@
+"""Ctrl-C in ``rtk-frames report``: honoured at once (waits for the rate budget included), one line on
+stderr, exit status 130, and the output directory either complete or untouched.
+
+Each case runs the real command as a subprocess against the ``--demo`` sandbox slowed down with
+``$RTK_DEMO_LATENCY`` and sends SIGINT at a random point (or while rate-budget waits hold every request).
+The ``timeout`` on ``wait`` is a hang guard that tells the fixed behaviour from the old one (which sat out
+a 60 s rate wait, or every queued request of a thread pool), not a speed measurement.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rtk_frames.cli import EXIT_INTERRUPTED
+
+REPO = Path(__file__).resolve().parents[1]
+CREDENTIALS = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "RTK_APP_ID", "RTK_BASE_URL")
+HANG_GUARD_S = 8.0  # far below the 60 s a rate wait would last, far above a prompt exit on a busy machine
+STARTED_S = 1.5  # the interpreter is up and main() has installed its Ctrl-C handling by then
+INTERRUPTED_LINE = "rtk-frames: interrupted"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
+def _start(out: Path, *args: str, latency_s: float = 0.05) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "rtk_frames.cli", "report", "--demo", "--out", str(out), "--quiet", *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(RTK_DEMO_LATENCY=str(latency_s)), cwd=out.parent,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _interrupt(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=HANG_GUARD_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"Ctrl-C was not honoured within {HANG_GUARD_S} s")
+    return process.returncode, out, err
+
+
+def _assert_complete_or_untouched(out: Path, returncode: int, err: str = "") -> None:
+    leftovers = [p.name for p in out.parent.iterdir() if ".partial-" in p.name]
+    assert leftovers == [], f"temporary build directories left behind: {leftovers}"
+    if returncode == EXIT_INTERRUPTED:
+        assert not out.exists(), f"an interrupted run left {sorted(p.name for p in out.iterdir())}"
+        return
+    assert returncode == 0, err  # the run finished before the signal arrived: then it is whole
+    files = {p.name for p in out.iterdir()}
+    assert "report.html" in files and len([f for f in files if f.endswith(".parquet")]) >= 10
+    for parquet in out.glob("*.parquet"):
+        pd.read_parquet(parquet)  # every file whole
+
+
+def _assert_one_line(err: str) -> None:
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == [INTERRUPTED_LINE]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_ctrl_c_at_a_random_point_of_a_session_report(tmp_path, seed):
+    out = tmp_path / "report"
+    process = _start(out)
+    time.sleep(STARTED_S + random.Random(seed).uniform(0.0, 4.0))
+    returncode, _, err = _interrupt(process)
+    if returncode == EXIT_INTERRUPTED:
+        _assert_one_line(err)
+    _assert_complete_or_untouched(out, returncode, err)
+
+
+def test_ctrl_c_while_the_report_is_being_written_leaves_the_target_untouched(tmp_path):
+    out = tmp_path / "report"
+    process = _start(out)
+    deadline = time.monotonic() + 60
+    while not any(".partial-" in p.name for p in tmp_path.iterdir()):  # rendering has begun
+        assert process.poll() is None and time.monotonic() < deadline, "the report never started writing"
+        time.sleep(0.01)
+    returncode, _, err = _interrupt(process)
+    if returncode == EXIT_INTERRUPTED:
+        _assert_one_line(err)
+    _assert_complete_or_untouched(out, returncode, err)
+
+
+def test_ctrl_c_ends_a_long_rate_budget_wait_in_the_fleet_reports_thread_pool(tmp_path):
+    out = tmp_path / "fleet"
+    process = _start(out, "--from", "2000-01-01", "--to", "2100-01-01", "--rate", "3/60s", latency_s=0.0)
+    time.sleep(STARTED_S + 2.0)  # the 3 requests are spent: the pool's requests wait ~60 s for the budget
+    assert process.poll() is None
+    returncode, _, err = _interrupt(process)
+    assert returncode == EXIT_INTERRUPTED
+    _assert_one_line(err)
+    _assert_complete_or_untouched(out, returncode, err)
+
+
+def test_an_existing_output_directory_keeps_its_old_files_when_interrupted(tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.html").write_text("the previous report")
+    (out / "notes.txt").write_text("mine")
+    process = _start(out, "--from", "2000-01-01", "--to", "2100-01-01", "--rate", "3/60s", latency_s=0.0)
+    time.sleep(STARTED_S + 2.0)
+    returncode, _, _ = _interrupt(process)
+    assert returncode == EXIT_INTERRUPTED
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.html"]
+    assert (out / "report.html").read_text() == "the previous report"

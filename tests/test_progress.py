@@ -1,0 +1,91 @@
+"""Waits for the rate budget are visible while they happen: the limiter says how long, progress bars show
+it, their ETA counts it, Ctrl-C ends it; the budget is set from Python as a rate string."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rtk_frames.client import Client
+from rtk_frames.client.ratelimit import RateLimiter, cancel_waits, parse_rate
+from rtk_frames.progress import RateAwareProgress, rate_wait_postfix
+from rtk_frames.sandbox import Dataset, serve
+
+
+def _fake_clock() -> tuple[list[float], dict]:
+    now = [0.0]
+    return now, {"clock": lambda: now[0], "sleep": lambda s: now.__setitem__(0, now[0] + s)}
+
+
+def test_on_wait_hears_each_wait_and_waited_s_adds_them_up():
+    now, fake = _fake_clock()
+    heard: list[float] = []
+    limiter = RateLimiter(["2/10s"], on_wait=heard.append, **fake)
+    assert [limiter.acquire() for _ in range(5)] == [0.0, 0.0, 10.0, 0.0, 10.0]
+    assert heard == [10.0, 10.0] and limiter.waited_s == 20.0
+
+
+def test_waiting_s_is_the_time_left_of_a_wait_in_progress():
+    limiter = RateLimiter(["1/30s"])
+    limiter.acquire()
+    entered, done = threading.Event(), threading.Event()
+    limiter.on_wait = lambda seconds: entered.set()
+    outcome: list[BaseException] = []
+
+    def blocked() -> None:
+        try:
+            limiter.acquire()
+        except KeyboardInterrupt as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=blocked)
+    thread.start()
+    try:
+        assert entered.wait(10)
+        assert 25.0 < limiter.waiting_s() <= 30.0
+        assert rate_wait_postfix(limiter) in {"waiting for rate budget 30 s", "waiting for rate budget 29 s"}
+    finally:
+        cancel_waits()  # what the CLI's Ctrl-C does: the waiting thread wakes now, not in 30 s
+        try:
+            assert done.wait(10), "cancel_waits did not end the wait"
+        finally:
+            cancel_waits.reset()  # type: ignore[attr-defined]
+            thread.join()
+    assert outcome and isinstance(outcome[0], KeyboardInterrupt)
+    assert limiter.waiting_s() == 0.0 and limiter.granted == 1
+
+
+def test_the_eta_counts_the_budget_not_only_the_time_per_item_so_far():
+    limiter = RateLimiter(["10/60s"])
+    progress = RateAwareProgress(11, limiter=limiter, disable=True)
+    for _ in range(5):  # 5 requests for the first item, done at once (no wait yet)
+        limiter.acquire()
+    progress.update()
+    # 10 items left x 5 requests each at 10 per 60 s: 300 s, though the first item took milliseconds
+    assert progress.eta_s() == pytest.approx(300.0)
+    assert "ETA 5m00s (with rate waits)" in progress.postfix()
+
+
+def test_a_rate_string_sets_the_clients_budget():
+    client = Client("acc", "app", "t0ken-value", rate_limiter="1000/300s")
+    assert client.rate_limiter.windows == ((1000, 300.0),)
+    several = Client("acc", "app", "t0ken-value", rate_limiter=["1000/300s", "200/10s"])
+    assert several.rate_limiter.windows == ((1000, 300.0), (200, 10.0))
+    assert Client("acc", "app", "t0ken-value", rate_limiter=None).rate_limiter is None
+    with pytest.raises(ValueError, match="not a rate like"):
+        parse_rate("fast")
+
+
+def test_the_fleet_progress_bar_says_when_it_waits_for_the_rate_budget(capsys):
+    from rtk_frames.sync import fetch_fleet
+
+    with serve(Dataset.from_samples()) as api:
+        client = api.client(rate_limiter="3/2s")  # ~9 requests for one session: waits of up to 2 s
+        fleet = fetch_fleet(client, max_sessions=1, progress=True)
+    bar = capsys.readouterr().err
+    assert len(fleet.sessions) == 1
+    assert "waiting for rate budget" in bar and "(with rate waits)" in bar
+    assert client.rate_limiter.waited_s > 0
