@@ -37,7 +37,8 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _start(out: Path, *args: str, latency_s: float = 0.05) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "rtk_frames.cli", "report", "--demo", "--out", str(out), "--quiet", *args]
+    command = [sys.executable, "-m", "rtk_frames.cli", "report", "--demo", "--out", str(out), "--quiet",
+               *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=_env(RTK_DEMO_LATENCY=str(latency_s)), cwd=out.parent,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

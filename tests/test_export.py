@@ -132,7 +132,8 @@ def test_write_parquet_keeps_chat_activitys_time_index_and_drops_a_range_index(t
     from rtk_frames.conversation import chat_activity
 
     chat = pd.DataFrame({
-        "created_at": pd.to_datetime(["2026-11-03T10:00:05Z", "2026-11-03T10:02:30Z", "2026-11-03T10:02:31Z"]),
+        "created_at": pd.to_datetime(["2026-11-03T10:00:05Z", "2026-11-03T10:02:30Z",
+                                      "2026-11-03T10:02:31Z"]),
         "sender_id": ["a", "b", "a"]})
     activity = chat_activity(chat, freq="1min")
     plain = pd.DataFrame({"x": [1.0, 2.0]})
