@@ -19,7 +19,7 @@ def _fake_clock() -> tuple[list[float], dict]:
 
 
 def test_on_wait_hears_each_wait_and_waited_s_adds_them_up():
-    now, fake = _fake_clock()
+    _, fake = _fake_clock()
     heard: list[float] = []
     limiter = RateLimiter(["2/10s"], on_wait=heard.append, **fake)
     assert [limiter.acquire() for _ in range(5)] == [0.0, 0.0, 10.0, 0.0, 10.0]
