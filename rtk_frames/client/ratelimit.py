@@ -214,7 +214,7 @@ class RateLimiter:
 
     def __init__(
         self,
-        windows: Iterable[tuple[int, float]] = DEFAULT_WINDOWS,
+        windows: Iterable[tuple[int, float] | str] | str = DEFAULT_WINDOWS,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = interruptible_sleep,
