@@ -449,10 +449,20 @@ def _exit_status(exc: BaseException) -> int:
     return EXIT_LOCAL_FAILURE
 
 
+def _exit_at_once(signum: int, frame: Any) -> None:
+    """Ctrl-C after the command's work is done, while the interpreter shuts down: one line, exit 130
+    (instead of a KeyboardInterrupt inside the interpreter's shutdown, which exits 1)."""
+    import os
+
+    print("rtk-frames: interrupted", file=sys.stderr, flush=True)
+    os._exit(EXIT_INTERRUPTED)
+
+
 @contextlib.contextmanager
-def _ctrl_c_ends_waits() -> Iterator[None]:
+def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     """While the command runs, Ctrl-C also ends every wait for the rate budget or a retry, in every
-    thread (so pools stop at once instead of sitting out their sleeps)."""
+    thread (so pools stop at once instead of sitting out their sleeps). ``until_exit`` (the command run
+    from the shell): afterwards Ctrl-C exits 130 at once; otherwise the previous handler comes back."""
     from rtk_frames.client.ratelimit import cancel_waits
 
     if threading.current_thread() is not threading.main_thread():
@@ -467,7 +477,7 @@ def _ctrl_c_ends_waits() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, _exit_at_once if until_exit else previous)
         cancel_waits.reset()  # type: ignore[attr-defined]
 
 
@@ -486,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"report": _report, "sessions": _sessions, "sandbox": _sandbox, "sync": _sync,
                 "compact": _compact}
     try:
-        with _ctrl_c_ends_waits():
+        with _ctrl_c_ends_waits(until_exit=argv is None):  # argv None: run as the rtk-frames command
             return handlers[args.command](args)
     except KeyboardInterrupt:
         print("rtk-frames: interrupted", file=sys.stderr, flush=True)
