@@ -119,9 +119,10 @@ def test_atomic_output_dir_replaces_same_named_files_and_keeps_the_others(tmp_pa
 
 
 def test_report_writers_build_in_a_sibling_and_return_the_final_path(tmp_path):
-    from rtk_frames.report.build import SessionData, render_session_report
+    from rtk_frames.report.build import render_session_report
+    from rtk_frames.session import Session
 
-    data = SessionData("s1", pd.DataFrame({"session_id": ["s1"]}),
+    data = Session("s1", pd.DataFrame({"session_id": ["s1"]}),
                        pd.DataFrame({"participant_id": ["p1"], "display_name": ["Ada"]}))
     path = render_session_report(data, tmp_path / "r")
     assert path == tmp_path / "r" / "report.html" and path.exists()
