@@ -53,7 +53,8 @@ _LAZY: dict[str, str] = {
     "open_dataset": "rtk_frames.dataset.read",
 }
 _SUBMODULES = {"client", "endpoints", "errors", "ratelimit", "fetch", "frames", "schemas", "conversation",
-               "session", "analysis", "export", "plots", "progress", "report", "sync", "sandbox", "cli", "dataset"}
+               "session", "analysis", "export", "plots", "progress", "report", "sync", "sandbox", "cli",
+               "dataset"}
 
 __all__ = [  # the errors, then _LAZY's order
     "APIError",

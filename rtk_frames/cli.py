@@ -60,7 +60,8 @@ EXIT_EXPECTED_FAILURE = EXIT_USAGE  # kept for callers of the old single status
 #: exit status -> what it means (the CLI's --help epilog and the README list the same)
 EXIT_STATUSES = {
     EXIT_OK: "success",
-    EXIT_LOCAL_FAILURE: "a local failure (the output directory cannot be written, the port is in use)",
+    EXIT_LOCAL_FAILURE: "a local failure (the output directory cannot be written, the port is in use, "
+                        "another sync holds the dataset)",
     EXIT_USAGE: "usage error (bad or contradictory arguments)",
     EXIT_AUTHENTICATION: "authentication: credentials missing from the environment or rejected (401/403)",
     EXIT_NOT_FOUND: "not found: an unknown session or participant id (404)",
@@ -444,9 +445,9 @@ def _exit_status(exc: BaseException) -> int:
         return EXIT_NOT_FOUND
     if isinstance(exc, TransportError):
         return EXIT_NETWORK
-    if isinstance(exc, APIError | PayloadError | RTKError):
+    if isinstance(exc, APIError | PayloadError):
         return EXIT_API_ERROR
-    return EXIT_LOCAL_FAILURE
+    return EXIT_LOCAL_FAILURE  # OSError, or a local RTKError (e.g. another sync holds the dataset root)
 
 
 def _exit_at_once(signum: int, frame: Any) -> None:

@@ -2,7 +2,7 @@
 
 A plain tqdm bar only moves when an item finishes, so while the rate budget holds requests back it
 freezes with a stale ETA. :class:`RateAwareProgress` refreshes on its own every half second, says
-``waiting for rate budget N s`` while any request waits (read live from the
+``waiting N s for the rate budget`` while any request waits (read live from the
 :class:`~rtk_frames.client.ratelimit.RateLimiter`), and estimates the time left from wall time (waits
 included) and, once the budget binds, from the requests still to send at the budget's sustained rate.
 
@@ -44,7 +44,7 @@ def format_duration(seconds: float) -> str:
 
 
 def rate_wait_postfix(limiter: Any) -> str:
-    """``"waiting for rate budget 12 s"`` while ``limiter`` holds a request back, else ``""``.
+    """``"waiting 12 s for the rate budget"`` while ``limiter`` holds a request back, else ``""``.
 
     Example:
         >>> from rtk_frames.client.ratelimit import RateLimiter
@@ -52,7 +52,7 @@ def rate_wait_postfix(limiter: Any) -> str:
         ('', '')
     """
     waiting = limiter.waiting_s() if limiter is not None and hasattr(limiter, "waiting_s") else 0.0
-    return f"waiting for rate budget {math.ceil(waiting)} s" if waiting >= WAIT_SHOWN_FROM_S else ""
+    return f"waiting {math.ceil(waiting)} s for the rate budget" if waiting >= WAIT_SHOWN_FROM_S else ""
 
 
 class RateAwareProgress:
@@ -109,7 +109,7 @@ class RateAwareProgress:
         return max(by_wall_time, by_budget, waiting)
 
     def postfix(self) -> str:
-        """The text after the bar: ``ETA 3m05s (with rate waits), waiting for rate budget 12 s``."""
+        """The text after the bar: ``ETA 3m05s (with rate waits), waiting 12 s for the rate budget``."""
         parts = []
         eta = self.eta_s()
         if eta is not None and self.done < self.total:

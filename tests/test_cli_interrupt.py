@@ -1,5 +1,5 @@
-"""Ctrl-C in ``rtk-frames report``: honoured at once (waits for the rate budget included), one line on
-stderr, exit status 130, and the output directory either complete or untouched.
+"""Ctrl-C in ``rtk-frames report`` and ``rtk-frames sync``: honoured at once (waits for the rate budget
+included), one line on stderr, exit status 130, and the output directory either complete or untouched.
 
 Each case runs the real command as a subprocess against the ``--demo`` sandbox slowed down with
 ``$RTK_DEMO_LATENCY`` and sends SIGINT at a random point (or while rate-budget waits hold every request).
@@ -119,3 +119,17 @@ def test_an_existing_output_directory_keeps_its_old_files_when_interrupted(tmp_p
     assert returncode == EXIT_INTERRUPTED
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.html"]
     assert (out / "report.html").read_text() == "the previous report"
+
+
+def test_ctrl_c_ends_a_sync_waiting_for_the_rate_budget(tmp_path):
+    root = tmp_path / "fleet"
+    command = [sys.executable, "-m", "rtk_frames.cli", "sync", str(root), "--demo", "--quiet",
+               "--rate", "3/60s"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=_env(), cwd=tmp_path,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(STARTED_S + 2.0)  # the 3 requests are spent: the sync's pool waits ~60 s for the budget
+    assert process.poll() is None
+    returncode, _, err = _interrupt(process)
+    assert returncode == EXIT_INTERRUPTED
+    _assert_one_line(err)

@@ -1,8 +1,8 @@
 """The sync's progress: a tqdm bar over requests, sessions done, waits for the rate budget, an ETA.
 
 The ETA divides the requests still to come (re-estimated from the participants seen so far) by the lower
-of the observed rate and the budget's sustained rate, so waits for the budget are in it. Waits are seen
-live by routing the client's limiter's ``acquire`` through a :class:`WaitWatch` for the run.
+of the observed rate and the budget's sustained rate, so waits for the budget are in it. Waits are read
+live from the client's limiter (:meth:`~rtk_frames.client.ratelimit.RateLimiter.waiting_s`).
 
 Example:
     >>> duration(75)
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+
+from rtk_frames.progress import rate_wait_postfix
 
 __all__ = ["GUESS_PARTICIPANTS", "Progress", "WaitWatch", "client_counters", "client_total", "duration",
            "watched_limiter"]
@@ -26,55 +27,28 @@ GUESS_PARTICIPANTS = 4
 
 
 class WaitWatch:
-    """Sees, live, how long requests have been waiting for the client's rate budget."""
+    """The client's rate budget as the bar sees it: how long the longest current wait still lasts and the
+    budget's sustained rate, both read from the :class:`~rtk_frames.client.ratelimit.RateLimiter` itself
+    (the same mechanism as :class:`rtk_frames.progress.RateAwareProgress`, the fleet report's bar)."""
 
     def __init__(self, limiter: Any) -> None:
         self.limiter = limiter
-        self._acquire = limiter.acquire  # the limiter's own (bound) method
-        self._lock = threading.Lock()
-        self._waiting: dict[int, float] = {}
-
-    def acquire(self) -> float:
-        ident = threading.get_ident()
-        with self._lock:
-            self._waiting[ident] = time.monotonic()
-        try:
-            return float(self._acquire())
-        finally:
-            with self._lock:
-                self._waiting.pop(ident, None)
 
     def longest_wait_s(self) -> float:
-        now = time.monotonic()
-        with self._lock:
-            return max((now - since for since in self._waiting.values()), default=0.0)
+        return float(self.limiter.waiting_s())
 
     def rate_per_s(self) -> float | None:
         """The budget's sustained rate (its tightest window), for the ETA."""
-        windows = getattr(self.limiter, "windows", None) or ()
-        rates = [n / s for n, s in windows if s > 0]
-        return min(rates) if rates else None
+        rate = float(self.limiter.sustained_rate_per_s)
+        return rate if math.isfinite(rate) else None
 
 
 @contextlib.contextmanager
 def watched_limiter(client: Any) -> Iterator[WaitWatch | None]:
-    """For the run, route the client's limiter's ``acquire`` through a :class:`WaitWatch` (an instance
-    attribute on the same limiter object, so it works whoever holds a reference to it)."""
+    """A :class:`WaitWatch` on the client's limiter for the run (``None`` when it has none, or one that
+    does not report its waits)."""
     limiter = getattr(client, "rate_limiter", None)
-    if limiter is None or not callable(getattr(limiter, "acquire", None)):
-        yield None
-        return
-    watch = WaitWatch(limiter)
-    try:
-        limiter.acquire = watch.acquire
-    except (AttributeError, TypeError):  # a limiter that takes no attributes: no live wait display
-        yield None
-        return
-    try:
-        yield watch
-    finally:
-        with contextlib.suppress(AttributeError):
-            del limiter.acquire
+    yield WaitWatch(limiter) if callable(getattr(limiter, "waiting_s", None)) else None
 
 
 def client_counters(client: Any) -> tuple[dict[str, int], int, float]:
@@ -149,9 +123,9 @@ class Progress:
         postfix = f", {done}/{total} sessions"
         if not math.isnan(eta):
             postfix += f", ETA {duration(eta)} (with rate waits)"
-        waiting = self.watch.longest_wait_s() if self.watch is not None else 0.0
-        if waiting >= 0.05:
-            postfix += f", waiting {waiting:.1f}s for the rate budget"
+        waiting = rate_wait_postfix(self.watch.limiter) if self.watch is not None else ""
+        if waiting:
+            postfix += f", {waiting}"
         self.bar.set_postfix_str(postfix.lstrip(", "), refresh=False)
         self.bar.refresh()
 
