@@ -21,6 +21,7 @@ import copy
 import functools
 import json
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import rtk_frames as rtk
@@ -333,9 +334,13 @@ PARSERS: dict[str, Callable[[bytes], pd.DataFrame]] = {
 }
 
 
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
 def _file_row_bound(raw: bytes) -> int:
-    """A file cannot describe more rows than it has lines, nor (as JSON) more than it has objects."""
-    return max(raw.count(b"\n"), raw.count(b"\r")) + 1 + raw.count(b"{")
+    """A file cannot describe more rows than it has lines (universal newlines: ``\\r\\n``, a lone ``\\r`` and
+    a lone ``\\n`` each end one, as the csv module reads them), nor (as JSON) more than it has objects."""
+    return len(_LINE_BREAK.split(raw)) + raw.count(b"{")
 
 
 def check_parser(name: str, raw: bytes) -> None:
@@ -368,6 +373,9 @@ def mutated_files(draw: st.DrawFn) -> bytes:
 
 @ANY_JSON_SETTINGS
 @given(raw=st.one_of(st.binary(max_size=200), JSON_VALUES.map(json_bytes), mutated_files()))
+# a lone CR ends a CSV row too: five lines, five rows (a bound that counted only LF or only CR said four)
+@example(raw=b"imestamp, Participant ID, Transcript\r\n2026-11-16T12:59:10.432Z,d6,Hi\r\n"
+             b"2026-11-16T12:59:18.934Z,33,Could you repeat?\r\x00\n2")
 def test_arbitrary_bytes_give_the_file_frame_or_a_typed_error(raw: bytes) -> None:
     """Every example goes to every file parser (chat, and transcripts sniffed or of each format)."""
     for name in PARSERS:
