@@ -206,9 +206,13 @@ def _raw_method(row: Endpoint) -> Callable[..., dict[str, Any]]:
                                      annotation=p.annotation) for p in row.query]
     signature = inspect.Signature(parameters, return_annotation="dict[str, Any]")
     fields = row.path_fields
+    query_names = frozenset(p.name for p in row.query)
 
     def raw_method(self: Client, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        bound = signature.bind(self, *args, **kwargs).arguments
+        if len(args) == len(fields) and kwargs.keys() <= query_names:  # the usual call: no binding needed
+            bound = dict(zip(fields, args, strict=True), **kwargs)
+        else:
+            bound = signature.bind(self, *args, **kwargs).arguments
         path = row.path.format_map({name: _segment(bound[name]) for name in fields})
         return self._call(row, path, {p.name: bound.get(p.name) for p in row.query})
 

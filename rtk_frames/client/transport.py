@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -252,6 +253,30 @@ def _urllib3_error(exc: requests.exceptions.RequestException) -> Exception:
     return exc
 
 
+def environment_settings(base_url: str) -> tuple[dict[str, str], bool | str]:
+    """The proxies and CA bundle that ``requests`` would read from the environment for ``base_url``'s
+    host (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` unless ``NO_PROXY`` names the host;
+    ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``), resolved once, when the client is built.
+
+    ``requests`` re-reads these from ``os.environ`` on every call (a fifth of a call's own cost); the
+    API session is told not to (``trust_env = False``) and is given them instead. No ``~/.netrc``: the
+    API session always carries its own auth.
+
+    Example:
+        >>> import os
+        >>> from unittest import mock
+        >>> env = {"HTTPS_PROXY": "http://proxy.local:3128", "NO_PROXY": "localhost"}
+        >>> with mock.patch.dict(os.environ, env, clear=True):
+        ...     environment_settings("https://api.cloudflare.com/client/v4")
+        ...     environment_settings("http://localhost:8080/client/v4")
+        ({'https': 'http://proxy.local:3128', 'no': 'localhost'}, True)
+        ({}, True)
+    """
+    proxies = dict(requests.utils.get_environ_proxies(base_url))
+    verify: bool | str = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return proxies, verify
+
+
 def _session(accept: str) -> requests.Session:
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=POOL_MAXSIZE)  # never retries
@@ -298,6 +323,10 @@ class Transport:
         self.retry = retry_policy(max(int(max_retries), 0), backoff_factor, backoff_jitter,
                                   _RetryHooks(sleep, retry_after_max_s, self.stats))
         self.api_session = _session("application/json")
+        # the environment's proxy and CA settings, read once (see environment_settings); downloads go to
+        # any host (presigned URLs), so their session keeps reading them per request
+        self.api_session.proxies, self.api_session.verify = environment_settings(base_url)
+        self.api_session.trust_env = False
         self.download_session = _session("*/*")  # no auth, no cookies of the API session
 
     def close(self) -> None:
@@ -315,7 +344,7 @@ class Transport:
         self.stats.count_request(endpoint)
         session, auth = (self.download_session, _NoAuth()) if download else (self.api_session, self.auth)
         limiter = None if download else self.rate_limiter
-        retry = self.retry.new()  # fresh counters and history for this logical request
+        retry = self.retry  # Retry is immutable: each increment() returns a new one, history included
         while True:
             if limiter is not None:
                 self.stats.count_rate_limit_wait(limiter.acquire())
