@@ -331,6 +331,24 @@ def _add_column(columns: dict[str, Any], name: str, values: list) -> None:
             target[i] = value
 
 
+# a schema's (name, type) pairs and name -> type map, read once per schema object: walking a 200-field
+# pa.Schema costs ~0.3 ms, hashing one ~0.2 ms, so the cache is keyed by identity (the entry holds the
+# schema, so its id cannot be reused while cached); schemas made on the fly beyond the first 256 are not
+# cached
+_SCHEMA_FIELDS: dict[int, tuple[pa.Schema, tuple[tuple[str, pa.DataType], ...], dict[str, pa.DataType]]] = {}
+_SCHEMA_CACHE_SIZE = 256
+
+
+def _fields_of(schema: pa.Schema) -> tuple[tuple[tuple[str, pa.DataType], ...], dict[str, pa.DataType]]:
+    cached = _SCHEMA_FIELDS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        fields = tuple((field.name, field.type) for field in schema)
+        cached = (schema, fields, dict(fields))
+        if len(_SCHEMA_FIELDS) < _SCHEMA_CACHE_SIZE:
+            _SCHEMA_FIELDS[id(schema)] = cached
+    return cached[1], cached[2]
+
+
 _FAST_VALUE_TYPES = frozenset({str, int, float, type(None)})
 
 
@@ -346,10 +364,11 @@ def _struct_fast_path(
     if schema is None or not rows:
         return {}, raw_keys
     fast: list[pa.Field] = []
+    declared_types = _fields_of(schema)[1]
     for key in raw_keys:
-        if not isinstance(key, str) or normalize_key(key) != key or key not in schema.names:
+        declared = declared_types.get(key) if isinstance(key, str) else None
+        if declared is None or normalize_key(key) != key:
             continue
-        declared = schema.field(key).type
         if pa.types.is_floating(declared):
             fast.append(pa.field(key, pa.float64()))
         elif pa.types.is_string(declared) or pa.types.is_timestamp(declared):
@@ -455,8 +474,14 @@ def stacked_samples_frame(
         if column in columns:
             columns[aside.get(column, f"sample_{column}")] = columns.pop(column)
     counts = [len(run_samples) for _, run_samples in runs]
+    small = len(samples) <= SMALL_FRAME_ROWS
     for position, column in enumerate(context):
-        columns[column] = repeat_text([values[position] for values, _ in runs], counts)
+        values = [run_values[position] for run_values, _ in runs]
+        if small and set(map(type, values)) <= {str, type(None)}:  # coerced with the other text columns
+            columns[column] = [value for value, count in zip(values, counts, strict=True)
+                               for _ in range(count)]
+        else:
+            columns[column] = repeat_text(values, counts)
     return make_frame(name, columns, report=report)
 
 
@@ -918,22 +943,6 @@ def _small_frame(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int,
     return create_dataframe_from_blocks(blocks, index=pd.RangeIndex(n_rows), columns=names)
 
 
-# a schema's (name, type) pairs and name set, read once per schema object: walking a 200-field pa.Schema
-# costs ~0.3 ms, hashing one ~0.2 ms, so the cache is keyed by identity (the entry holds the schema, so
-# its id cannot be reused while cached); schemas made on the fly beyond the first 256 are not cached
-_SCHEMA_FIELDS: dict[int, tuple[pa.Schema, tuple[tuple[str, pa.DataType], ...], frozenset[str]]] = {}
-_SCHEMA_CACHE_SIZE = 256
-
-
-def _fields_of(schema: pa.Schema) -> tuple[tuple[tuple[str, pa.DataType], ...], frozenset[str]]:
-    cached = _SCHEMA_FIELDS.get(id(schema))
-    if cached is None or cached[0] is not schema:
-        cached = (schema, tuple((field.name, field.type) for field in schema), frozenset(schema.names))
-        if len(_SCHEMA_FIELDS) < _SCHEMA_CACHE_SIZE:
-            _SCHEMA_FIELDS[id(schema)] = cached
-    return cached[1], cached[2]
-
-
 def build_frame(
     columns: Mapping[str, Sequence[Any]],
     schema: pa.Schema,
@@ -963,7 +972,7 @@ def build_frame(
     declared_fields, declared = _fields_of(schema)
     specs: list[tuple[str, pa.DataType, Any]] = [(name, arrow_type, columns.get(name))
                                                  for name, arrow_type in declared_fields]
-    for name in sorted(columns.keys() - declared):
+    for name in sorted(columns.keys() - declared.keys()):
         values = list(columns[name])
         extra_type = _infer_extra(values)
         if extra_type is not None:
