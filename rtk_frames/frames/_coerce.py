@@ -891,8 +891,9 @@ def _coerce_together(group: list[tuple[str, Any]], arrow_type: pa.DataType, n_ro
     is coerced on its own, so the report names the right column.
     """
     clean = _CLEAN_TYPES.get(arrow_type, frozenset())
-    if len(group) > 1 and all(v is None or (type(v) is list and set(map(type, v)) <= clean)
-                              for _, v in group):
+    lists = [values for _, values in group if values is not None]
+    if (len(group) > 1 and all(type(values) is list for values in lists)
+            and set(map(type, chain.from_iterable(lists))) <= clean):
         flat = list(chain.from_iterable([None] * n_rows if v is None else v for _, v in group))
         scratch = CoercionReport(report.frame)
         together = coerce_array(flat, arrow_type, column="", report=scratch)
