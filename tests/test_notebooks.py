@@ -2,12 +2,11 @@
 
 nbval (in the README's test command) re-runs every notebook and compares the ``# NBVAL_CHECK_OUTPUT``
 cells exactly; these tests pin what nbval cannot see: that the committed notebooks were executed, show
-their figures, keep the sandbox's lifecycle public, and that README and ``.ci/run`` run them alike.
+their figures, keep the sandbox's lifecycle public, and that the test command passes the sanitizers.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
@@ -19,24 +18,14 @@ EXPECTED = ["01_quickstart.ipynb", "02_call_quality.ipynb", "03_chat_and_transcr
 SANITIZERS = "notebooks/nbval_sanitize.cfg"
 
 
-def _test_command(text: str) -> str:
-    """The pytest command of a README line or a script line (from ``python -m pytest`` to the line's end)."""
-    match = re.search(r"python -m pytest [^\n#]*", text)
-    assert match, "no 'python -m pytest' command found"
-    return match.group(0).strip()
-
-
 def _code(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-def test_readme_second_line_and_ci_run_the_same_test_command_with_the_sanitizers():
+def test_the_readme_test_command_checks_the_notebooks_with_the_sanitizers():
+    # that README's set-up lines are what .ci/run runs is tests/test_readme.py's job
     readme_line = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[4]
-    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-                if line.startswith("python -m pytest")]
-    assert len(ci_lines) == 1
-    assert _test_command(readme_line) == _test_command(ci_lines[0])
-    assert f"--nbval-sanitize-with {SANITIZERS}" in ci_lines[0]
+    assert f"--nbval-lax notebooks --nbval-sanitize-with {SANITIZERS}" in readme_line
     assert (ROOT / SANITIZERS).is_file()
 
 
