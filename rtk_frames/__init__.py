@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     # the kept fleet dataset
     "sync_dataset": "rtk_frames.dataset.sync",
     "open_dataset": "rtk_frames.dataset.read",
+    "analyse_dataset": "rtk_frames.dataset.fleet",
 }
 _SUBMODULES = {"client", "endpoints", "errors", "ratelimit", "fetch", "frames", "schemas", "conversation",
                "session", "analysis", "export", "plots", "progress", "report", "sync", "sandbox", "cli",
@@ -89,6 +90,7 @@ if TYPE_CHECKING:  # for IDEs and type checkers: the same names, imported eagerl
     from rtk_frames.analysis import Analysis, analyse
     from rtk_frames.client import Client
     from rtk_frames.conversation import chat_activity, join_chat, join_transcript, talk_time
+    from rtk_frames.dataset.fleet import analyse_dataset
     from rtk_frames.dataset.read import open_dataset
     from rtk_frames.dataset.sync import sync_dataset
     from rtk_frames.fetch import (

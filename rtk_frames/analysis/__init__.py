@@ -10,6 +10,7 @@ Modules, in the order the data flows:
 - :mod:`.causes` — ``likely_causes``
 - :mod:`.pipeline` — ``analyse`` → :class:`Analysis` (every step once; used by the report, the fleet and
   the notebooks)
+- :mod:`.aggregates` — fleet aggregates as partial → combine → finalize (in memory, out of core, Dask)
 - :mod:`.fleet` — across sessions: ``fleet_participant_table``, ``fleet_session_table``, ``quality_by``,
   ``sessions_per_day``, ``worst``
 
@@ -23,6 +24,12 @@ Example:
     'poor'
 """
 
+from rtk_frames.analysis.aggregates import (
+    Aggregate,
+    quality_by_aggregate,
+    sessions_per_day_aggregate,
+    worst_aggregate,
+)
 from rtk_frames.analysis.causes import (
     PRECALL_JITTER_POOR_MS,
     PRECALL_LOSS_POOR_PCT,
@@ -31,6 +38,7 @@ from rtk_frames.analysis.causes import (
     likely_causes,
 )
 from rtk_frames.analysis.fleet import (
+    FLEET_DIMENSIONS,
     FLEET_PARTICIPANT_COLUMNS,
     fleet_participant_table,
     fleet_session_table,
@@ -62,6 +70,7 @@ __all__ = [
     "EMODEL_FORMULA",
     "EMODEL_SOURCE",
     "EVIDENCE_WINDOW_SAMPLES",
+    "FLEET_DIMENSIONS",
     "FLEET_PARTICIPANT_COLUMNS",
     "MIN_EVIDENCE_SAMPLES",
     "PRECALL_JITTER_POOR_MS",
@@ -71,6 +80,7 @@ __all__ = [
     "SAMPLE_COLUMNS",
     "SLOW_NETWORK_TYPES",
     "VERDICT_ORDER",
+    "Aggregate",
     "Analysis",
     "SessionFrames",
     "Threshold",
@@ -86,9 +96,12 @@ __all__ = [
     "poor_intervals",
     "preferred_view",
     "quality_by",
+    "quality_by_aggregate",
     "quality_samples",
     "sessions_per_day",
+    "sessions_per_day_aggregate",
     "thresholds_frame",
     "verdicts",
     "worst",
+    "worst_aggregate",
 ]

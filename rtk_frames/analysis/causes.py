@@ -51,9 +51,11 @@ def likely_causes(
         'server/route'
     """
     flagged = verdict_frame[verdict_frame["verdict"].isin(["poor", "warn"])]
-    bad_metrics = {key: set(group["metric"])
-                   for key, group in intervals.groupby(["participant_id", "level"], sort=False)} \
-        if len(intervals) else {}
+    bad_metrics: dict[tuple[Any, Any], set[str]] = {}
+    if len(intervals):  # distinct triples first: a loop over groups costs a frame slice per participant
+        triples = intervals[["participant_id", "level", "metric"]].drop_duplicates()
+        for pid, level, metric in triples.itertuples(index=False):
+            bad_metrics.setdefault((pid, level), set()).add(metric)
     limitations = _limitation_counts(samples)
     precall = _precall_rows(participants)
     rows = []

@@ -13,21 +13,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
+from rtk_frames.analysis.aggregates import quality_by_aggregate, sessions_per_day_aggregate, worst_aggregate
 from rtk_frames.analysis.pipeline import Analysis
 from rtk_frames.analysis.samples import _col
 from rtk_frames.analysis.verdict import participant_summary
 
-__all__ = ["FLEET_PARTICIPANT_COLUMNS", "fleet_participant_table", "fleet_session_table", "quality_by",
-           "sessions_per_day", "worst"]
+__all__ = ["FLEET_DIMENSIONS", "FLEET_PARTICIPANT_COLUMNS", "fleet_participant_table", "fleet_session_table",
+           "quality_by", "sessions_per_day", "worst"]
 #: the participant columns a fleet table keeps (plus the pooled quality, the verdict and the cause)
 FLEET_PARTICIPANT_COLUMNS = (
     "participant_id", "session_id", "display_name", "joined_at", "left_at", "duration", "device_info_browser",
     "device_info_browser_version", "device_info_os", "device_info_os_version", "device_info_is_mobile",
     "device_info_sdk_name", "device_info_sdk_version", "precall_network_information_effective_network_type",
     "precall_network_information_rtt", "ip_information_country")
+#: the dimensions the fleet report breaks quality down by: participant-table column -> label
+FLEET_DIMENSIONS = {
+    "device_info_browser": "browser",
+    "device_info_os": "OS",
+    "device_info_sdk_version": "SDK version",
+    "precall_network_information_effective_network_type": "network type",
+    "ip_information_country": "country",
+}
 _SESSION_COLUMNS = ("session_id", "meeting_display_name", "started_at", "ended_at", "minutes_consumed",
                     "max_concurrent_participants")
 
@@ -107,17 +115,7 @@ def quality_by(table: pd.DataFrame, by: str | Sequence[str], *, value: str = "qu
         >>> quality_by(t, "browser").set_index("browser").loc["Chrome", "poor_share"].item()
         0.5
     """
-    keys = [by] if isinstance(by, str) else list(by)
-    t = table.assign(**{k: table[k].astype("str").fillna("(unknown)") for k in keys})
-    if verdict_column in t.columns:
-        t = t.assign(_poor=(t[verdict_column] == "poor").astype("float64"))
-    else:
-        t = t.assign(_poor=np.nan)
-    out = t.groupby(keys, dropna=False).agg(
-        participants=(value, "size"), mean=(value, "mean"), median=(value, "median"),
-        poor_share=("_poor", "mean"),
-    ).reset_index()
-    return out.sort_values("mean", na_position="last").reset_index(drop=True)
+    return quality_by_aggregate(by, value=value, verdict_column=verdict_column)(table)
 
 
 def sessions_per_day(sessions: pd.DataFrame) -> pd.DataFrame:
@@ -130,15 +128,7 @@ def sessions_per_day(sessions: pd.DataFrame) -> pd.DataFrame:
         >>> sessions_per_day(s).loc[0, "sessions"].item(), sessions_per_day(s).loc[0, "minutes"].item()
         (2, 15.0)
     """
-    started = pd.to_datetime(sessions["started_at"], utc=True)
-    frame = pd.DataFrame({
-        "day": started.dt.floor("D"),
-        "minutes": pd.to_numeric(_col(sessions, "minutes_consumed")),
-        "peak": pd.to_numeric(_col(sessions, "max_concurrent_participants")),
-    })
-    out = frame.groupby("day").agg(sessions=("minutes", "size"), minutes=("minutes", "sum"),
-                                   max_concurrent_participants=("peak", "max")).reset_index()
-    return out.astype({"sessions": "int64"})
+    return sessions_per_day_aggregate()(sessions)
 
 
 def worst(
@@ -151,5 +141,5 @@ def worst(
         >>> worst(pd.DataFrame({"id": ["a", "b"], "quality_mean": [80.0, 20.0]}), 1)["id"].tolist()
         ['b']
     """
-    return table.sort_values(by, ascending=ascending, na_position="last").head(n).reset_index(drop=True)
+    return worst_aggregate(n, by=by, ascending=ascending)(table)
 

@@ -38,6 +38,7 @@ from rtk_frames.analysis import (
     EMODEL_FORMULA,
     EMODEL_SOURCE,
     EVIDENCE_WINDOW_SAMPLES,
+    FLEET_DIMENSIONS,
     MIN_EVIDENCE_SAMPLES,
     PRECALL_JITTER_POOR_MS,
     PRECALL_LOSS_POOR_PCT,
@@ -73,13 +74,6 @@ MAX_TRANSCRIPT_ROWS = 500
 MAX_INTERVAL_ROWS = 100
 MAX_OPEN_PARTICIPANTS = 20  # beyond this, participants without a poor/warn verdict fold into <details>
 PLOT_DPI = 110
-FLEET_DIMENSIONS = {
-    "device_info_browser": "browser",
-    "device_info_os": "OS",
-    "device_info_sdk_version": "SDK version",
-    "precall_network_information_effective_network_type": "network type",
-    "ip_information_country": "country",
-}
 
 
 # ---------------------------------------------------------------------------------------------------------
