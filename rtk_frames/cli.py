@@ -5,6 +5,7 @@ Commands::
     rtk-frames report SESSION_ID --out DIR          one session, credentials from the environment
     rtk-frames report --demo --out DIR               the bundled sample data, served by an in-process sandbox
     rtk-frames report --from DATE --to DATE --out DIR [--demo]   a fleet report over many sessions
+    rtk-frames report --from DATE --to DATE --dataset ROOT --out DIR   ... from a synced dataset, offline
     rtk-frames sessions [--demo] [--from DATE] [--to DATE] [--status ENDED|LIVE] [--csv PATH]
     rtk-frames sandbox [--port N] [--synthetic SESSIONS] [--rate-limit N/Ss] [--faults KIND] [--token T]
     rtk-frames sync ROOT --from DATE --to DATE [--no-peer-reports] [--chat] [--transcripts] [--rate N/Ss]
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="session report: skip the per-peer reports (faster; no RTT or E-model MOS); "
                              "a usage error on a fleet report, which never fetches them")
     _add_rate_argument(report)
+    report.add_argument("--dataset", type=Path, metavar="ROOT",
+                        help="fleet report: from the fleet dataset at ROOT (rtk-frames sync), not the API")
     report.add_argument("--quiet", action="store_true", help="no progress bar, only the output path")
 
     sessions = commands.add_parser("sessions", help="print the sessions table")
@@ -243,6 +246,8 @@ def _report(args: argparse.Namespace) -> int:
     from rtk_frames.session import collect_session
 
     fleet = args.start is not None or args.end is not None
+    if args.dataset is not None and not fleet:
+        raise _UsageError("report: --dataset makes a fleet report: give --from and/or --to")
     if not fleet and not args.session_id and not args.demo:
         raise _UsageError("report: give a SESSION_ID, --demo, or --from/--to for a fleet report")
     if fleet and args.session_id:
@@ -253,6 +258,11 @@ def _report(args: argparse.Namespace) -> int:
     if fleet and args.no_peer_reports:
         raise _UsageError("report: --no-peer-reports is for a session report; a fleet report never "
                           "fetches peer reports")
+    if args.dataset is not None:
+        from rtk_frames.dataset.fleet import dataset_report
+
+        print(dataset_report(args.dataset, args.out, start=args.start, end=args.end))
+        return EXIT_OK
     with _client(args.demo, args.rate) as client:
         if fleet:
             from rtk_frames.sync import fetch_fleet

@@ -111,7 +111,8 @@ def quality_by_aggregate(by: str | Sequence[str], *, value: str = "quality_mean"
     keys = [by] if isinstance(by, str) else list(by)
 
     def chunk(table: pd.DataFrame) -> pd.DataFrame:
-        parts = {k: table[k].astype("str").fillna(UNKNOWN) for k in keys}
+        parts = {k: (table[k] if k in table.columns else pd.Series(pd.NA, index=table.index))
+                 .astype("str").fillna(UNKNOWN) for k in keys}  # a missing dimension: all unknown
         has_verdict = verdict_column in table.columns
         poor = (table[verdict_column] == "poor").astype("float64") if has_verdict else \
             pd.Series(0.0, index=table.index)

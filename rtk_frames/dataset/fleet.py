@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from rtk_frames.sync import FleetData
 
 __all__ = ["DEFAULT_BATCH_ROWS", "WORST_PARTICIPANTS", "WORST_SESSIONS", "FleetBatch", "FleetPartial",
-           "FleetSummary", "analyse_batch", "analyse_dataset", "fleet_batches", "fleet_summary"]
+           "FleetSummary", "analyse_batch", "analyse_dataset", "dataset_report", "fleet_batches",
+           "fleet_summary"]
 
 DEFAULT_BATCH_ROWS = 2_000_000  # quality samples per batch: bounds the memory of one batch's analysis
 WORST_PARTICIPANTS = 20
@@ -336,6 +337,28 @@ def _merge_list(parts: list[FleetPartial]) -> FleetPartial:
     return FleetPartial.merge(parts)
 
 
-def dataset_source(root: str | os.PathLike[str]) -> str:
-    """How a report names a dataset source."""
-    return f"the fleet dataset at {Path(root)}"
+def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, start: Any = None,
+                   end: Any = None, thresholds: Thresholds | None = None, dask_client: Any = None) -> Path:
+    """Write the fleet report (``out_dir/report.html``) of the sessions in the dataset at ``root`` that
+    started in ``[start, end)``, from the parquet files alone: no network. The analysis runs out of core
+    (or on ``dask_client``'s cluster); the participant and session tables are written beside the report,
+    the raw tables stay in the dataset.
+
+    Example:
+        >>> import tempfile
+        >>> from rtk_frames.sandbox import Dataset, serve
+        >>> import rtk_frames as rtk
+        >>> root = tempfile.mkdtemp()
+        >>> with serve(Dataset.from_samples()) as api:
+        ...     _ = rtk.sync_dataset(api.client(), root, progress=False)
+        >>> dataset_report(root, tempfile.mkdtemp()).name   # the sandbox is gone: the files suffice
+        'report.html'
+    """
+    from rtk_frames.report import render_fleet_report
+    from rtk_frames.sync import EMPTY_WINDOW_NOTE
+
+    summary = analyse_dataset(root, start=start, end=end, thresholds=thresholds, dask_client=dask_client)
+    gaps = [DATASET_SCOPE_NOTE if len(summary.sessions) else EMPTY_WINDOW_NOTE]
+    fleet = summary.fleet_data(start=as_utc(start), end=as_utc(end), source=f"the fleet dataset at {root}",
+                               data_gaps=gaps)
+    return render_fleet_report(fleet, Path(out_dir), thresholds=thresholds)
