@@ -216,3 +216,25 @@ def test_report_from_the_dataset_works_offline_and_matches_a_live_report(fleet, 
 def test_report_dataset_needs_a_window(tmp_path, capsys):
     assert main(["report", "--dataset", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "--dataset" in capsys.readouterr().err
+
+
+def test_the_scale_benchmark_writes_a_dataset_the_analysis_reads(tmp_path):
+    """benchmarks/fleet_scale.py at CI size: its generator writes through the dataset's writer and
+    schemas, and the out-of-core analysis over it equals the in-memory one."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "fleet_scale.py"
+    spec = importlib.util.spec_from_file_location("fleet_scale", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    counts = bench.write_dataset(tmp_path, 4_000, participants=2, samples=20, day_rows=2_000)
+    assert counts == {"sessions": 100, "participants": 200, "samples": 4_000, "days": 2}
+    summary = analyse_dataset(tmp_path, max_batch_rows=1_000)
+    assert summary.batches == 4 and len(summary.participant_table) == 200
+    assert set(summary.participant_table["verdict"]) <= {"good", "warn", "poor"}
+    ds = rtk.open_dataset(tmp_path)
+    whole = fleet_summary(fleet_tables(FleetData(ds.table("sessions"), ds.table("participant_details"),
+                                                 ds.table("quality_stats"), ds.table("quality_segments"))))
+    _assert_same_summary(summary, whole)
