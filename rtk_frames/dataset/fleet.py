@@ -60,7 +60,7 @@ __all__ = ["DEFAULT_BATCH_ROWS", "WORST_PARTICIPANTS", "WORST_SESSIONS", "FleetB
            "FleetSummary", "analyse_batch", "analyse_dataset", "dataset_report", "fleet_batches",
            "fleet_summary"]
 
-DEFAULT_BATCH_ROWS = 2_000_000  # quality samples per batch: bounds the memory of one batch's analysis
+DEFAULT_BATCH_ROWS = 1_000_000  # quality samples per batch: ~0.9 GB peak RSS (benchmarks/fleet_scale.py)
 WORST_PARTICIPANTS = 20
 WORST_SESSIONS = 15
 DATASET_SCOPE_NOTE = ("analysed from the dataset's participant details, quality samples and segments (the "
