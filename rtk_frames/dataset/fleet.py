@@ -85,7 +85,15 @@ _INPUT = {"worst_sessions": "session_table"}
 class FleetSummary:
     """The fleet analysis' result: the sessions, one row per participant and per session, and the
     aggregates (``quality_by[column]`` for each of :data:`~rtk_frames.analysis.fleet.FLEET_DIMENSIONS`,
-    ``sessions_per_day``, ``worst_participants``, ``worst_sessions``)."""
+    ``sessions_per_day``, ``worst_participants``, ``worst_sessions``). Made by :func:`analyse_dataset`
+    and :func:`fleet_summary`; ``fleet_data()`` turns it into what the fleet report renders.
+
+    Example:
+        >>> import tempfile
+        >>> summary = analyse_dataset(tempfile.mkdtemp())   # an empty dataset: empty, typed results
+        >>> summary.batches, len(summary.participant_table), sorted(summary.quality_by)[:1]
+        (0, 0, ['device_info_browser'])
+    """
 
     sessions: pd.DataFrame
     participant_table: pd.DataFrame
@@ -112,7 +120,21 @@ class FleetSummary:
 @dataclass
 class FleetPartial:
     """One or more batches' share of the fleet analysis: its tables (kept as a list of pieces: joined
-    once, at the end) and each aggregate's partial."""
+    once, at the end) and each aggregate's partial.
+
+    Example:
+        >>> import tempfile
+        >>> from rtk_frames.sandbox import Dataset, serve
+        >>> import rtk_frames as rtk
+        >>> root = tempfile.mkdtemp()
+        >>> with serve(Dataset.from_samples()) as api:
+        ...     _ = rtk.sync_dataset(api.client(), root, progress=False)
+        >>> parts = [analyse_batch(root, batch) for batch in fleet_batches(root)]
+        >>> merged = FleetPartial.merge(parts).finish()
+        >>> sessions = rtk.open_dataset(root).table("sessions")
+        >>> merged.batches == len(parts), len(merged.sessions) == len(sessions)
+        (True, True)
+    """
 
     sessions: list[pd.DataFrame] = field(default_factory=list)
     participant_table: list[pd.DataFrame] = field(default_factory=list)
