@@ -14,8 +14,8 @@ import functools
 import io
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,8 +62,11 @@ def atomic_output_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists() and not final.is_dir():
         raise NotADirectoryError(f"{final} exists and is not a directory")
-    building = Path(tempfile.mkdtemp(prefix=f".{final.name or 'out'}.partial-", dir=final.parent))
+    # named before the try, made inside it: a Ctrl-C landing just after the directory appears still
+    # finds the finally clause that removes it (tempfile.mkdtemp would return only after making it)
+    building = final.parent / f".{final.name or 'out'}.partial-{secrets.token_hex(8)}"
     try:
+        building.mkdir(mode=0o700)
         yield building
         if final.is_dir() and not any(final.iterdir()):
             final.rmdir()

@@ -840,6 +840,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
+        arrived = time.monotonic()
         service = self.service
         length = int(self.headers.get("Content-Length") or 0)
         if length:
@@ -849,9 +850,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         authorization = self.headers.get("Authorization")
         endpoint, params = service.route(method, path)
+        # the answer leaves ``delay_s`` after the request arrived, the sandbox's own work included (a
+        # service's response time includes its work; a sandbox that slept and then worked would add its
+        # Python time, serialized over concurrent requests, to every answer)
         delay_s = service.latency_s + service.injector.latency_s(path)
-        if delay_s > 0:
-            time.sleep(delay_s)
         fault = service.injector.next_fault(path)
         log: dict[str, Any] = dict(
             method=method,
@@ -861,6 +863,7 @@ class _Handler(BaseHTTPRequestHandler):
             has_authorization=authorization is not None,
         )
         if fault == "drop":
+            _sleep_until(arrived + delay_s)
             service.record(RequestRecord(status=0, **log))
             self.close_connection = True
             return
@@ -890,6 +893,7 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as error:  # a sandbox bug must be a visible 500, never a silently closed socket
                 message = f"sandbox error: {type(error).__name__}: {error}"
                 answer = _json_answer(500, {"success": False, "error": {"code": 500, "message": message}})
+        _sleep_until(arrived + delay_s)
         service.record(RequestRecord(status=answer.status, **log))
         try:
             self._send(answer, truncate=fault == "truncate")
@@ -931,6 +935,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def _sleep_until(deadline: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``deadline`` (not at all when it has)."""
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 class _Server(ThreadingHTTPServer):
@@ -1032,7 +1043,8 @@ class SandboxAPI:
 
     @property
     def latency_s(self) -> float:
-        """Seconds the sandbox waits before every answer (``serve(latency=...)``)."""
+        """Seconds from a request's arrival to its answer, the sandbox's own work included
+        (``serve(latency=...)``)."""
         return self._service.latency_s
 
     @property
@@ -1118,7 +1130,8 @@ def serve(
 
     Args:
         dataset: what to serve (default: :meth:`Dataset.from_samples`).
-        latency: seconds to wait before every answer.
+        latency: seconds from a request's arrival to its answer (the sandbox's own work included, as in a
+            service's response time).
         faults: injected failures (see :class:`Faults`); change later with ``api.set_faults``.
         flavor: ``"sdk"`` (SDK 5.9.0 shapes, the default) or ``"seed"`` (the reference's example shapes).
         rate_limit: ``(max_requests, window_s)``: a request budget per window, with ``Ratelimit`` headers.
