@@ -460,27 +460,51 @@ def _exit_status(exc: BaseException) -> int:
     return EXIT_LOCAL_FAILURE  # OSError, or a local RTKError (e.g. another sync holds the dataset root)
 
 
+INTERRUPTED_LINE = "rtk-frames: interrupted"
+
+
+def _flush_and_exit(status: int) -> None:
+    """End the process now with ``status``: flush what was printed, skip the interpreter's shutdown (no
+    joining of pool threads, no SIGINT reset to the default action while it finalizes)."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
 def _exit_at_once(signum: int, frame: Any) -> None:
     """Ctrl-C after the command's work is done, while the interpreter shuts down: one line, exit 130
     (instead of a KeyboardInterrupt inside the interpreter's shutdown, which exits 1)."""
-    import os
-
-    print("rtk-frames: interrupted", file=sys.stderr, flush=True)
-    os._exit(EXIT_INTERRUPTED)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot print the line again
+    print(INTERRUPTED_LINE, file=sys.stderr, flush=True)
+    _flush_and_exit(EXIT_INTERRUPTED)
 
 
 @contextlib.contextmanager
 def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     """While the command runs, Ctrl-C also ends every wait for the rate budget or a retry, in every
     thread (so pools stop at once instead of sitting out their sleeps). ``until_exit`` (the command run
-    from the shell): afterwards Ctrl-C exits 130 at once; otherwise the previous handler comes back."""
+    from the shell): afterwards Ctrl-C exits 130 at once; otherwise the previous handler comes back.
+
+    Only the first Ctrl-C raises ``KeyboardInterrupt``; later ones are ignored (SIGINT set to ``SIG_IGN``
+    by the handler itself, so no Python code runs for them): the first already stops everything, and a
+    second ``KeyboardInterrupt`` would cut short the clean-up it started (removing the temporary output
+    directory, committing the finished sessions) and print a traceback. After an interrupted command run
+    from the shell SIGINT stays ignored: :func:`main` prints one line and exits 130 at once.
+    """
     from rtk_frames.client.ratelimit import cancel_waits
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    interrupted = False
 
     def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # first thing: the next Ctrl-C finds nothing to run
+        interrupted = True
         cancel_waits()
         raise KeyboardInterrupt
 
@@ -488,7 +512,10 @@ def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, _exit_at_once if until_exit else previous)
+        if not until_exit:
+            signal.signal(signal.SIGINT, previous)
+        elif not interrupted:
+            signal.signal(signal.SIGINT, _exit_at_once)
         cancel_waits.reset()  # type: ignore[attr-defined]
 
 
@@ -503,14 +530,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         … 2 more (use --limit or --csv)
         0
     """
-    args = build_parser().parse_args(argv)
     handlers = {"report": _report, "sessions": _sessions, "sandbox": _sandbox, "sync": _sync,
                 "compact": _compact}
+    from_shell = argv is None  # run as the rtk-frames command (not called from Python)
     try:
-        with _ctrl_c_ends_waits(until_exit=argv is None):  # argv None: run as the rtk-frames command
+        with _ctrl_c_ends_waits(until_exit=from_shell):
+            args = build_parser().parse_args(argv)
             return handlers[args.command](args)
     except KeyboardInterrupt:
-        print("rtk-frames: interrupted", file=sys.stderr, flush=True)
+        print(INTERRUPTED_LINE, file=sys.stderr, flush=True)
+        if from_shell:  # nothing may follow the line: not a second one, not SIGINT's default action
+            _flush_and_exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except _UsageError as exc:
         print(f"rtk-frames: {exc}", file=sys.stderr)

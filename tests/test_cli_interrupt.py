@@ -2,7 +2,8 @@
 included), one line on stderr, exit status 130, and the output directory either complete or untouched.
 
 Each case runs the real command as a subprocess against the ``--demo`` sandbox slowed down with
-``$RTK_DEMO_LATENCY`` and sends SIGINT at a random point (or while rate-budget waits hold every request).
+``$RTK_DEMO_LATENCY`` and sends SIGINT at a random point (or while rate-budget waits hold every request),
+once or several times in quick succession (still one line, still 130).
 The ``timeout`` on ``wait`` is a hang guard that tells the fixed behaviour from the old one (which sat out
 a 60 s rate wait, or every queued request of a thread pool), not a speed measurement.
 """
@@ -41,6 +42,15 @@ def _start(out: Path, *args: str, latency_s: float = 0.05) -> subprocess.Popen[s
                *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=_env(RTK_DEMO_LATENCY=str(latency_s)), cwd=out.parent,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _start_sync(root: Path) -> subprocess.Popen[str]:
+    """``rtk-frames sync ROOT --demo`` with a budget of 3 requests per minute: it soon waits ~60 s."""
+    command = [sys.executable, "-m", "rtk_frames.cli", "sync", str(root), "--demo", "--quiet",
+               "--rate", "3/60s"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(), cwd=root.parent,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
@@ -123,13 +133,70 @@ def test_an_existing_output_directory_keeps_its_old_files_when_interrupted(tmp_p
 
 def test_ctrl_c_ends_a_sync_waiting_for_the_rate_budget(tmp_path):
     root = tmp_path / "fleet"
-    command = [sys.executable, "-m", "rtk_frames.cli", "sync", str(root), "--demo", "--quiet",
-               "--rate", "3/60s"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=_env(), cwd=tmp_path,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = _start_sync(root)
     time.sleep(STARTED_S + 2.0)  # the 3 requests are spent: the sync's pool waits ~60 s for the budget
     assert process.poll() is None
     returncode, _, err = _interrupt(process)
     assert returncode == EXIT_INTERRUPTED
     _assert_one_line(err)
+
+
+# Two Ctrl-C in quick succession (a user who thinks the first was missed), or a burst of them: the first
+# one stops the command; the ones after must neither print the line again, nor raise a second
+# KeyboardInterrupt inside the clean-up (a traceback, a temporary directory left behind), nor kill the
+# interpreter with the default SIGINT action while it shuts down (status -2 instead of 130).
+SIGINT_PATTERNS = {  # the pauses after each SIGINT but the last, in seconds
+    "twice-at-once": [0.01], "twice-100ms-apart": [0.1], "twice-300ms-apart": [0.3],
+    "five-20ms-apart": [0.02] * 4}
+
+
+def _interrupt_repeatedly(process: subprocess.Popen[str], pauses: list[float]) -> tuple[int, str, str]:
+    for pause in pauses:
+        process.send_signal(signal.SIGINT)
+        time.sleep(pause)
+    if process.poll() is not None:  # it already ended: the last signal has no one to go to
+        out, err = process.communicate()
+        return process.returncode, out, err
+    return _interrupt(process)
+
+
+def _assert_interrupted_once(returncode: int, err: str) -> None:
+    assert returncode == EXIT_INTERRUPTED, (returncode, err)
+    _assert_one_line(err)
+
+
+@pytest.mark.parametrize("pattern", sorted(SIGINT_PATTERNS))
+def test_repeated_ctrl_c_during_a_fleet_reports_rate_wait_is_one_line_and_130(tmp_path, pattern):
+    out = tmp_path / "fleet"
+    process = _start(out, "--from", "2000-01-01", "--to", "2100-01-01", "--rate", "3/60s", latency_s=0.0)
+    time.sleep(STARTED_S + 2.0)
+    assert process.poll() is None
+    returncode, _, err = _interrupt_repeatedly(process, SIGINT_PATTERNS[pattern])
+    _assert_interrupted_once(returncode, err)
+    _assert_complete_or_untouched(out, returncode, err)
+
+
+@pytest.mark.parametrize("pattern", ["twice-100ms-apart", "five-20ms-apart"])
+def test_repeated_ctrl_c_while_the_report_is_being_written_is_one_line_and_130(tmp_path, pattern):
+    out = tmp_path / "report"
+    process = _start(out, latency_s=0.2)
+    deadline = time.monotonic() + 60
+    while not any(".partial-" in p.name for p in tmp_path.iterdir()):  # rendering has begun
+        assert process.poll() is None and time.monotonic() < deadline, "the report never started writing"
+        time.sleep(0.01)
+    returncode, _, err = _interrupt_repeatedly(process, SIGINT_PATTERNS[pattern])
+    if returncode == 0:  # the report was finished before the first signal: then it is whole
+        _assert_complete_or_untouched(out, returncode, err)
+        return
+    _assert_interrupted_once(returncode, err)
+    _assert_complete_or_untouched(out, returncode, err)
+
+
+@pytest.mark.parametrize("pattern", ["twice-100ms-apart", "five-20ms-apart"])
+def test_repeated_ctrl_c_during_a_sync_is_one_line_and_130(tmp_path, pattern):
+    root = tmp_path / "fleet"
+    process = _start_sync(root)
+    time.sleep(STARTED_S + 2.0)
+    assert process.poll() is None
+    returncode, _, err = _interrupt_repeatedly(process, SIGINT_PATTERNS[pattern])
+    _assert_interrupted_once(returncode, err)
