@@ -62,7 +62,8 @@ class RateAwareProgress:
         total: items to do.
         limiter: the client's :class:`~rtk_frames.client.ratelimit.RateLimiter` (``None``: no waits shown).
         desc, unit: as for tqdm.
-        disable: no bar (the ETA is still computed, for tests and logs).
+        disable: no bar (the ETA is still computed, for tests and logs). With ``total`` 0 there is no
+            bar either: nothing to count (a "0/0" bar reads as a hang); the caller says why in words.
 
     The ETA is the larger of (a) elapsed wall time, waits included, per finished item times the items
     left, and (b) the requests still to send (requests per finished item so far, times the items left) at
@@ -80,7 +81,7 @@ class RateAwareProgress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.bar: Any = None
-        if not disable:
+        if not disable and self.total > 0:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=self.total, desc=desc, unit=unit, dynamic_ncols=True,

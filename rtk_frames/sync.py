@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,8 @@ def fetch_fleet(
     """Pull the sessions that started in ``[start_time, end_time)`` (UTC; dates mean midnight) and, per
     session, every participant's details and quality samples (``workers`` calls at a time), with a tqdm
     progress bar over sessions. A window with no session gives an empty ``FleetData`` that says so in
-    ``data_gaps``; a start after the end raises ``ValueError``; ``thresholds=None`` means the default table.
+    ``data_gaps`` (and, with ``progress``, on stderr instead of a bar); a start after the end raises
+    ``ValueError``; ``thresholds=None`` means the default table.
 
     Example:
         >>> from rtk_frames.sandbox import Dataset, serve
@@ -100,6 +102,8 @@ def fetch_fleet(
     if max_sessions is not None:
         sessions = sessions.head(max_sessions)
     gaps: list[str] = [FLEET_SCOPE_NOTE] if len(sessions) else [EMPTY_WINDOW_NOTE]
+    if progress and not len(sessions):  # nothing to fetch: the note, not a "0/0" bar
+        print(EMPTY_WINDOW_NOTE, file=sys.stderr, flush=True)
     people, stats, segments = [], [], []
     limiter = getattr(client, "rate_limiter", None)  # the bar shows its waits and counts them in the ETA
     with RateAwareProgress(len(sessions), limiter=limiter, disable=not progress) as bar:

@@ -87,6 +87,24 @@ def test_demo_fleet_report(no_credentials, tmp_path):
     assert len(pd.read_parquet(tmp_path / "session_table.parquet")) == 3
 
 
+def test_a_fleet_report_over_an_empty_window_draws_no_bar_only_the_note(no_credentials, tmp_path, capsys):
+    from rtk_frames.sync import EMPTY_WINDOW_NOTE
+
+    out = tmp_path / "fleet"
+    assert main(["report", "--demo", "--from", "2026-11-01", "--to", "2026-11-08", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(out / "report.html")
+    assert captured.err.strip().splitlines() == [EMPTY_WINDOW_NOTE]  # no "0/0" bar
+
+
+def test_a_sync_over_an_empty_window_draws_no_bar_only_its_summary(no_credentials, tmp_path, capsys):
+    root = tmp_path / "ds"
+    assert main(["sync", str(root), "--demo", "--from", "2026-11-01", "--to", "2026-11-08"]) == 0
+    err = capsys.readouterr().err
+    assert "%|" not in err and "requests [" not in err  # no bar over the listing request alone
+    assert err.startswith(f"sync of {root} (") and "0 sessions listed" in err.splitlines()[0]
+
+
 def test_sessions_demo_prints_the_table_and_writes_safe_csv(no_credentials, tmp_path, capsys):
     path = tmp_path / "sessions.csv"
     assert main(["sessions", "--demo", "--csv", str(path)]) == 0

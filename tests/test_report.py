@@ -300,6 +300,14 @@ def test_fleet_pull_shows_a_progress_bar_over_sessions(sample_api, capsys):
     assert "sessions:" in err and "2/2" in err
 
 
+def test_fleet_pull_over_an_empty_window_prints_the_note_instead_of_a_bar(sample_api, capsys):
+    from rtk_frames.sync import EMPTY_WINDOW_NOTE, fetch_fleet
+
+    fleet = fetch_fleet(sample_api.client(), start_time="1990-01-01", end_time="1990-01-02", progress=True)
+    assert fleet.sessions.empty and EMPTY_WINDOW_NOTE in fleet.data_gaps
+    assert capsys.readouterr().err.splitlines() == [EMPTY_WINDOW_NOTE]  # not "sessions: 0/0" lines
+
+
 def test_collect_session_asks_for_the_session_details_once(sample_api):
     session_id = sample_api.dataset.sessions[0]["id"]
     before = len(sample_api.request_log)

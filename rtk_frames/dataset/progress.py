@@ -89,7 +89,9 @@ class Progress:
         self.wanted: set[str] = set()
 
     def begin(self, sessions: int, requests_so_far: int, wanted: set[str]) -> None:
-        if not self.enabled:
+        """Draw the bar for ``sessions`` to fetch; none when there is nothing to fetch (an empty window,
+        or every session already complete): the summary that follows says so."""
+        if not self.enabled or sessions <= 0:
             return
         from tqdm.auto import tqdm
 
