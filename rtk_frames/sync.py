@@ -47,6 +47,17 @@ class FleetData:
     ``participants`` holds ``participant_frame`` rows (device, network). ``participant_table`` (one row per
     participant with device/network columns, ``quality_mean`` and a verdict) and ``session_table`` (one
     row per session) are filled by :func:`fleet_tables`, which returns a new ``FleetData``.
+
+    ``has_raw_frames`` is ``False`` when the raw frames (``participants``, ``quality_stats``,
+    ``quality_segments``) were never loaded: an out-of-core analysis of a dataset
+    (:meth:`rtk_frames.dataset.fleet.FleetSummary.fleet_data`) keeps them in the dataset and leaves them
+    empty here, so :meth:`frames` (what the fleet report writes) leaves them out.
+
+    Example:
+        >>> import pandas as pd
+        >>> sorted(FleetData(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+        ...                  has_raw_frames=False).frames())
+        ['participant_table', 'session_table', 'sessions']
     """
 
     sessions: pd.DataFrame
@@ -59,12 +70,15 @@ class FleetData:
     source: str = ""
     participant_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     session_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    has_raw_frames: bool = True
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Every frame by the name the fleet report writes it under."""
-        return {"sessions": self.sessions, "participant_details": self.participants,
-                "quality_stats": self.quality_stats, "quality_segments": self.quality_segments,
-                "participant_table": self.participant_table, "session_table": self.session_table}
+        """Every frame it holds by the name the fleet report writes it under (the raw frames only when
+        ``has_raw_frames``: an empty file must not stand for data that was never loaded)."""
+        raw = {"participant_details": self.participants, "quality_stats": self.quality_stats,
+               "quality_segments": self.quality_segments} if self.has_raw_frames else {}
+        return {"sessions": self.sessions, **raw, "participant_table": self.participant_table,
+                "session_table": self.session_table}
 
 
 def fetch_fleet(

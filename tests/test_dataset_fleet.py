@@ -213,6 +213,52 @@ def test_report_from_the_dataset_works_offline_and_matches_a_live_report(fleet, 
     assert (mine_ended["participants"] == live_sessions["participants"]).all()
 
 
+LIVE_REPORT_FILES = {"sessions", "participant_details", "quality_stats", "quality_segments",
+                     "participant_table", "session_table"}
+DATASET_REPORT_FILES = {"sessions", "participant_table", "session_table"}  # the raw tables stay in ROOT
+
+
+def _parquet_beside(report_dir) -> dict[str, pd.DataFrame]:
+    return {p.stem: pd.read_parquet(p) for p in report_dir.glob("*.parquet")}
+
+
+def _dataset_report(root, out, start: str, end: str) -> dict[str, pd.DataFrame]:
+    """``rtk-frames report --dataset``: the parquet files it wrote beside the report."""
+    assert main(["report", "--from", start, "--to", end, "--dataset", str(root), "--out", str(out),
+                 "--quiet"]) == 0
+    return _parquet_beside(out)
+
+
+def test_a_dataset_report_writes_only_the_tables_it_had_and_each_holds_its_rows(fleet, tmp_path,
+                                                                                no_network):
+    root, live, _ = fleet
+    out = tmp_path / "from-dataset"
+    written = _dataset_report(root, out, "2000-01-01", "2100-01-01")
+    assert set(written) == DATASET_REPORT_FILES  # no empty participant_details / quality_* posing as data
+    summary = analyse_dataset(root, start="2000-01-01", end="2100-01-01")
+    assert len(written["sessions"]) == len(summary.sessions) == len(live.sessions) > 0
+    assert len(written["participant_table"]) == len(summary.participant_table) > 0
+    assert len(written["session_table"]) == len(summary.session_table)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "participant_details.parquet" not in html and "session_table.parquet" in html
+    from rtk_frames.report import render_fleet_report
+
+    live_out = tmp_path / "from-live"  # a live pull had the raw frames: it writes them, with their rows
+    render_fleet_report(live, live_out)
+    from_live = _parquet_beside(live_out)
+    assert set(from_live) == LIVE_REPORT_FILES
+    assert len(from_live["quality_stats"]) == len(live.quality_stats) > 0
+
+
+def test_a_dataset_report_over_an_empty_window_writes_empty_result_tables_only(fleet, tmp_path,
+                                                                               no_network):
+    root, _, _ = fleet
+    out = tmp_path / "empty"
+    written = _dataset_report(root, out, "1990-01-01", "1990-02-01")
+    assert set(written) == DATASET_REPORT_FILES and not any(len(f) for f in written.values())
+    assert "No session started in this window" in (out / "report.html").read_text(encoding="utf-8")
+
+
 def test_report_dataset_needs_a_window(tmp_path, capsys):
     assert main(["report", "--dataset", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "--dataset" in capsys.readouterr().err

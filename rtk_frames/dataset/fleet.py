@@ -106,7 +106,8 @@ class FleetSummary:
 
     def fleet_data(self, *, start: Any = None, end: Any = None, source: str = "",
                    data_gaps: Sequence[str] = ()) -> FleetData:
-        """A ``FleetData`` for :func:`rtk_frames.report.render_fleet_report` (raw frames left empty)."""
+        """A ``FleetData`` for :func:`rtk_frames.report.render_fleet_report`: the sessions and the result
+        tables; the raw frames were never loaded (``has_raw_frames=False``: left empty, not written)."""
         from rtk_frames.frames.participants import participant_frame
         from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
         from rtk_frames.sync import FleetData
@@ -114,7 +115,8 @@ class FleetSummary:
         return FleetData(sessions=self.sessions, participants=participant_frame([]),
                          quality_stats=quality_stats_frame([]), quality_segments=quality_segments_frame([]),
                          start_time=start, end_time=end, data_gaps=list(data_gaps), source=source,
-                         participant_table=self.participant_table, session_table=self.session_table)
+                         participant_table=self.participant_table, session_table=self.session_table,
+                         has_raw_frames=False)
 
 
 @dataclass
@@ -363,8 +365,10 @@ def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                    end: Any = None, thresholds: Thresholds | None = None, dask_client: Any = None) -> Path:
     """Write the fleet report (``out_dir/report.html``) of the sessions in the dataset at ``root`` that
     started in ``[start, end)``, from the parquet files alone: no network. The analysis runs out of core
-    (or on ``dask_client``'s cluster); the participant and session tables are written beside the report,
-    the raw tables stay in the dataset.
+    (or on ``dask_client``'s cluster). Beside the report go ``sessions.parquet`` (the sessions of the
+    window), ``participant_table.parquet`` and ``session_table.parquet`` (the analysis' result); the raw
+    tables (participant details, quality stats and segments) stay in the dataset and are not written (a
+    live report, :func:`rtk_frames.sync.fetch_fleet`, writes them too: it has them in memory).
 
     Example:
         >>> import tempfile

@@ -435,9 +435,16 @@ def render_fleet_report(fleet: FleetData, out_dir: str | Path, *,
                         thresholds: Thresholds | None = None) -> Path:
     """Write ``out_dir/report.html`` for many sessions (a ``rtk_frames.sync.FleetData``): sessions and
     minutes per day, quality by browser / OS / SDK version / network type / country, the worst sessions
-    and participants, methodology and data gaps; every frame as parquet beside it. A fleet with no
-    session gives a report that says so. ``thresholds`` (``None``: the default table) is the table shown
-    in the methodology: pass the one the fleet was analysed with.
+    and participants, methodology and data gaps; every frame it holds as parquet beside it
+    (``fleet.frames()``). A fleet with no session gives a report that says so. ``thresholds`` (``None``:
+    the default table) is the table shown in the methodology: pass the one the fleet was analysed with.
+
+    The output directory lists ``report.html`` and, from a live pull (:func:`rtk_frames.sync.fetch_fleet`),
+    ``sessions``, ``participant_details``, ``quality_stats``, ``quality_segments``, ``participant_table``
+    and ``session_table`` ``.parquet``; from a dataset (:func:`rtk_frames.dataset.fleet.dataset_report`,
+    ``rtk-frames report --dataset``) only ``sessions``, ``participant_table`` and ``session_table``: the
+    raw tables were never loaded (``FleetData.has_raw_frames`` is false) and stay in the dataset, rather
+    than empty files that look like data. Over an empty window each file it writes has no rows (true).
 
     Example:
         >>> import tempfile
