@@ -398,7 +398,7 @@ def _add_sandbox_parser(commands: Any) -> None:
     data.add_argument("--seed", type=_count(0), help="--synthetic: random seed (default 0)")
     behaviour = sandbox.add_argument_group("behaviour")
     behaviour.add_argument("--latency", type=_seconds, default=0.0, metavar="SECONDS",
-                           help="wait this long before every answer")
+                           help="answer each request this long after it arrived (own work included)")
     behaviour.add_argument("--rate-limit", type=_requests_per_window, metavar="N/Ss",
                            help="a request budget with Ratelimit headers and 429s, e.g. 250/10s")
     kinds = ", ".join(FAULT_KINDS)
