@@ -569,3 +569,12 @@ def test_one_day_of_synthetic_sessions_lands_in_one_partition(tmp_path):
     days = {p.name for p in (tmp_path / "quality_stats").glob("date=*")}
     assert summary.listed == 5 and summary.new >= 4 and days == {"date=2026-11-16"}
     assert len(list((tmp_path / "quality_stats" / "date=2026-11-16").glob("*.parquet"))) == 1
+
+
+def test_writing_a_dataset_off_posix_is_a_clear_error_not_an_import_error(tmp_path, monkeypatch):
+    from rtk_frames.dataset import state as state_module
+
+    monkeypatch.setattr(state_module.os, "name", "nt")
+    with pytest.raises(rtk.RTKError, match="needs a POSIX system"), root_lock(tmp_path):
+        pass
+    assert not (tmp_path / "_sync.lock").exists()

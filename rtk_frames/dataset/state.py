@@ -264,6 +264,9 @@ def root_lock(root: str | os.PathLike[str], *, what: str = "sync") -> Iterator[N
         ...         print(type(exc).__name__)
         DatasetLockedError
     """
+    if os.name != "posix":  # flock, pread/pwrite and directory fsyncs (rtk_frames.dataset.write)
+        raise RTKError("writing a fleet dataset (sync, compaction) needs a POSIX system (Linux, macOS); "
+                       "any parquet reader can still read one, on any system")
     import fcntl
 
     path = Path(root)
