@@ -202,6 +202,10 @@ class Runner:
         for pid in job.participant_ids or []:
             self.submit(job, "peer_reports", "peer_report", _task_peer_report(self.client, job, pid))
 
+    def awaiting_lists(self) -> int:
+        """Open sessions whose participant list is still out (their details are not asked for yet)."""
+        return sum(1 for _, _, what in self.futures.values() if what == "participants")
+
     def stored_participant_ids(self, session_id: str) -> list[str]:
         """The session's participant ids from the dataset itself (never asked twice)."""
         ids: list[str] = []

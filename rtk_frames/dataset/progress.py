@@ -108,13 +108,27 @@ class Progress:
         per += 2.0 * ("chat" in self.wanted) + 2.0 * ("transcripts" in self.wanted)
         return per
 
-    def update(self, requests: int, done: int, total: int, participants_seen: list[int],
-               open_left: int) -> None:
-        if self.bar is None:
-            return
+    def remaining(self, participants_seen: list[int], queued: int, in_flight: int, unlisted: int) -> float:
+        """Requests still to come: the sessions not started (each a whole estimate), the requests out
+        now, and the details / peer reports of the open sessions whose participant list is not in yet.
+        (An open session's answered requests are not counted again.)
+
+        Example:
+            >>> bar = Progress(False, None)
+            >>> bar.wanted = {"core", "peer_reports"}
+            >>> bar.remaining([4, 2], queued=2, in_flight=5, unlisted=1)  # 2 x (1 + 3 + 3) + 5 + 3 x 2
+            25.0
+        """
         mean_people = (sum(participants_seen) / len(participants_seen) if participants_seen
                        else GUESS_PARTICIPANTS)
-        remaining = open_left * self._estimate(mean_people)
+        per_participant = ("core" in self.wanted) + ("peer_reports" in self.wanted)
+        return queued * self._estimate(mean_people) + in_flight + unlisted * mean_people * per_participant
+
+    def update(self, requests: int, done: int, total: int, participants_seen: list[int], *,
+               queued: int, in_flight: int, unlisted: int) -> None:
+        if self.bar is None:
+            return
+        remaining = self.remaining(participants_seen, queued, in_flight, unlisted)
         self.bar.total = max(requests + math.ceil(remaining), requests)
         self.bar.n = requests
         elapsed = max(time.monotonic() - self.started, 1e-6)

@@ -215,7 +215,8 @@ def sync_dataset(
                     runner.finished = []
                     writer.check()
                     bar.update(client_total(client) - sum(requests_before.values()), jobs_done, jobs_total,
-                               runner.participants_seen, len(queue) + open_jobs)
+                               runner.participants_seen, queued=len(queue), in_flight=len(runner.futures),
+                               unlisted=runner.awaiting_lists())
             finally:
                 runner.close()
                 writer.finish()  # commits every finished session, also when an AuthenticationError stops us
