@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from rtk_frames import Session, analyse, collect_session
 from rtk_frames.analysis import DEFAULT_THRESHOLDS
+from rtk_frames.conversation import EstimatedTalkTimeWarning
 from rtk_frames.report import render_session_report
 
 T0 = pd.Timestamp("2026-03-02T10:00:00Z")
@@ -277,6 +278,21 @@ def test_transcript_without_absolute_times_shows_offsets(tmp_path):
                        transcript=transcript)
     _, page = parse(render_session_report(data, tmp_path))
     assert "+12.3 s" in page.text and "hello" in page.text
+
+
+def test_estimated_talk_time_is_said_in_the_report_not_warned_at_its_reader(tmp_path, recwarn):
+    """A transcript without end times (CSV) makes talk time an estimate: the chart's title and the data
+    gaps say so, and no EstimatedTalkTimeWarning reaches the caller (or a CLI user's terminal)."""
+    starts = pd.Series(pd.to_datetime(["2026-11-16T10:00:00Z", "2026-11-16T10:00:05Z"], utc=True))
+    transcript = pd.DataFrame({"start": starts.astype("datetime64[us, UTC]"),
+                               "participant_id": ["p", "p"], "display_name": ["Ada", "Ada"],
+                               "text": ["hello there", "bye"]})
+    data = Session("s", pd.DataFrame({"session_id": ["s"]}), pd.DataFrame({"participant_id": ["p"]}),
+                   transcript=transcript)
+    _, page = parse(render_session_report(data, tmp_path))
+    text = " ".join(page.text)
+    assert "Talk time, estimated" in text and "2 utterance(s) have no end time" in text
+    assert not [w for w in recwarn if issubclass(w.category, EstimatedTalkTimeWarning)]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

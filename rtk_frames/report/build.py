@@ -25,6 +25,7 @@ import functools
 import io
 import logging
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -260,12 +261,27 @@ def _session_plots(data: Session, analysis: Analysis, colours: Mapping[str, str]
     if chat is not None and len(chat):
         out.append(_plot("Chat messages per minute", lambda: plots.plot_chat_activity(chat), gaps))
     if transcript is not None and len(transcript):
-        from rtk_frames.conversation import talk_time
-
-        out.append(_plot("Talk time (from the transcript)",
-                         lambda: plots.plot_talk_time(talk_time(transcript), names=names,
-                                                     colours=colours), gaps))
+        out.append(_talk_time_plot(transcript, names, colours, gaps))
     return [p for p in out if p is not None]
+
+
+def _talk_time_plot(transcript: pd.DataFrame, names: Any, colours: Any,
+                    gaps: list[str]) -> dict[str, str] | None:
+    """The talk-time chart; when utterances had no end time (a CSV transcript) its title says the times
+    are estimated and the data gaps say how (the report's reader sees no Python warning)."""
+    from rtk_frames.conversation import ESTIMATED_END_RULE, EstimatedTalkTimeWarning, talk_time
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimatedTalkTimeWarning)  # said in the report instead
+        spoken = talk_time(transcript)
+    estimated = int(pd.to_numeric(spoken.get("utterances_without_end"), errors="coerce").fillna(0).sum()) \
+        if "utterances_without_end" in spoken.columns else 0
+    title = "Talk time (from the transcript)"
+    if estimated:
+        title = "Talk time, estimated (from a transcript without end times)"
+        gaps.append(f"talk time: {estimated} utterance(s) have no end time, so their length is estimated: "
+                    f"{ESTIMATED_END_RULE} (a JSON transcript has real end times)")
+    return _plot(title, lambda: plots.plot_talk_time(spoken, names=names, colours=colours), gaps)
 
 
 def _header(data: Session) -> dict[str, Any]:
