@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rtk_frames.dataset.fetching import ListingRow, SessionJob
+from rtk_frames.dataset.fetching import SessionJob
 from rtk_frames.dataset.state import utc_now
 from rtk_frames.dataset.summary import SyncSummary
 from rtk_frames.dataset.tables import frame_to_arrow
@@ -93,28 +93,27 @@ class Batch:
     summary: SyncSummary
     jobs: list[SessionJob] = field(default_factory=list)
     frames: dict[str, list[tuple[pd.DataFrame, Any]]] = field(default_factory=dict)  # table -> (rows, days)
-    listings: list[tuple[ListingRow, str, str]] = field(default_factory=list)  # (row, day, session id)
+    listing: pd.DataFrame | None = None  # the run's sessions listing: its rows are cut at commit time
+    listings: list[tuple[int, str, str]] = field(default_factory=list)  # (position, day, session id)
     arrow: dict[str, list[tuple[pa.Table, pa.Array]]] = field(default_factory=dict)  # absorbed: (rows, days)
 
-    def add_listing(self, row: ListingRow, date: str, session_id: str) -> None:
-        """Queue a session's listing row for the ``sessions`` table (cut at commit time, see
-        :meth:`_take_listings`)."""
-        self.listings.append((row, date, session_id))
+    def add_listing(self, position: int, date: str, session_id: str) -> None:
+        """Queue a session's row of the listing for the ``sessions`` table (cut from the listing with
+        the others in one ``take`` when absorbed: a row at a time costs ~1 ms on a wide listing)."""
+        self.listings.append((position, date, session_id))
         self.summary.rows["sessions"] = self.summary.rows.get("sessions", 0) + 1
 
     def _take_listings(self) -> None:
-        """The queued listing rows, cut from their listing in one ``take`` per listing."""
-        by_listing: dict[int, list[tuple[ListingRow, str, str]]] = {}
-        for item in self.listings:
-            by_listing.setdefault(id(item[0].listing), []).append(item)
-        for items in by_listing.values():
-            rows = items[0][0].listing.take([row.position for row, _, _ in items])
-            ids = pd.Series([session_id for _, _, session_id in items], index=rows.index, dtype="str")
-            if "session_id" in rows.columns:
-                ids = rows["session_id"].fillna(ids)
-            rows.attrs = {}
-            self.frames.setdefault("sessions", []).append((rows.assign(session_id=ids),
-                                                           [day for _, day, _ in items]))
+        if not self.listings:
+            return
+        assert self.listing is not None, "listing rows queued without the listing"
+        positions, days, session_ids = zip(*self.listings, strict=True)
+        rows = self.listing.take(list(positions))
+        rows.attrs = {}
+        ids = pd.Series(session_ids, index=rows.index, dtype="str")
+        if "session_id" in rows.columns:
+            ids = rows["session_id"].fillna(ids)
+        self.frames.setdefault("sessions", []).append((rows.assign(session_id=ids), list(days)))
         self.listings = []
 
     def add(self, table: str, date: Any, frame: pd.DataFrame) -> int:
@@ -209,8 +208,8 @@ def settle(job: SessionJob, batch: Batch) -> None:
     commit, summary = batch.commit, batch.summary
     if job.replace:
         commit.drop_sessions({job.session_id})
-    if job.listing_row is not None:
-        batch.add_listing(job.listing_row, job.date, job.session_id)
+    if job.listing_position is not None:
+        batch.add_listing(job.listing_position, job.date, job.session_id)
     done = set() if job.replace or job.prev is None else set(job.prev.parts)
     attempts = 0 if job.replace or job.prev is None else job.prev.transcript_attempts
     for part in job.parts:

@@ -27,7 +27,7 @@ from rtk_frames.dataset.state import SessionState, StateStore
 from rtk_frames.dataset.write import read_file
 from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError, RTKError
 
-__all__ = ["PARTS", "PART_TABLES", "ListingRow", "Runner", "SessionJob", "with_session", "with_sessions"]
+__all__ = ["PARTS", "PART_TABLES", "Runner", "SessionJob", "with_session", "with_sessions"]
 
 #: what a sync can fetch per session, and the tables each part writes
 PART_TABLES: dict[str, tuple[str, ...]] = {
@@ -37,21 +37,6 @@ PART_TABLES: dict[str, tuple[str, ...]] = {
     "transcripts": ("transcripts",),
 }
 PARTS = tuple(PART_TABLES)
-
-
-@dataclass(frozen=True)
-class ListingRow:
-    """A session's row of the sessions listing, by position: the rows a commit writes are cut from the
-    listing together (one ``take``), not one by one.
-
-    Example:
-        >>> import pandas as pd
-        >>> ListingRow(pd.DataFrame({"session_id": ["a", "b"]}), 1).position
-        1
-    """
-
-    listing: pd.DataFrame
-    position: int
 
 
 @dataclass
@@ -66,7 +51,7 @@ class SessionJob:
     replace: bool
     started_at: Any
     prev: SessionState | None
-    listing_row: ListingRow | None  # the sessions-table row to (re)write, or None
+    listing_position: int | None  # its row of the sessions listing to (re)write, or None
     fingerprint: str
     participant_ids: list[str] | None = None
     pending: int = 0

@@ -51,7 +51,7 @@ import pandas as pd
 
 from rtk_frames.dataset.batch import Batch, Writer
 from rtk_frames.dataset.compact import COMPACT_MAX_FILES, compact_partitions
-from rtk_frames.dataset.fetching import PART_TABLES, PARTS, ListingRow, Runner, SessionJob
+from rtk_frames.dataset.fetching import PART_TABLES, PARTS, Runner, SessionJob
 from rtk_frames.dataset.progress import Progress, client_counters, client_total, watched_limiter
 from rtk_frames.dataset.state import SessionState, StateStore, root_lock
 from rtk_frames.dataset.summary import SyncSummary
@@ -102,8 +102,7 @@ def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[st
     jobs: list[SessionJob] = []
     # one conversion for the whole listing (a per-row ``iloc`` costs ~1 ms on a wide Arrow-backed frame,
     # and every request of the run waits for this loop)
-    for index, record in enumerate(sessions.to_dict("records")):
-        row = ListingRow(sessions, index)
+    for position, record in enumerate(sessions.to_dict("records")):
         session_id = str(record["session_id"])
         prev = known.get(session_id)
         fingerprint = _fingerprint(record)
@@ -122,7 +121,7 @@ def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[st
                     commit.drop_sessions({session_id})
                 commit.set_session(session_id, date=date, status="live", fingerprint=fingerprint, parts="",
                                    error=None, transcript_pending=False)
-                batch.add_listing(row, date, session_id)
+                batch.add_listing(position, date, session_id)
             continue
         if prev is None:
             kind, parts, replace = "new", set(wanted), False
@@ -136,7 +135,7 @@ def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[st
                 continue
         jobs.append(SessionJob(session_id=session_id, date=date, kind=kind, parts=parts, replace=replace,
                          started_at=record.get("started_at"), prev=prev,
-                         listing_row=row if changed else None, fingerprint=fingerprint))
+                         listing_position=position if changed else None, fingerprint=fingerprint))
     return jobs
 
 
@@ -193,7 +192,7 @@ def sync_dataset(
             sessions = list_sessions(client, start_ts, end_ts)
             runner.last_answer = time.monotonic()
             summary.listed = len(sessions)
-            batch = Batch(Commit(root, state, run_id), summary)
+            batch = Batch(Commit(root, state, run_id), summary, listing=sessions)
             queue = deque(_plan(sessions, state.sessions(), wanted, summary, batch))
             for job in queue:  # peer reports of a session stored earlier: its participants are known
                 if "peer_reports" in job.parts and "core" not in job.parts:

@@ -274,9 +274,7 @@ def _talk_time_plot(transcript: pd.DataFrame, names: Any, colours: Any,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimatedTalkTimeWarning)  # said in the report instead
         spoken = talk_time(transcript)
-    estimated = 0
-    if "utterances_without_end" in spoken.columns:
-        estimated = int(pd.to_numeric(spoken["utterances_without_end"], errors="coerce").fillna(0).sum())
+    estimated = int(spoken["utterances_without_end"].sum())  # always there, int64
     title = "Talk time (from the transcript)"
     if estimated:
         title = "Talk time, estimated (from a transcript without end times)"
