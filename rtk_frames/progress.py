@@ -105,8 +105,8 @@ class RateAwareProgress:
         elapsed = time.monotonic() - self.started
         by_wall_time = elapsed / self.done * left
         requests_per_item = (self._granted() - self._granted_at_start) / self.done
-        rate = getattr(self.limiter, "sustained_rate_per_s", math.inf)  # None has none: math.inf
-        by_budget = requests_per_item * left / rate if rate and math.isfinite(rate) else 0.0
+        time_for = getattr(self.limiter, "time_for", None)  # no limiter: no budget to wait for
+        by_budget = time_for(math.ceil(requests_per_item * left)) if time_for is not None else 0.0
         return max(by_wall_time, by_budget, waiting)
 
     def postfix(self) -> str:

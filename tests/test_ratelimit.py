@@ -167,3 +167,20 @@ def test_parse_returns_none_for_missing_or_malformed_headers(headers):
 def test_impossible_windows_are_rejected(windows):
     with pytest.raises(ValueError, match="window"):
         RateLimiter(windows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(windows=st.lists(st.tuples(st.integers(1, 6), st.floats(0.5, 20.0)), min_size=1, max_size=3),
+       history=st.lists(st.floats(0.0, 5.0), max_size=12), requests=st.integers(0, 25))
+def test_time_for_is_when_the_last_of_that_many_requests_would_go(windows, history, requests):
+    """``time_for(R)`` equals what acquiring R requests one after another takes (a fake clock: each
+    wait advances it exactly), whatever the windows and the grants before."""
+    now = [0.0]
+    limiter = RateLimiter(windows, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    for gap in history:  # a history of grants, some of them waited for
+        now[0] += gap
+        limiter.acquire()
+    predicted, started = limiter.time_for(requests), now[0]
+    for _ in range(requests):
+        limiter.acquire()
+    assert now[0] - started == pytest.approx(predicted, abs=1e-9)

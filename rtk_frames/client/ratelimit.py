@@ -23,14 +23,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_WINDOWS", "RateLimiter", "ServerRateLimit", "cancel_waits", "interruptible_sleep",
-           "parse_rate", "parse_ratelimit_headers"]
+__all__ = ["DEFAULT_WINDOWS", "ETA_EXACT_REQUESTS", "RateLimiter", "ServerRateLimit", "cancel_waits",
+           "interruptible_sleep", "parse_rate", "parse_ratelimit_headers"]
 
 #: (max requests, window seconds) pairs, kept below Cloudflare's 1,200 / 300 s and RealtimeKit's 250 / 10 s.
 DEFAULT_WINDOWS: tuple[tuple[int, float], ...] = ((1000, 300.0), (200, 10.0))
 #: Below this many remaining requests (or this fraction of the policy's quota) the limiter paces itself.
 LOW_REMAINING_REQUESTS = 10
 LOW_REMAINING_FRACTION = 0.1
+#: :meth:`RateLimiter.time_for` places this many requests one by one (then extrapolates at the sustained rate)
+ETA_EXACT_REQUESTS = 5_000
 #: The longest a Ratelimit header's reset time may hold requests back (Cloudflare's lockout is 5 minutes).
 RESET_MAX_S = 300.0
 
@@ -322,6 +324,40 @@ class RateLimiter:
             3.3333333333333335
         """
         return min((n / s for n, s in self.windows), default=math.inf)
+
+    def time_for(self, requests: int) -> float:
+        """Seconds from now until ``requests`` more requests could all have gone, as far as the budget
+        goes (asked for at once, nothing else spending it): every window with its history, so a long
+        window's burst allowance counts (``1000/300s`` lets a 776-request run go at the ``200/10s``
+        window's pace, not at 1000 per 300 s), plus any wait the service's ``r=0`` imposed.
+
+        Each request goes at the earliest time every window allows: when the request ``n`` places
+        before it (granted already, or still to come) has left that window's ``w`` seconds. The first
+        :data:`ETA_EXACT_REQUESTS` are placed one by one; any more at the budget's sustained rate.
+
+        Example:
+            >>> now = [0.0]
+            >>> limiter = RateLimiter(((10, 60.0),), clock=lambda: now[0],
+            ...                       sleep=lambda s: now.__setitem__(0, now[0] + s))
+            >>> [limiter.acquire() for _ in range(5)] and limiter.time_for(5), limiter.time_for(50)
+            (0.0, 300.0)
+            >>> RateLimiter(["1000/300s", "200/10s"]).time_for(776)
+            30.0
+        """
+        if requests <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            times = list(self._granted_at)
+            earliest = max(now, self._not_before)
+        exact = min(requests, ETA_EXACT_REQUESTS)
+        for position in range(len(times), len(times) + exact):
+            goes_at = earliest
+            for max_requests, window_s in self.windows:
+                if position >= max_requests:
+                    goes_at = max(goes_at, times[position - max_requests] + window_s)
+            times.append(goes_at)
+        return times[-1] - now + (requests - exact) / self.sustained_rate_per_s
 
     def observe(self, headers: Mapping[str, str]) -> ServerRateLimit | None:
         """Read a response's ``Ratelimit`` headers and slow down when the service says little is left.

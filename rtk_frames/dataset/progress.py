@@ -37,10 +37,9 @@ class WaitWatch:
     def longest_wait_s(self) -> float:
         return float(self.limiter.waiting_s())
 
-    def rate_per_s(self) -> float | None:
-        """The budget's sustained rate (its tightest window), for the ETA."""
-        rate = float(self.limiter.sustained_rate_per_s)
-        return rate if math.isfinite(rate) else None
+    def budget_s(self, requests: float) -> float:
+        """Seconds the budget needs for ``requests`` more (its windows and their history), for the ETA."""
+        return float(self.limiter.time_for(math.ceil(requests)))
 
 
 @contextlib.contextmanager
@@ -133,9 +132,9 @@ class Progress:
         self.bar.n = requests
         elapsed = max(time.monotonic() - self.started, 1e-6)
         observed = requests / elapsed if requests else 0.0
-        budget = self.watch.rate_per_s() if self.watch is not None else None
-        rate = min(r for r in (observed, budget) if r) if (observed or budget) else 0.0
-        eta = remaining / rate if rate else float("nan")
+        by_pace = remaining / observed if observed else float("nan")
+        by_budget = self.watch.budget_s(remaining) if self.watch is not None else float("nan")
+        eta = max(by_pace, by_budget) if observed else by_budget  # the slower of the two, once known
         postfix = f", {done}/{total} sessions"
         if not math.isnan(eta):
             postfix += f", ETA {duration(eta)} (with rate waits)"
