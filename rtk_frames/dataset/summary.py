@@ -4,9 +4,9 @@ Example:
     >>> print(SyncSummary(root="fleet", listed=3, new=2, live=1, requests=11,
     ...                   requests_by_endpoint={"get_sessions": 1, "get_session_participants": 10}))
     ... # doctest: +ELLIPSIS
-    sync of fleet (… to …): 3 sessions listed in 0.0s
+    sync of fleet (… to …): 3 sessions listed, 0.0s in all
       sessions: 2 new, 0 updated, 0 completed, 0 skipped, 1 live, 0 failed
-      requests: 11 (5.0 per fetched session), 0 retries, 0.0s waiting for the rate budget
+      requests: 11 (5.0 per fetched session), 0 retries, 0.0s of rate-budget waits (all workers)
     ...
 """
 
@@ -77,12 +77,13 @@ class SyncSummary:
         per_session = (f" ({self.detail_requests / self.fetched:.1f} per fetched session)"
                        if self.fetched else "")
         lines = [
-            f"sync of {self.root} ({window}): {self.listed} sessions listed in {self.elapsed_s:.1f}s",
+            f"sync of {self.root} ({window}): {self.listed} sessions listed, {self.elapsed_s:.1f}s in all",
             f"  sessions: {self.new} new, {self.updated} updated, {self.completed} completed, "
             f"{self.skipped} skipped, {self.live} live, {self.failed} failed",
             f"  requests: {self.requests}{per_session}, {self.retries} retries, "
-            f"{self.wait_s:.1f}s waiting for the rate budget",
-            f"  time: {self.fetch_s:.1f}s to the last answer, {self.commit_s:.1f}s writing",
+            f"{self.wait_s:.1f}s of rate-budget waits (all workers)",
+            f"  time: {self.fetch_s:.1f}s to the last answer; {self.commit_s:.1f}s flattening and writing, "
+            "much of it while requests were out",
         ]
         if self.rows:
             rows = ", ".join(f"{table} {n:,}" for table, n in self.rows.items() if n)
