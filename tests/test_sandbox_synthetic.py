@@ -404,3 +404,22 @@ def test_the_generators_never_import_the_dataset_or_the_server():
         above |= {i for i in imports if i in ("rtk_frames.sandbox.Dataset", "rtk_frames.sandbox.serve")}
         assert not above, f"{module} imports {above}"
     assert not {i for i in graph["rtk_frames.sandbox.records"] if i.startswith("rtk_frames.sandbox")}
+
+
+def test_lazy_records_build_each_kept_record_once_and_keep_a_bounded_number():
+    from rtk_frames.sandbox.records import LazyRecords
+
+    built: list[str] = []
+
+    def build(key: str) -> dict:
+        built.append(key)
+        return {"id": key}
+
+    lazy = LazyRecords(["a", "b", "c"], build, keep=2)
+    assert lazy["a"] is lazy["a"] and built == ["a"]  # kept: built once
+    lazy["b"], lazy["c"]  # "a" is now the least recently used of three: out
+    assert lazy["a"] == {"id": "a"} and built == ["a", "b", "c", "a"]
+    unkept = LazyRecords(["a"], build, keep=0)
+    assert unkept["a"] is not unkept["a"]
+    with pytest.raises(KeyError):
+        lazy["z"]

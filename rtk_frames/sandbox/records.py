@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -48,24 +49,30 @@ DATASET_FILES: dict[str, str] = {
     "summaries.json": "summaries",
 }
 META_FILE = "dataset.json"
+#: built records a :class:`LazyRecords` keeps (a synthetic record is a few KB to a few hundred KB)
+KEEP_BUILT = 256
 
 
 class LazyRecords(Mapping[str, Record]):
-    """A read-only mapping whose values are built on access by ``build(key)`` (nothing is cached).
+    """A read-only mapping whose values are built on access by ``build(key)``; the last ``keep`` built
+    records are kept (least recently used out), so memory stays bounded however large the dataset.
 
     The synthetic generator keeps quality series as numpy arrays and builds each participant's JSON
-    only when a request asks for it.
+    only when a request asks for it. A real service answers from stored reports; rebuilding one (its
+    percentiles and means) on every request made the sandbox, not the client, the slow side of a
+    benchmark that fetches the same sessions again. Records are read-only to their users (the server
+    copies what it changes), so a kept record can be handed out again.
 
     Example:
         >>> lazy = LazyRecords(["a", "b"], lambda key: {"id": key})
-        >>> lazy["b"], len(lazy), "c" in lazy
-        ({'id': 'b'}, 2, False)
+        >>> lazy["b"], len(lazy), "c" in lazy, lazy["a"] is lazy["a"]
+        ({'id': 'b'}, 2, False, True)
     """
 
-    def __init__(self, keys: list[str], build: Callable[[str], Record]) -> None:
+    def __init__(self, keys: list[str], build: Callable[[str], Record], keep: int = KEEP_BUILT) -> None:
         self._keys = list(keys)
         self._key_set = set(self._keys)
-        self._build = build
+        self._build = functools.lru_cache(maxsize=keep)(build) if keep > 0 else build
 
     def __getitem__(self, key: str) -> Record:
         if key not in self._key_set:
