@@ -86,6 +86,7 @@ _FRAME_COLUMNS = {
     "Int64": st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1))),
     "boolean": st.lists(st.one_of(st.none(), st.booleans())),
     "datetime64[us, UTC]": st.lists(st.one_of(st.none(), st.integers(0, 4_000_000_000_000_000))),
+    "datetime64[ns, Europe/Berlin]": st.lists(st.one_of(st.none(), st.integers(0, 4_000_000_000_000_000))),
     "object": st.lists(st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=3))),
 }
 
@@ -97,7 +98,7 @@ def typed_frames(draw):
     columns = {}
     for position, kind in enumerate(kinds):
         values = (draw(_FRAME_COLUMNS[kind]) + [None] * n)[:n]
-        if kind == "datetime64[us, UTC]":
+        if kind.startswith("datetime64"):
             series = pd.Series(pd.to_datetime(pd.array(values, dtype="Int64"), unit="us", utc=True))
         elif kind == "float64":
             series = pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
@@ -122,3 +123,18 @@ def test_the_fast_frame_conversion_equals_table_from_pandas(frame):
             _frame_arrow(frame)
         return
     assert _frame_arrow(frame).equals(expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(typed_frames())
+def test_column_arrays_are_the_columns_whichever_way_pandas_gives_them(frame):
+    """The arrays ``_frame_arrow`` reads (pandas' own column iterator) are the columns, in order, with
+    their dtypes: the same as the one-by-one fallback for a pandas without that iterator."""
+    from rtk_frames.dataset.tables import _column_arrays_one_by_one, column_arrays
+
+    fast, slow = column_arrays(frame), _column_arrays_one_by_one(frame)
+    assert len(fast) == len(slow) == frame.shape[1]
+    for (name, column), a, b in zip(frame.items(), fast, slow, strict=True):
+        assert a.dtype == b.dtype == column.dtype
+        assert pd.Series(a, dtype=column.dtype).equals(column.reset_index(drop=True)), name
+        assert pd.Series(b, dtype=column.dtype).equals(column.reset_index(drop=True)), name

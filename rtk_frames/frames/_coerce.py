@@ -174,6 +174,9 @@ def normalize_key(key: str) -> str:
     return text
 
 
+_WIRE_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})  # what JSON decodes to: plain
+
+
 def plain(payload: Any) -> Any:
     """Turn an official ``cloudflare`` SDK response model into plain JSON-like Python (wire key names).
 
@@ -274,13 +277,14 @@ def flatten_record(
         {'device_info_is_mobile': True, 'tags': '[1,2]'}
     """
     result: dict[str, Any] = {} if out is None else out
-    skipped = set(skip)
+    skipped = set(skip) if skip else ()
     for raw_key, value in obj.items():
         key = normalize_key(raw_key)
         if key in skipped:
             continue
         name = f"{prefix}_{key}" if prefix else key
-        value = plain(value)
+        if type(value) not in _WIRE_TYPES:  # an SDK model (or anything else) as plain JSON-like values
+            value = plain(value)
         if isinstance(value, dict):
             if value:
                 flatten_record(value, name, out=result)
