@@ -17,15 +17,73 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-__all__ = ["RateAwareProgress", "format_duration", "rate_wait_postfix"]
+__all__ = ["LogLines", "RateAwareProgress", "format_duration", "rate_wait_postfix", "redraws_in_place"]
 
 REFRESH_S = 0.5  # how often the bar redraws while nothing finishes
 WAIT_SHOWN_FROM_S = 0.05  # shorter waits are not worth a word
+LOG_EVERY_S = 30.0  # without a terminal (a cron job's log, a pipe): a plain progress line at most this often
+
+
+def redraws_in_place(stream: Any = None) -> bool:
+    """Whether a progress bar can redraw itself in place on ``stream`` (default ``sys.stderr``): a
+    terminal, or a Jupyter kernel (where tqdm draws a widget). A log file or a pipe cannot: there every
+    redraw is one more line, many a second.
+
+    Example:
+        >>> import io
+        >>> redraws_in_place(io.StringIO())
+        False
+    """
+    stream = sys.stderr if stream is None else stream
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        pass
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class LogLines:
+    """Progress for a log rather than a terminal: a plain line at most every ``every_s`` seconds, and one
+    as soon as a wait for the rate budget begins, instead of a bar redrawn many times a second.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> lines = LogLines(every_s=60, stream=out)
+        >>> [lines.emit("1/9 done"), lines.emit("2/9 done"), lines.emit("3/9, waiting", waiting=True)]
+        [True, False, True]
+        >>> out.getvalue().splitlines()
+        ['1/9 done', '3/9, waiting']
+    """
+
+    def __init__(self, every_s: float = LOG_EVERY_S, stream: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self.stream = stream
+        self.clock = clock
+        self.last = -math.inf
+        self.was_waiting = False
+
+    def emit(self, text: str, *, waiting: bool = False, force: bool = False) -> bool:
+        """Write ``text`` as a line if it is time, a wait has just begun or ``force`` (the last line);
+        say whether it was written."""
+        now = self.clock()
+        due = force or now - self.last >= self.every_s or (waiting and not self.was_waiting)
+        self.was_waiting = waiting
+        if due:
+            print(text, file=sys.stderr if self.stream is None else self.stream, flush=True)
+            self.last = now
+        return due
 
 
 def format_duration(seconds: float) -> str:
@@ -81,12 +139,17 @@ class RateAwareProgress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.bar: Any = None
+        self.log: LogLines | None = None
+        self.desc, self.unit = desc, unit
         if not disable and self.total > 0:
-            from tqdm.auto import tqdm
+            if redraws_in_place():
+                from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=self.total, desc=desc, unit=unit, dynamic_ncols=True,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                       "[{elapsed}{postfix}]")
+                self.bar = tqdm(total=self.total, desc=desc, unit=unit, dynamic_ncols=True,
+                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                           "[{elapsed}{postfix}]")
+            else:  # a log: a line now and then
+                self.log = LogLines()
             self._thread = threading.Thread(target=self._refresh_loop, name="rtk-frames-progress",
                                             daemon=True)
             self._thread.start()
@@ -120,7 +183,14 @@ class RateAwareProgress:
             parts.append(wait)
         return ", ".join(parts)
 
-    def _draw(self) -> None:
+    def _draw(self, *, last: bool = False) -> None:
+        if self.log is not None:
+            with self._lock:
+                postfix = self.postfix()
+                self.log.emit(f"{self.desc}: {self.done}/{self.total} {self.unit}s"
+                              + (f", {postfix}" if postfix else ""),
+                              waiting=bool(rate_wait_postfix(self.limiter)), force=last)
+            return
         if self.bar is None:
             return
         with self._lock:
@@ -143,6 +213,9 @@ class RateAwareProgress:
         if self._thread is not None:
             self._thread.join(timeout=2 * REFRESH_S)
             self._thread = None
+        if self.log is not None:  # a log ends with where it got to
+            self._draw(last=True)
+            self.log = None
         if self.bar is not None:
             self._draw()
             self.bar.close()

@@ -371,11 +371,25 @@ def test_summary_repr_reads_as_a_report(tmp_path):
     assert "sessions: 2 new" in text and "per fetched session" in text and "rows written" in text
 
 
-def test_progress_bar_counts_requests_and_sessions_and_the_summary_is_printed(tmp_path, capsys):
+def test_progress_bar_counts_requests_and_sessions_and_the_summary_is_printed(tmp_path, capsys, monkeypatch):
+    import rtk_frames.dataset.progress as sync_progress
+
+    monkeypatch.setattr(sync_progress, "redraws_in_place", lambda: True)  # as in a terminal
     with serve(synthetic(sessions=3)) as api:
         rtk.sync_dataset(api.client(), tmp_path, progress=True)
     err = capsys.readouterr().err
     assert "requests" in err and "sessions" in err and "sync of" in err
+    assert "%|" in err and "\r" in err  # a bar, redrawn in place
+
+
+def test_progress_in_a_log_is_a_few_plain_lines_not_a_redrawn_bar(tmp_path, capsys):
+    with serve(synthetic(sessions=3)) as api:  # pytest captures stderr: not a terminal, as a cron job's log
+        rtk.sync_dataset(api.client(), tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "%|" not in err
+    progress = [line for line in err.splitlines() if line.startswith("sync: ")]
+    assert progress[0] == "sync: 2 sessions to fetch, about 19 requests in all"  # 2 ended, 1 LIVE
+    assert 1 <= len(progress) <= 3 and "sync of" in err  # a line at most every 30 s, then the summary
 
 
 def run_cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:

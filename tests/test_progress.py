@@ -89,3 +89,46 @@ def test_the_fleet_progress_bar_says_when_it_waits_for_the_rate_budget(capsys):
     assert len(fleet.sessions) == 1
     assert "s for the rate budget" in bar and "(with rate waits)" in bar
     assert client.rate_limiter.waited_s > 0
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bars_redraw_only_on_a_terminal_or_in_a_notebook():
+    import io
+
+    from rtk_frames.progress import redraws_in_place
+
+    assert redraws_in_place(_Terminal())
+    assert not redraws_in_place(io.StringIO())  # a log file, a pipe, pytest's capture
+    assert not redraws_in_place(object())  # no isatty at all
+
+
+def test_a_log_gets_a_line_every_interval_and_when_a_wait_begins_not_every_redraw():
+    import io
+
+    from rtk_frames.progress import LogLines
+
+    now = [0.0]
+    out = io.StringIO()
+    lines = LogLines(every_s=30, stream=out, clock=lambda: now[0])
+    written = []
+    for second in range(0, 95, 1):  # a redraw a second for 95 s, a wait from 50 s to 55 s
+        now[0] = float(second)
+        if lines.emit(f"t={second}", waiting=50 <= second < 55):
+            written.append(second)
+    assert written == [0, 30, 50, 80]  # every 30 s from the last line; the wait's start at once
+    assert out.getvalue().splitlines() == [f"t={s}" for s in written]
+    assert lines.emit("the end", force=True) and out.getvalue().endswith("the end\n")
+
+
+def test_the_fleet_progress_in_a_log_is_plain_lines_ending_with_the_count(capsys):
+    with RateAwareProgress(3, desc="sessions", unit="session") as progress:  # stderr is captured: a log
+        for _ in range(3):
+            progress.update()
+    err = capsys.readouterr().err
+    assert "\r" not in err and "%|" not in err
+    first, last = err.splitlines()  # the first count at once, then nothing new for 30 s, then the end
+    assert first.startswith("sessions: 1/3 sessions") and last == "sessions: 3/3 sessions"

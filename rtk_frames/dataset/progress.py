@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from rtk_frames.progress import rate_wait_postfix
+from rtk_frames.progress import LogLines, rate_wait_postfix, redraws_in_place
 
 __all__ = ["GUESS_PARTICIPANTS", "Progress", "WaitWatch", "client_counters", "client_total", "duration",
            "watched_limiter"]
@@ -77,12 +77,15 @@ def client_total(client: Any) -> int:
 
 
 class Progress:
-    """A tqdm bar over requests: sessions done, waits for the rate budget, an ETA that includes them."""
+    """A tqdm bar over requests: sessions done, waits for the rate budget, an ETA that includes them.
+    Without a terminal (a cron job's log, a pipe) the same text as a plain line now and then instead
+    (:class:`~rtk_frames.progress.LogLines`)."""
 
     def __init__(self, enabled: bool, watch: WaitWatch | None) -> None:
         self.enabled = enabled
         self.watch = watch
         self.bar: Any = None
+        self.log: LogLines | None = None
         self.started = time.monotonic()
         self.per_session = {"core": 1.0, "peer_reports": 0.0, "chat": 2.0, "transcripts": 2.0}
         self.wanted: set[str] = set()
@@ -96,6 +99,11 @@ class Progress:
 
         self.wanted = wanted
         self.started = time.monotonic()
+        if not redraws_in_place():
+            self.log = LogLines()
+            estimate = requests_so_far + math.ceil(sessions * self._estimate(GUESS_PARTICIPANTS))
+            self.log.emit(f"sync: {sessions} sessions to fetch, about {estimate} requests in all")
+            return
         self.bar = tqdm(total=requests_so_far + math.ceil(sessions * self._estimate(GUESS_PARTICIPANTS)),
                         initial=requests_so_far, unit="req", desc="sync", dynamic_ncols=True,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests "
@@ -125,11 +133,10 @@ class Progress:
 
     def update(self, requests: int, done: int, total: int, participants_seen: list[int], *,
                queued: int, in_flight: int, unlisted: int) -> None:
-        if self.bar is None:
+        if self.bar is None and self.log is None:
             return
         remaining = self.remaining(participants_seen, queued, in_flight, unlisted)
-        self.bar.total = max(requests + math.ceil(remaining), requests)
-        self.bar.n = requests
+        expected = max(requests + math.ceil(remaining), requests)
         elapsed = max(time.monotonic() - self.started, 1e-6)
         observed = requests / elapsed if requests else 0.0
         by_pace = remaining / observed if observed else float("nan")
@@ -141,12 +148,18 @@ class Progress:
         waiting = rate_wait_postfix(self.watch.limiter) if self.watch is not None else ""
         if waiting:
             postfix += f", {waiting}"
+        if self.log is not None:
+            self.log.emit(f"sync: {requests}/{expected} requests{postfix}", waiting=bool(waiting))
+            return
+        self.bar.total = expected
+        self.bar.n = requests
         self.bar.set_postfix_str(postfix.lstrip(", "), refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        self.log = None
 
 
 def duration(seconds: float) -> str:

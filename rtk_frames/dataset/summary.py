@@ -82,8 +82,8 @@ class SyncSummary:
             f"{self.skipped} skipped, {self.live} live, {self.failed} failed",
             f"  requests: {self.requests}{per_session}, {self.retries} retries, "
             f"{self.wait_s:.1f}s of rate-budget waits (all workers)",
-            f"  time: {self.fetch_s:.1f}s to the last answer; {self.commit_s:.1f}s flattening and writing, "
-            "much of it while requests were out",
+            f"  time: {self.fetch_s:.1f}s to the last answer; {self.commit_s:.1f}s flattening and writing"
+            + (", much of it while requests were out" if self.new + self.updated + self.completed else ""),
         ]
         if self.rows:
             rows = ", ".join(f"{table} {n:,}" for table, n in self.rows.items() if n)
