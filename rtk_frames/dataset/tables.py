@@ -243,9 +243,11 @@ def _column_arrays_one_by_one(frame: pd.DataFrame) -> list[Any]:
 def _column_arrow(values: Any) -> pa.Array:
     """One column's pandas array as Arrow, as ``Table.from_pandas`` converts it."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):  # no __arrow_array__; as objects it is ~50x slower
+        if str(values.tz) != "UTC":  # other zones: pyarrow's own naming of them (dateutil, pytz ...)
+            return pa.array(pd.Series(values, copy=False), from_pandas=True)
         unit = values.unit
-        naive = np.asarray(values.tz_convert("UTC").tz_localize(None), dtype=f"datetime64[{unit}]")
-        return pa.array(naive, type=pa.timestamp(unit, tz=str(values.tz)), from_pandas=True)
+        naive = np.asarray(values.tz_localize(None), dtype=f"datetime64[{unit}]")
+        return pa.array(naive, type=pa.timestamp(unit, tz="UTC"), from_pandas=True)
     if hasattr(values, "__arrow_array__"):
         return pa.array(values)
     return pa.array(np.asarray(values), from_pandas=True)
