@@ -132,9 +132,9 @@ def test_the_fast_frame_conversion_equals_table_from_pandas(frame):
 def test_column_arrays_are_the_columns_whichever_way_pandas_gives_them(frame):
     """The arrays ``_frame_arrow`` reads (pandas' own column iterator) are the columns, in order, with
     their dtypes: the same as the one-by-one fallback for a pandas without that iterator."""
-    from rtk_frames.dataset.tables import _column_arrays_one_by_one, column_arrays
+    from rtk_frames.dataset.tables import _column_arrays, _column_arrays_one_by_one
 
-    fast, slow = column_arrays(frame), _column_arrays_one_by_one(frame)
+    fast, slow = _column_arrays(frame), _column_arrays_one_by_one(frame)
     assert len(fast) == len(slow) == frame.shape[1]
     for (name, column), a, b in zip(frame.items(), fast, slow, strict=True):
         assert a.dtype == b.dtype == column.dtype

@@ -95,16 +95,16 @@ class Progress:
         or every session already complete): the summary that follows says so."""
         if not self.enabled or sessions <= 0:
             return
-        from tqdm.auto import tqdm
-
         self.wanted = wanted
         self.started = time.monotonic()
+        estimate = requests_so_far + math.ceil(sessions * self._estimate(GUESS_PARTICIPANTS))
         if not redraws_in_place():
             self.log = LogLines()
-            estimate = requests_so_far + math.ceil(sessions * self._estimate(GUESS_PARTICIPANTS))
             self.log.emit(f"sync: {sessions} sessions to fetch, about {estimate} requests in all")
             return
-        self.bar = tqdm(total=requests_so_far + math.ceil(sessions * self._estimate(GUESS_PARTICIPANTS)),
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=estimate,
                         initial=requests_so_far, unit="req", desc="sync", dynamic_ncols=True,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests "
                                    "[{elapsed}{postfix}]")

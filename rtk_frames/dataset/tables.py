@@ -116,8 +116,8 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-_EXTRAS_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # what json.dumps(..., sort_keys=True,
-# default=str) builds on every call
+# what json.dumps(..., sort_keys=True, default=str) would build anew for every row
+_EXTRAS_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def _extras_json(extras: pa.Table) -> pa.Array:
@@ -203,7 +203,7 @@ def _frame_arrow(frame: pd.DataFrame) -> pa.Table:
     names = list(frame.columns)
     if len(set(names)) != len(names) or not all(isinstance(name, str) for name in names):
         return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    values = column_arrays(frame)
+    values = _column_arrays(frame)
     arrays: list[pa.Array | None] = [None] * len(names)
     floats = [k for k, column in enumerate(values)
               if isinstance(column, np.ndarray) and column.dtype == np.float64]
@@ -218,14 +218,15 @@ def _frame_arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def column_arrays(frame: pd.DataFrame) -> list[Any]:
+def _column_arrays(frame: pd.DataFrame) -> list[Any]:
     """Each column's array (numpy or pandas extension array), in order, without building a Series per
     column: pandas' own ``_iter_column_arrays`` (what ``itertuples`` uses) when this pandas has it,
     else ``frame.iloc[:, k].array``.
 
     Example:
         >>> import pandas as pd
-        >>> [type(a).__name__ for a in column_arrays(pd.DataFrame({"x": [1.5], "n": pd.array([1], "Int64")}))]
+        >>> frame = pd.DataFrame({"x": [1.5], "n": pd.array([1], "Int64")})
+        >>> [type(a).__name__ for a in _column_arrays(frame)]
         ['ndarray', 'IntegerArray']
     """
     iterate = getattr(frame, "_iter_column_arrays", None)
