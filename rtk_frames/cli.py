@@ -461,6 +461,9 @@ def _exit_status(exc: BaseException) -> int:
 
 
 INTERRUPTED_LINE = "rtk-frames: interrupted"
+#: what an interrupted sync keeps (its finished sessions are committed before it stops)
+SYNC_INTERRUPTED_LINE = (f"{INTERRUPTED_LINE}; the sessions finished so far are kept: "
+                         "run the same sync again to go on")
 
 
 def _flush_and_exit(status: int) -> None:
@@ -533,12 +536,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"report": _report, "sessions": _sessions, "sandbox": _sandbox, "sync": _sync,
                 "compact": _compact}
     from_shell = argv is None  # run as the rtk-frames command (not called from Python)
+    command = None
     try:
         with _ctrl_c_ends_waits(until_exit=from_shell):
             args = build_parser().parse_args(argv)
-            return handlers[args.command](args)
+            command = args.command
+            return handlers[command](args)
     except KeyboardInterrupt:
-        print(INTERRUPTED_LINE, file=sys.stderr, flush=True)
+        print(SYNC_INTERRUPTED_LINE if command == "sync" else INTERRUPTED_LINE, file=sys.stderr, flush=True)
         if from_shell:  # nothing may follow the line: not a second one, not SIGINT's default action
             _flush_and_exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED

@@ -28,6 +28,8 @@ CREDENTIALS = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "RTK_APP_ID", "R
 HANG_GUARD_S = 8.0  # far below the 60 s a rate wait would last, far above a prompt exit on a busy machine
 STARTED_S = 1.5  # the interpreter is up and main() has installed its Ctrl-C handling by then
 INTERRUPTED_LINE = "rtk-frames: interrupted"
+SYNC_INTERRUPTED_LINE = ("rtk-frames: interrupted; the sessions finished so far are kept: "
+                         "run the same sync again to go on")
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -78,9 +80,9 @@ def _assert_complete_or_untouched(out: Path, returncode: int, err: str = "") -> 
         pd.read_parquet(parquet)  # every file whole
 
 
-def _assert_one_line(err: str) -> None:
+def _assert_one_line(err: str, line: str = INTERRUPTED_LINE) -> None:
     assert "Traceback" not in err
-    assert err.strip().splitlines() == [INTERRUPTED_LINE]
+    assert err.strip().splitlines() == [line]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -138,7 +140,7 @@ def test_ctrl_c_ends_a_sync_waiting_for_the_rate_budget(tmp_path):
     assert process.poll() is None
     returncode, _, err = _interrupt(process)
     assert returncode == EXIT_INTERRUPTED
-    _assert_one_line(err)
+    _assert_one_line(err, SYNC_INTERRUPTED_LINE)
 
 
 # Two Ctrl-C in quick succession (a user who thinks the first was missed), or a burst of them: the first
@@ -160,9 +162,9 @@ def _interrupt_repeatedly(process: subprocess.Popen[str], pauses: list[float]) -
     return _interrupt(process)
 
 
-def _assert_interrupted_once(returncode: int, err: str) -> None:
+def _assert_interrupted_once(returncode: int, err: str, line: str = INTERRUPTED_LINE) -> None:
     assert returncode == EXIT_INTERRUPTED, (returncode, err)
-    _assert_one_line(err)
+    _assert_one_line(err, line)
 
 
 @pytest.mark.parametrize("pattern", sorted(SIGINT_PATTERNS))
@@ -199,4 +201,4 @@ def test_repeated_ctrl_c_during_a_sync_is_one_line_and_130(tmp_path, pattern):
     time.sleep(STARTED_S + 2.0)
     assert process.poll() is None
     returncode, _, err = _interrupt_repeatedly(process, SIGINT_PATTERNS[pattern])
-    _assert_interrupted_once(returncode, err)
+    _assert_interrupted_once(returncode, err, SYNC_INTERRUPTED_LINE)
