@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = args.rows or list(DEFAULT_ROWS)
     base = args.keep or Path(tempfile.mkdtemp(prefix="fleet_scale_"))
+    base.mkdir(parents=True, exist_ok=True)
     print(f"disk free under {base}: {shutil.disk_usage(base).free / 1e9:.1f} GB; "
           f"{args.participants} participants x {args.samples} samples per session, "
           f"{args.day_rows:,} samples per day, batches of {args.batch_rows:,}")
