@@ -8,7 +8,8 @@ Commands::
     rtk-frames report --from DATE --to DATE --dataset ROOT --out DIR   ... from a synced dataset, offline
     rtk-frames sessions [--demo] [--from DATE] [--to DATE] [--status ENDED|LIVE] [--csv PATH]
     rtk-frames sandbox [--port N] [--synthetic SESSIONS] [--rate-limit N/Ss] [--faults KIND] [--token T]
-    rtk-frames sync ROOT --from DATE --to DATE [--no-peer-reports] [--chat] [--transcripts] [--rate N/Ss]
+    rtk-frames sync ROOT --from DATE --to DATE [--no-peer-reports] [--chat] [--transcripts]
+                      [--breakout-rooms] [--rate N/Ss]
                     [--workers N] [--demo] [--quiet]   keep the fleet dataset at ROOT up to date
     rtk-frames compact ROOT                          merge the dataset's small files
 
@@ -142,6 +143,9 @@ def _add_dataset_parsers(commands: Any) -> None:
                       help="skip the per-peer reports (half the requests; no RTT or MOS tables)")
     sync.add_argument("--chat", action="store_true", help="also keep each session's chat")
     sync.add_argument("--transcripts", action="store_true", help="also keep each session's transcript")
+    sync.add_argument("--breakout-rooms", action="store_true",
+                      help="also keep each session's breakout rooms, each fetched as a session of its own "
+                           "(1 more request per session to find them)")
     _add_rate_argument(sync)
     sync.add_argument("--workers", type=_count(1), default=None, metavar="N",
                       help="requests in flight at once (default 8)")
@@ -164,7 +168,8 @@ def _sync(args: argparse.Namespace) -> int:
     with _client(args.demo, args.rate) as client:
         summary = sync_dataset(client, args.root, start=args.start, end=args.end,
                                peer_reports=not args.no_peer_reports, chat=args.chat,
-                               transcripts=args.transcripts, workers=args.workers, progress=not args.quiet)
+                               transcripts=args.transcripts, breakout_rooms=args.breakout_rooms,
+                               workers=args.workers, progress=not args.quiet)
     if args.quiet:
         print(summary)
     return EXIT_OK

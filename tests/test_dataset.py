@@ -6,6 +6,7 @@ Request counts come from the sandbox's own request log, not from the client's co
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -64,28 +65,31 @@ def ended(ds: Dataset) -> list[dict]:
 
 
 def test_sync_writes_every_table_partitioned_by_start_day_with_the_declared_schema(tmp_path):
-    ds = synthetic()
+    ds = with_rooms()
+    rooms = rooms_of_ended(ds)
+    fetched = [s["id"] for s in ended(ds)] + list(rooms)
     with serve(ds) as api:
-        summary = sync(api, tmp_path, chat=True, transcripts=True)
-    assert summary.failed == 0 and summary.new == len(ended(ds))
-    assert summary.live == len(ds.sessions) - summary.new
+        summary = sync(api, tmp_path, chat=True, transcripts=True, breakout_rooms=True)
+    assert summary.failed == 0 and summary.new == len(fetched)
+    assert summary.live == len(ds.sessions) - len(ended(ds))
     for table in TABLES:
         files = sorted((tmp_path / table).glob("date=*/*.parquet"))
         assert files, table
         for path in files:
             assert pq.read_schema(path).remove_metadata().equals(table_schema(table)), path
     days = {s["id"]: s["started_at"][:10] for s in ds.sessions}
+    days |= {room["id"]: room["started_at"][:10] for rooms in ds.breakout_rooms.values() for room in rooms}
     sessions = read_table(tmp_path, "sessions")
-    assert sorted(sessions["session_id"]) == sorted(days)  # LIVE ones too: their listing row
+    assert sorted(sessions["session_id"]) == sorted([s["id"] for s in ds.sessions] + list(rooms))  # LIVE too
     for table in TABLES:  # every row sits in its session's start-day partition
         frame = read_table(tmp_path, table)
         assert (frame["date"].astype("str") == frame["session_id"].map(days)).all(), table
     participants = read_table(tmp_path, "participants")
-    expected = sum(len(ds.participants[s["id"]]) for s in ended(ds))
+    expected = sum(len(ds.participants[s]) for s in fetched)
     assert len(participants) == expected and len(read_table(tmp_path, "participant_details")) == expected
     assert len(read_table(tmp_path, "peer_reports")) == expected
     samples = sum(len(seg["audio_stats"]) + len(seg["video_stats"])
-                  for s in ended(ds) for row in ds.participants[s["id"]]
+                  for s in fetched for row in ds.participants[s]
                   for seg in ds.details[row["id"]]["quality_stats"])
     assert len(read_table(tmp_path, "quality_stats")) == samples
     assert summary.rows["quality_stats"] == samples
@@ -265,9 +269,10 @@ def synced(tmp_path_factory):
     return root, ds
 
 
-def test_open_dataset_gives_every_table_with_the_declared_dtypes(synced):
-    root, _ = synced
-    fleet = rtk.open_dataset(root)
+def test_open_dataset_gives_every_table_with_the_declared_dtypes(tmp_path):
+    with serve(with_rooms()) as api:
+        sync(api, tmp_path, chat=True, transcripts=True, breakout_rooms=True)
+    fleet = rtk.open_dataset(tmp_path)
     assert fleet.tables == list(TABLES)
     dtypes = {pa.string(): "str", pa.timestamp("us", tz="UTC"): "datetime64[us, UTC]",
               pa.float64(): "float64", pa.int64(): "Int64", pa.bool_(): "boolean"}
@@ -592,3 +597,131 @@ def test_writing_a_dataset_off_posix_is_a_clear_error_not_an_import_error(tmp_pa
     with pytest.raises(rtk.RTKError, match="needs a POSIX system"), root_lock(tmp_path):
         pass
     assert not (tmp_path / "_sync.lock").exists()
+
+
+# ------------------------------------------------------------------------------------------ breakout rooms
+
+
+def with_rooms(sessions: int = 4, participants: int = 6) -> Dataset:
+    """Every session of 6+ rows gets two breakout rooms (the last session is LIVE: not fetched)."""
+    return Dataset.synthetic(sessions=sessions, participants=participants, samples=12, seed=5,
+                             breakout_rooms=True)
+
+
+def rooms_of_ended(ds: Dataset) -> dict[str, str]:
+    """room id -> its session's id, for the ENDED sessions."""
+    return {room["id"]: s["id"] for s in ended(ds) for room in ds.breakout_rooms.get(s["id"], [])}
+
+
+def test_breakout_rooms_are_kept_as_sessions_of_their_own_when_asked(tmp_path):
+    ds = with_rooms()
+    rooms = rooms_of_ended(ds)
+    assert len(rooms) >= 2
+    with serve(ds) as api:
+        summary = sync(api, tmp_path, breakout_rooms=True)
+        seen = endpoints(api)
+        api.reset_log()
+        again = sync(api, tmp_path, breakout_rooms=True)
+        assert endpoints(api) == Counter({"get_sessions": 1})  # rooms are not asked for again
+    fetched = [s["id"] for s in ended(ds)] + list(rooms)
+    people = sum(len(ds.participants[s]) for s in fetched)
+    assert seen == Counter({"get_sessions": 1, "get_session_details": len(ended(ds)),  # one per session
+                            "get_session_participants": len(fetched),
+                            "get_session_participant_details": people,
+                            "get_participant_data_from_peer_id": people})
+    assert summary.rooms == len(rooms) and summary.new == len(fetched) and summary.failed == 0
+    assert again.skipped == len(ended(ds)) and again.rooms == 0
+    stored = read_table(tmp_path, "breakout_rooms")
+    assert dict(zip(stored["session_id"], stored["parent_session_id"], strict=True)) == rooms
+    sessions = rtk.open_dataset(tmp_path).table("sessions")
+    assert set(rooms) <= set(sessions["session_id"])  # a room is a session: the fleet analysis sees it
+    parents = sessions.set_index("session_id").loc[list(rooms), "extras"].map(json.loads)
+    assert {room: extra["parent_session_id"] for room, extra in parents.items()} == rooms
+    participants, samples = read_table(tmp_path, "participants"), read_table(tmp_path, "quality_stats")
+    for room in rooms:  # the room's own rows, under its own id
+        mine = participants.loc[participants["session_id"] == room, "participant_id"]
+        assert sorted(mine) == sorted(p["id"] for p in ds.participants[room])
+        assert set(samples.loc[samples["session_id"] == room, "participant_id"]) == set(mine)
+
+
+def test_without_breakout_rooms_no_room_is_asked_for_or_stored(tmp_path):
+    ds = with_rooms()
+    with serve(ds) as api:
+        summary = sync(api, tmp_path)
+        seen = endpoints(api)
+    assert seen["get_session_details"] == 0 and summary.rooms == 0
+    assert read_table(tmp_path, "breakout_rooms").empty
+    assert not set(rooms_of_ended(ds)) & set(read_table(tmp_path, "participants")["session_id"])
+
+
+def test_a_failed_breakout_room_is_tried_again_alone_with_its_sessions_room_list(tmp_path):
+    ds = with_rooms()
+    room, parent = next(iter(rooms_of_ended(ds).items()))
+    fault = Faults(server_errors_first=1, path_pattern=f"/sessions/{room}/participants$")
+    with serve(ds, faults=fault) as api:
+        first = sync(api, tmp_path, breakout_rooms=True)
+        assert set(first.failures) == {parent, room}
+        assert f"breakout room {room} failed" in first.failures[parent]
+        api.reset_log()
+        second = sync(api, tmp_path, breakout_rooms=True)
+        seen = endpoints(api)
+        asked = {r.path.split("/sessions/")[1].split("/")[0] for r in api.request_log
+                 if r.endpoint == "get_session_participants"}
+    n = len(ds.participants[room])
+    assert asked == {room}
+    assert seen == Counter({"get_sessions": 1, "get_session_details": 1, "get_session_participants": 1,
+                            "get_session_participant_details": n, "get_participant_data_from_peer_id": n})
+    assert second.failed == 0 and second.updated == 2  # the session (its rooms) and the room
+    with StateStore.open(tmp_path) as state:
+        assert state.session(parent).status == state.session(room).status == "complete"
+        assert "breakout_rooms" in state.session(parent).parts
+    stored = read_table(tmp_path, "participants")
+    assert (stored["session_id"] == room).sum() == n
+
+
+def test_a_rooms_transcript_not_ready_is_asked_for_again_with_its_sessions_rooms(tmp_path):
+    ds = with_rooms()
+    rooms = rooms_of_ended(ds)
+    with serve(ds) as api:  # the sandbox keeps no transcript for a room: each run finds none ready
+        sync(api, tmp_path, breakout_rooms=True, transcripts=True)
+        runs = []
+        for _ in range(batch_module.TRANSCRIPT_MAX_ATTEMPTS + 1):
+            api.reset_log()
+            summary = sync(api, tmp_path, breakout_rooms=True, transcripts=True)
+            runs.append((endpoints(api), summary.transcripts_pending))
+    parents = len(set(rooms.values()))
+    retried = Counter({"get_sessions": 1, "get_session_details": parents,
+                       "get_session_transcripts": len(rooms)})
+    # the first run was attempt 1; attempts 2..MAX ask again; then nothing but the listing
+    for seen, _ in runs[:batch_module.TRANSCRIPT_MAX_ATTEMPTS - 1]:
+        assert seen == retried
+    assert runs[batch_module.TRANSCRIPT_MAX_ATTEMPTS - 2][1] == 0  # the last attempt gave up
+    for seen, _ in runs[batch_module.TRANSCRIPT_MAX_ATTEMPTS - 1:]:
+        assert seen == Counter({"get_sessions": 1})
+
+
+def test_a_part_asked_for_later_reaches_the_breakout_rooms_too(tmp_path):
+    ds = with_rooms()
+    rooms = rooms_of_ended(ds)
+    for room, parent in rooms.items():  # rooms with a chat of their own
+        ds.chats[room] = [{**message, "sessionId": room} for message in ds.chats[parent][:2]]
+    with serve(ds) as api:
+        sync(api, tmp_path, breakout_rooms=True, peer_reports=False)
+        api.reset_log()
+        later = sync(api, tmp_path, breakout_rooms=True, chat=True)  # chat and peer reports now
+        seen = endpoints(api)
+        api.reset_log()
+        sync(api, tmp_path, breakout_rooms=True, chat=True)
+        assert endpoints(api) == Counter({"get_sessions": 1})
+    sessions = [s["id"] for s in ended(ds)] + list(rooms)
+    people = sum(len(ds.participants[s]) for s in sessions)
+    with_chat = sum(1 for s in sessions if ds.chats.get(s))
+    assert seen == Counter({"get_sessions": 1, "get_session_details": len(ended(ds)),
+                            "get_session_chat": len(sessions), "download": with_chat,
+                            "get_participant_data_from_peer_id": people})  # no participant list twice
+    assert later.completed == len(sessions) and later.failed == 0
+    chat = read_table(tmp_path, "chat")
+    for room in rooms:
+        assert (chat["session_id"] == room).sum() == 2
+    reports = read_table(tmp_path, "peer_reports")
+    assert set(reports["session_id"]) == set(sessions) and len(reports) == people

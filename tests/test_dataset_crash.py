@@ -28,7 +28,7 @@ from rtk_frames.dataset.state import STAGING_DIR, StateStore
 from rtk_frames.sandbox import Dataset, serve
 
 REPO = Path(__file__).resolve().parents[1]
-OPTIONS = {"chat": True, "transcripts": True}  # every table gets rows
+OPTIONS = {"chat": True, "transcripts": True, "breakout_rooms": True}  # every table gets rows
 SYNC_SCRIPT = textwrap.dedent("""
     import os, sys
     import rtk_frames as rtk
@@ -37,7 +37,8 @@ SYNC_SCRIPT = textwrap.dedent("""
     sync.COMPACT_MAX_FILES = 2              # and compactions at the end of every run
     client = rtk.Client(os.environ["SBX_ACCOUNT"], os.environ["SBX_APP"], os.environ["SBX_TOKEN"],
                         base_url=os.environ["SBX_URL"], rate_limiter=None, max_retries=0)
-    rtk.sync_dataset(client, sys.argv[1], chat=True, transcripts=True, workers=3, progress=False)
+    rtk.sync_dataset(client, sys.argv[1], chat=True, transcripts=True, breakout_rooms=True, workers=3,
+                     progress=False)
     print("done", flush=True)
 """)
 
@@ -82,7 +83,12 @@ def kill_after_delay(process: subprocess.Popen, delay_s: float) -> bool:
 
 @pytest.fixture(scope="module")
 def api():
-    ds = Dataset.synthetic(sessions=7, participants=3, samples=6, seed=21)
+    ds = Dataset.synthetic(sessions=5, participants=6, samples=12, seed=21, breakout_rooms=True)
+    for parent, rooms in ds.breakout_rooms.items():  # rooms with a chat and a transcript of their own
+        for room in rooms:
+            ds.chats[room["id"]] = [{**m, "sessionId": room["id"]} for m in ds.chats.get(parent, [])[:3]]
+            ds.transcripts[room["id"]] = ds.transcripts.get(parent, [])[:3]
+    assert sum(map(len, ds.breakout_rooms.values())) >= 4
     with serve(ds, latency=0.002) as sandbox:
         yield sandbox
 
@@ -101,6 +107,7 @@ def reference(api, tmp_path_factory):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sigkill_at_random_points_then_rerun_gives_the_uninterrupted_dataset(api, reference, tmp_path, seed):
     ref_root, ref_requests, ref_seconds = reference
+    assert all(len(table_rows(ref_root, table)) for table in TABLES)  # every table, rooms' included
     chance = random.Random(seed)
     root = tmp_path / "fleet"
     kills = 0

@@ -11,7 +11,7 @@
 Example:
     >>> from rtk_frames.dataset import TABLES
     >>> len(TABLES)
-    10
+    11
 """
 
 from rtk_frames.dataset.compact import CompactionSummary, compact_dataset

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rtk_frames.dataset.fetching import SessionJob
+from rtk_frames.dataset.fetching import TRANSCRIPT_MAX_ATTEMPTS, SessionJob, part_owner
 from rtk_frames.dataset.state import utc_now
 from rtk_frames.dataset.summary import SyncSummary
 from rtk_frames.dataset.tables import frame_to_arrow
@@ -42,8 +42,6 @@ COMMIT_EVERY_SESSIONS = 100
 #: finished sessions are flattened and converted to Arrow (not yet written) at most this often while the
 #: others are fetched (the cost is mostly per call, so not one by one), leaving a commit little to do
 ABSORB_EVERY_S = 1.0
-#: a transcript that is not ready (404) is asked for again on this many later runs, then given up
-TRANSCRIPT_MAX_ATTEMPTS = 5
 
 
 def flatten_details(payloads: list[Any]) -> dict[str, pd.DataFrame]:
@@ -210,14 +208,16 @@ def settle(job: SessionJob, batch: Batch) -> None:
         commit.drop_sessions({job.session_id})
     if job.listing_position is not None:
         batch.add_listing(job.listing_position, job.date, job.session_id)
+    if job.room_row is not None:  # a breakout room: its row is its listing row, and names its parent
+        batch.add("sessions", job.date, job.room_row)
+        batch.add("breakout_rooms", job.date, job.room_row)
     done = set() if job.replace or job.prev is None else set(job.prev.parts)
-    attempts = 0 if job.replace or job.prev is None else job.prev.transcript_attempts
+    attempts = job.transcript_attempts()
     for part in job.parts:
-        if part in job.errors:
+        if part_owner(part) in job.errors or part_owner(part) in job.again:
             continue
         if part == "transcripts" and job.transcript_pending:
-            attempts += 1
-            if attempts < TRANSCRIPT_MAX_ATTEMPTS:
+            if job.transcript_asked_again():
                 continue  # not stored: asked again next run
             job.transcript_pending = False  # given up: stored as "no transcript"
         done.add(part)

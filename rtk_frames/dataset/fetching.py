@@ -27,7 +27,8 @@ from rtk_frames.dataset.state import SessionState, StateStore
 from rtk_frames.dataset.write import read_file
 from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError, RTKError
 
-__all__ = ["PARTS", "PART_TABLES", "Runner", "SessionJob", "with_session", "with_sessions"]
+__all__ = ["PARTS", "PART_TABLES", "ROOM_PART_PREFIX", "TRANSCRIPT_MAX_ATTEMPTS", "Runner", "SessionJob",
+           "part_owner", "with_session", "with_sessions"]
 
 #: what a sync can fetch per session, and the tables each part writes
 PART_TABLES: dict[str, tuple[str, ...]] = {
@@ -35,8 +36,26 @@ PART_TABLES: dict[str, tuple[str, ...]] = {
     "peer_reports": ("peer_reports", "peer_report_series", "peer_events"),
     "chat": ("chat",),
     "transcripts": ("transcripts",),
+    # the session's rooms, each then fetched as a session of its own: a room's row goes to ``sessions``
+    # (its parent and index in ``extras``) and to ``breakout_rooms``, its other rows under its own id
+    "breakout_rooms": ("sessions", "breakout_rooms"),
 }
 PARTS = tuple(PART_TABLES)
+#: a session's rooms were fetched with part X: its part ``rooms.X`` is done (so a part asked for on a later
+#: run reaches the rooms too: the session's rooms are asked for again, and each room fetches what it lacks)
+ROOM_PART_PREFIX = "rooms."
+
+
+def part_owner(part: str) -> str:
+    """The part whose answer decides ``part``: ``breakout_rooms`` for the ``rooms.*`` parts.
+
+    Example:
+        >>> part_owner("rooms.chat"), part_owner("chat")
+        ('breakout_rooms', 'chat')
+    """
+    return "breakout_rooms" if part.startswith(ROOM_PART_PREFIX) else part
+#: a transcript that is not ready (404) is asked for again on this many later runs, then given up
+TRANSCRIPT_MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -60,6 +79,19 @@ class SessionJob:
     raw: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw answers, flattened together
     errors: dict[str, str] = field(default_factory=dict)
     transcript_pending: bool = False
+    parent: SessionJob | None = None  # a breakout room's session (it finishes after its rooms)
+    room_row: pd.DataFrame | None = None  # a room's ``breakout_rooms_frame`` row, to (re)write
+    done: bool = False
+    again: set[str] = field(default_factory=set)  # parts fetched but not complete: asked again next run
+
+    def transcript_attempts(self) -> int:
+        """Runs that found the transcript not ready, this one included when it is not ready now."""
+        before = 0 if self.replace or self.prev is None else self.prev.transcript_attempts
+        return before + self.transcript_pending
+
+    def transcript_asked_again(self) -> bool:
+        """Its transcript is not ready and is asked for again on the next run (not given up yet)."""
+        return self.transcript_pending and self.transcript_attempts() < TRANSCRIPT_MAX_ATTEMPTS
 
     def keep(self, part: str, payload: Any) -> None:
         self.raw.setdefault(part, []).append(payload)
@@ -128,6 +160,17 @@ def _task_peer_report(client: Any, job: SessionJob, peer_id: str) -> Callable[[]
     return run
 
 
+def _task_rooms(client: Any, job: SessionJob) -> Callable[[], tuple[int, Any]]:
+    from rtk_frames.fetch import fetch_breakout_rooms
+
+    def run() -> tuple[int, Any]:
+        rooms = fetch_breakout_rooms(client, job.session_id)
+        rooms.attrs = {}
+        return 1, rooms
+
+    return run
+
+
 def _task_chat(client: Any, job: SessionJob) -> Callable[[], tuple[int, Any]]:
     from rtk_frames.fetch import fetch_chat
 
@@ -156,8 +199,11 @@ def _task_transcript(client: Any, job: SessionJob) -> Callable[[], tuple[int, An
 class Runner:
     """Schedules every session's requests on one pool and collects finished sessions."""
 
-    def __init__(self, client: Any, root: Path, state: StateStore, workers: int) -> None:
+    def __init__(self, client: Any, root: Path, state: StateStore, workers: int,
+                 plan_rooms: Callable[[SessionJob, pd.DataFrame], list[SessionJob]] | None = None) -> None:
         self.client = client
+        self.plan_rooms = plan_rooms  # a session's rooms -> the jobs they need (see sync._plan_rooms)
+        self.rooms_started = 0
         self.root = root
         self.state = state
         self.workers = workers
@@ -180,8 +226,29 @@ class Runner:
             self.submit(job, "chat", "chat", _task_chat(self.client, job))
         if "transcripts" in job.parts:
             self.submit(job, "transcripts", "transcripts", _task_transcript(self.client, job))
+        if any(part_owner(part) == "breakout_rooms" for part in job.parts):
+            self.submit(job, "breakout_rooms", "rooms", _task_rooms(self.client, job))
         if job.pending == 0:
-            self.finished.append(job)
+            self._finish(job)
+
+    def _finish(self, job: SessionJob) -> None:
+        """``job`` is done; a room's session is done once its last room is (a room that failed fails
+        the session's ``breakout_rooms`` part: the next run asks for the rooms again and fetches only
+        those not complete; likewise a room whose transcript is not ready yet)."""
+        if job.done:
+            return
+        job.done = True
+        self.finished.append(job)
+        parent = job.parent
+        if parent is None:
+            return
+        if job.errors:
+            parent.fail("breakout_rooms", RTKError(f"breakout room {job.session_id} failed"))
+        elif job.transcript_asked_again():  # asked for again with its session's rooms
+            parent.again.add("breakout_rooms")
+        parent.pending -= 1
+        if parent.pending == 0:
+            self._finish(parent)
 
     def peer_reports(self, job: SessionJob) -> None:
         for pid in job.participant_ids or []:
@@ -222,7 +289,7 @@ class Runner:
                 job.requests += spent
                 self.accept(job, part, what, result)
             if job.pending == 0:
-                self.finished.append(job)
+                self._finish(job)
 
     def accept(self, job: SessionJob, part: str, what: str, result: Any) -> None:
         if what == "participants":
@@ -234,6 +301,12 @@ class Runner:
                 self.submit(job, "core", "details", _task_details(self.client, job, pid))
             if "peer_reports" in job.parts:
                 self.peer_reports(job)
+        elif what == "rooms":
+            for room in self.plan_rooms(job, result) if self.plan_rooms is not None else []:
+                room.parent = job
+                job.pending += 1
+                self.rooms_started += 1
+                self.start(room)
         elif what == "transcripts" and result is None:
             job.transcript_pending = True
         elif what in ("details", "peer_report"):

@@ -113,7 +113,7 @@ class Progress:
         per = 1.0 + participants if "core" in self.wanted else 0.0
         per += participants if "peer_reports" in self.wanted else 0.0
         per += 2.0 * ("chat" in self.wanted) + 2.0 * ("transcripts" in self.wanted)
-        return per
+        return per + ("breakout_rooms" in self.wanted)  # the rooms' own requests: counted as they start
 
     def remaining(self, participants_seen: list[int], queued: int, in_flight: int, unlisted: int) -> float:
         """Requests still to come: the sessions not started (each a whole estimate), the requests out

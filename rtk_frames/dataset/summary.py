@@ -27,6 +27,7 @@ class SyncSummary:
             (changed, ended since a LIVE listing, or failed before); ``completed``: only missing parts
             fetched (a transcript, chat asked for now); ``skipped``: nothing to do; ``live``: LIVE now,
             listing row stored only; ``failed``: a part failed (``failures``: session id -> why).
+            ``rooms``: breakout rooms found (``breakout_rooms=True``); each is counted as a session too.
         requests: API requests and downloads the client sent (``requests_by_endpoint``), not counting
             ``retries``; ``wait_s``: time requests waited for the client's rate budget (summed over
             the threads).
@@ -39,6 +40,7 @@ class SyncSummary:
     start: str | None = None
     end: str | None = None
     listed: int = 0
+    rooms: int = 0
     new: int = 0
     updated: int = 0
     completed: int = 0
@@ -76,8 +78,10 @@ class SyncSummary:
         window = f"{self.start or '…'} to {self.end or '…'}"
         per_session = (f" ({self.detail_requests / self.fetched:.1f} per fetched session)"
                        if self.fetched else "")
+        rooms = f" and {self.rooms} breakout rooms found" if self.rooms else ""
         lines = [
-            f"sync of {self.root} ({window}): {self.listed} sessions listed, {self.elapsed_s:.1f}s in all",
+            f"sync of {self.root} ({window}): {self.listed} sessions listed{rooms}, "
+            f"{self.elapsed_s:.1f}s in all",
             f"  sessions: {self.new} new, {self.updated} updated, {self.completed} completed, "
             f"{self.skipped} skipped, {self.live} live, {self.failed} failed",
             f"  requests: {self.requests}{per_session}, {self.retries} retries, "

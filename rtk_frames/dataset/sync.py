@@ -51,11 +51,12 @@ import pandas as pd
 
 from rtk_frames.dataset.batch import Batch, Writer
 from rtk_frames.dataset.compact import COMPACT_MAX_FILES, compact_partitions
-from rtk_frames.dataset.fetching import PART_TABLES, PARTS, Runner, SessionJob
+from rtk_frames.dataset.fetching import PART_TABLES, PARTS, ROOM_PART_PREFIX, Runner, SessionJob
 from rtk_frames.dataset.progress import Progress, client_counters, client_total, watched_limiter
 from rtk_frames.dataset.state import SessionState, StateStore, root_lock
 from rtk_frames.dataset.summary import SyncSummary
 from rtk_frames.dataset.write import Commit, recover
+from rtk_frames.errors import RTKError
 
 __all__ = ["DEFAULT_WORKERS", "PARTS", "PART_TABLES", "SyncSummary", "as_utc", "list_sessions",
            "sync_dataset"]
@@ -95,6 +96,19 @@ def _session_date(row: Mapping[Any, Any]) -> str | None:
     return None
 
 
+def _decide(record: Mapping[Any, Any], prev: SessionState | None,
+            wanted: set[str]) -> tuple[str, set[str], bool] | None:
+    """What an ENDED session needs: ``(kind, parts, replace)``, or None when it is complete already."""
+    if prev is None:
+        return "new", set(wanted), False
+    if prev.fingerprint != _fingerprint(record) or prev.status == "live":
+        return "updated", set(wanted), True
+    parts = set(wanted) - prev.parts
+    if not parts:
+        return None
+    return ("updated" if prev.status == "failed" else "completed"), parts, False
+
+
 def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[str], summary: SyncSummary,
           batch: Batch) -> list[SessionJob]:
     """Decide per listed session what to fetch; LIVE sessions and dateless ones are settled here."""
@@ -123,20 +137,66 @@ def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[st
                                    error=None, transcript_pending=False)
                 batch.add_listing(position, date, session_id)
             continue
-        if prev is None:
-            kind, parts, replace = "new", set(wanted), False
-        elif changed or prev.status == "live":
-            kind, parts, replace = "updated", set(wanted), True
-        else:
-            parts, replace = set(wanted) - prev.parts, False
-            kind = "updated" if prev.status == "failed" else "completed"
-            if not parts:
-                summary.skipped += 1
-                continue
+        decided = _decide(record, prev, wanted)
+        if decided is None:
+            summary.skipped += 1
+            continue
+        kind, parts, replace = decided
         jobs.append(SessionJob(session_id=session_id, date=date, kind=kind, parts=parts, replace=replace,
-                         started_at=record.get("started_at"), prev=prev,
-                         listing_position=position if changed else None, fingerprint=fingerprint))
+                               started_at=record.get("started_at"), prev=prev,
+                               listing_position=position if changed else None, fingerprint=fingerprint))
     return jobs
+
+
+class _RoomPlanner:
+    """A session's breakout rooms -> the jobs they need, decided like listed sessions (each room is a
+    session of its own: fingerprinted, kept in the state, skipped once complete). Runs on the scheduling
+    thread and touches neither the commit nor the summary (the writer thread owns them): what it saw is
+    counted here and added to the summary at the end."""
+
+    def __init__(self, known: dict[str, SessionState], wanted: set[str]) -> None:
+        self.known = known
+        self.wanted = {p for p in wanted if p in PARTS and p != "breakout_rooms"}
+        self.rooms = self.skipped = self.live = 0
+        #: stored rooms' participant ids, read before the writer thread starts (peer reports added later)
+        self.stored_ids: dict[str, list[str]] = {}
+
+    def rooms_lacking_peer_reports(self, listed: set[str], start: str | None, end: str | None) -> list[str]:
+        """Stored sessions that are not listed (rooms), in the window, with no peer reports yet."""
+        return [sid for sid, st in self.known.items()
+                if sid not in listed and "core" in st.parts and "peer_reports" not in st.parts
+                and st.date is not None and (start is None or st.date >= start)
+                and (end is None or st.date <= end)]
+
+    def __call__(self, parent: SessionJob, rooms: pd.DataFrame) -> list[SessionJob]:
+        jobs: list[SessionJob] = []
+        for position, record in enumerate(rooms.to_dict("records")):
+            room_id = record.get("session_id")
+            if room_id is None or pd.isna(room_id):
+                parent.fail("breakout_rooms", RTKError(f"breakout room {position} has no id"))
+                continue
+            self.rooms += 1
+            room_id = str(room_id)
+            if str(record.get("status")) == "LIVE":  # asked for again on the next run
+                self.live += 1
+                parent.again.add("breakout_rooms")
+                continue
+            prev = self.known.get(room_id)
+            date = _session_date(record) or parent.date
+            decided = _decide(record, prev, self.wanted)
+            if decided is None:
+                self.skipped += 1
+                continue
+            kind, parts, replace = decided
+            changed = prev is None or prev.fingerprint != _fingerprint(record)
+            job = SessionJob(session_id=room_id, date=date, kind=kind, parts=parts, replace=replace,
+                             started_at=record.get("started_at"), prev=prev, listing_position=None,
+                             fingerprint=_fingerprint(record),
+                             room_row=rooms.iloc[[position]].reset_index(drop=True) if changed else None)
+            if "peer_reports" in parts and "core" not in parts:
+                job.participant_ids = self.stored_ids.get(room_id, [])
+            jobs.append(job)
+        return jobs
 
 
 def sync_dataset(
@@ -148,6 +208,7 @@ def sync_dataset(
     peer_reports: bool = True,
     chat: bool = False,
     transcripts: bool = False,
+    breakout_rooms: bool = False,
     workers: int | None = None,
     progress: bool = True,
 ) -> SyncSummary:
@@ -179,6 +240,8 @@ def sync_dataset(
         raise ValueError("workers must be at least 1")
     wanted = {"core"} | {p for p, on in (("peer_reports", peer_reports), ("chat", chat),
                                          ("transcripts", transcripts)) if on}
+    if breakout_rooms:  # and each part of the rooms, so that a part asked for later reaches them too
+        wanted |= {"breakout_rooms"} | {ROOM_PART_PREFIX + part for part in wanted}
     summary = SyncSummary(root=str(root), start=None if start_ts is None else start_ts.isoformat(),
                           end=None if end_ts is None else end_ts.isoformat())
     requests_before, retries_before, wait_before = client_counters(client)
@@ -187,16 +250,24 @@ def sync_dataset(
         run_id = state.start_run("sync", {"start": summary.start, "end": summary.end,
                                           "parts": sorted(wanted)})
         bar = Progress(progress, watch)
-        runner = Runner(client, root, state, workers)
+        known = state.sessions()
+        rooms = _RoomPlanner(known, wanted)
+        runner = Runner(client, root, state, workers, plan_rooms=rooms)
         try:
             sessions = list_sessions(client, start_ts, end_ts)
             runner.last_answer = time.monotonic()
             summary.listed = len(sessions)
             batch = Batch(Commit(root, state, run_id), summary, listing=sessions)
-            queue = deque(_plan(sessions, state.sessions(), wanted, summary, batch))
+            queue = deque(_plan(sessions, known, wanted, summary, batch))
             for job in queue:  # peer reports of a session stored earlier: its participants are known
                 if "peer_reports" in job.parts and "core" not in job.parts:
                     job.participant_ids = runner.stored_participant_ids(job.session_id)
+            if breakout_rooms and "peer_reports" in wanted:  # rooms too (read before the writer runs)
+                listed = set(sessions["session_id"].astype("str"))
+                days = (None if start_ts is None else start_ts.date().isoformat(),
+                        None if end_ts is None else end_ts.date().isoformat())
+                rooms.stored_ids = {room: runner.stored_participant_ids(room)
+                                    for room in rooms.rooms_lacking_peer_reports(listed, *days)}
             bar.begin(len(queue), client_total(client) - sum(requests_before.values()), wanted)
             writer = Writer(batch, summary)
             jobs_total, jobs_done, open_jobs = len(queue), 0, 0
@@ -209,11 +280,12 @@ def sync_dataset(
                     runner.collect(0.2)
                     for job in runner.finished:
                         writer.put(job)
-                        open_jobs -= 1
+                        open_jobs -= job.parent is None  # rooms are started by their session, beyond the cap
                         jobs_done += 1
                     runner.finished = []
                     writer.check()
-                    bar.update(client_total(client) - sum(requests_before.values()), jobs_done, jobs_total,
+                    bar.update(client_total(client) - sum(requests_before.values()), jobs_done,
+                               jobs_total + runner.rooms_started,
                                runner.participants_seen, queued=len(queue), in_flight=len(runner.futures),
                                unlisted=runner.awaiting_lists())
             finally:
@@ -222,6 +294,8 @@ def sync_dataset(
         finally:
             runner.close()
             bar.close()
+        summary.rooms, summary.live = rooms.rooms, summary.live + rooms.live
+        summary.skipped += rooms.skipped
         summary.files_compacted = compact_partitions(root, state, run_id, max_files=COMPACT_MAX_FILES)
         requests_after, retries_after, wait_after = client_counters(client)
         summary.requests_by_endpoint = {k: v - requests_before.get(k, 0) for k, v in requests_after.items()

@@ -60,6 +60,7 @@ TABLE_FRAMES: dict[str, str] = {
     "peer_events": "peer_events",
     "chat": "chat",
     "transcripts": "transcript",
+    "breakout_rooms": "breakout_rooms",
 }
 TABLES: tuple[str, ...] = tuple(TABLE_FRAMES)
 EXTRAS_COLUMN = "extras"
