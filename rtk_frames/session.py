@@ -130,6 +130,28 @@ def _optional_each(what: str, session_id: str, gaps: list[str], ids: Sequence[st
             if gap is None and value is not None]
 
 
+def breakout_rooms_note(details: Any) -> str | None:
+    """The data-gaps note for a session whose details name breakout rooms (their participants and
+    quality are not the session's: each room is a session of its own); ``None`` without rooms.
+
+    Example:
+        >>> note = breakout_rooms_note({"data": {"id": "s1", "breakout_rooms": [{"id": "r1"}, {"id": "r2"}]}})
+        >>> note.split(":")[:2]
+        ['breakout rooms', ' 2 (r1, r2)']
+        >>> breakout_rooms_note({"data": {"id": "s1", "breakout_rooms": []}}) is None
+        True
+    """
+    from rtk_frames.frames.sessions import breakout_rooms_frame
+
+    rooms = breakout_rooms_frame(details)
+    if not len(rooms):
+        return None
+    ids = ", ".join(str(v) for v in rooms["session_id"].tolist() if not pd.isna(v)) or "without ids"
+    return (f"breakout rooms: {len(rooms)} ({ids}): who was in them, and their call quality there, is not "
+            "in this session's data; each room is a session of its own (report it by its id; "
+            "rtk-frames sync --breakout-rooms keeps the rooms in the fleet dataset)")
+
+
 def collect_session(client: Client, session_id: str, *, peer_reports: bool = True,
                     transcript_format: Literal["CSV", "JSON", "SRT", "VTT"] = "JSON",
                     workers: int = DEFAULT_WORKERS) -> Session:
@@ -150,7 +172,10 @@ def collect_session(client: Client, session_id: str, *, peer_reports: bool = Tru
         True
     """
     gaps: list[str] = []
-    session = fetch.fetch_session(client, session_id)
+    session, answer = fetch.fetch_session(client, session_id, include_breakout_rooms=True, raw=True)
+    rooms_note = breakout_rooms_note(answer)  # the same request names the rooms: nothing more is asked
+    if rooms_note:
+        gaps.append(rooms_note)
     participants = fetch.fetch_participants(client, session_id)
     participant_ids = list(participants["participant_id"].dropna().unique())
     details = _optional_each("participant details", session_id, gaps, participant_ids,

@@ -203,6 +203,26 @@ def test_collect_session_tolerates_missing_chat_and_summary(sandbox_without_chat
         assert token not in file.read_bytes(), file.name
 
 
+def test_a_session_with_breakout_rooms_says_so_in_its_data_gaps_and_report(tmp_path):
+    from rtk_frames.sandbox import Dataset, serve
+
+    dataset = Dataset.from_samples()
+    parent, rooms = next(iter(dataset.breakout_rooms.items()))
+    plain = next(s["id"] for s in dataset.sessions if s["id"] not in dataset.breakout_rooms)
+    with serve(dataset) as api:
+        data = collect_session(api.client(), parent)
+        details_asked = sum(r.endpoint == "get_session_details" for r in api.request_log)
+        without = collect_session(api.client(), plain)
+    assert details_asked == 1  # the rooms come with the details the session needs anyway
+    notes = [gap for gap in data.data_gaps if gap.startswith("breakout rooms:")]
+    assert len(notes) == 1 and notes[0].startswith(f"breakout rooms: {len(rooms)} (")
+    assert all(room["id"] in notes[0] for room in rooms)
+    assert int(data.session["breakout_rooms_count"].iloc[0]) == len(rooms)
+    assert not any(gap.startswith("breakout rooms:") for gap in without.data_gaps)
+    _html, page = parse(render_session_report(data, tmp_path))
+    assert f"breakout rooms: {len(rooms)}" in " ".join(page.text)
+
+
 def test_collect_session_unknown_session_raises_not_found(sample_client):
     from rtk_frames.errors import NotFoundError
 
