@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 FLEET_SCOPE_NOTE = ("fleet pulls read participant details only (no per-peer reports): verdicts use the "
                     "quality score, jitter, segment-average loss and frame rate; RTT and MOS need a "
-                    "single-session report")
+                    "single-session report; breakout rooms are not pulled (rtk-frames sync "
+                    "--breakout-rooms keeps them)")
 EMPTY_WINDOW_NOTE = "no session started in this window: nothing to analyse"
 
 # map_concurrently and DEFAULT_WORKERS live in rtk_frames.session (fetching); named here for old imports
