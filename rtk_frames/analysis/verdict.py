@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -324,13 +323,15 @@ def _top_reasons(intervals: pd.DataFrame, table: Sequence[Threshold]) -> dict[tu
     ranked = ranked.sort_values(["participant_id", "level", "_excess"], ascending=[True, True, False],
                                 kind="stable")
     ranked = ranked.drop_duplicates(["participant_id", "level", "metric", "kind"])
-    joined = ranked.groupby(["participant_id", "level"], sort=False)["reason"].agg(_join_reasons)
-    pairs: dict[Any, Any] = joined.to_dict()  # (participant, level) -> reasons
-    return {(str(pid), str(level)): str(text) for (pid, level), text in pairs.items()}
+    grouped: dict[tuple[str, str], list[str]] = {}  # plain lists: a pandas group per participant is slow
+    for pid, level, reason in zip(ranked["participant_id"].tolist(), ranked["level"].tolist(),
+                                  ranked["reason"].tolist(), strict=True):
+        if not (pd.isna(pid) or pd.isna(level)):  # as groupby: rows without a key belong to no group
+            grouped.setdefault((str(pid), str(level)), []).append(str(reason))
+    return {key: _join_reasons(texts) for key, texts in grouped.items()}
 
 
-def _join_reasons(reasons: pd.Series) -> str:
-    texts = reasons.tolist()
+def _join_reasons(texts: list[str]) -> str:
     if len(texts) > MAX_REASONS:
         texts = [*texts[:MAX_REASONS], f"+ {len(texts) - MAX_REASONS} more"]
     return "; ".join(texts)
