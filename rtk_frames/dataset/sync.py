@@ -10,6 +10,8 @@ P participant details (each answer feeds ``participant_details``, ``quality_stat
 ``quality_segments`` and ``peer_events``) + P peer reports with ``peer_reports=True`` (each feeds
 ``peer_reports``, ``peer_report_series`` and ``peer_events``) + 2 for the chat (the API names the file,
 then the download) + 2 for the transcript. So ``1 + 2P`` by default, ``1 + P`` without peer reports.
+With ``breakout_rooms=True``, + 1 (the session's details, naming its rooms), and each room then costs
+what a session does: a room is a session of its own (its row in ``sessions`` and ``breakout_rooms``).
 
 Per session (by its listing row's fingerprint and its state in SQLite):
 
