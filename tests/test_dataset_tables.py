@@ -140,3 +140,25 @@ def test_column_arrays_are_the_columns_whichever_way_pandas_gives_them(frame):
         assert a.dtype == b.dtype == column.dtype
         assert pd.Series(a, dtype=column.dtype).equals(column.reset_index(drop=True)), name
         assert pd.Series(b, dtype=column.dtype).equals(column.reset_index(drop=True)), name
+
+
+def test_frames_with_different_columns_join_in_arrow_as_pandas_would_join_them(sample_api):
+    """A commit's events come from details answers and peer reports (different columns): joined run by
+    run in Arrow, the rows, their order, every column and the extras JSON are what one pandas concat and
+    one conversion give."""
+    from rtk_frames.dataset.batch import _as_arrow, flatten_details, flatten_reports
+
+    client = sample_api.client()
+    session_id = client.get_sessions()["data"]["sessions"][0]["id"]
+    people = [p["id"] for p in client.get_session_participants(session_id)["data"]["participants"]]
+    details = [client.get_session_participant_details(session_id, p, include_peer_events=True)
+               for p in people]
+    reports = [client.get_participant_data_from_peer_id(p) for p in people]
+    from_details = flatten_details(details)["peer_events"].assign(session_id=session_id)
+    from_reports = flatten_reports(reports)["peer_events"].assign(session_id=session_id)
+    assert list(from_details.columns) != list(from_reports.columns)
+    assert len(from_details) and len(from_reports)
+    frames = [from_details, from_reports, from_details.head(3)]
+    joined = _as_arrow(frames, "peer_events")
+    assert joined.equals(frame_to_arrow(pd.concat(frames, ignore_index=True), "peer_events"))
+    assert joined.num_rows == sum(map(len, frames))

@@ -166,10 +166,8 @@ class Batch:
         self.jobs = []
         self._take_listings()
         for table, queued in self.frames.items():
-            frames = [frame for frame, _ in queued]
-            frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
             days = pa.array([day for _, per_row in queued for day in per_row], type=pa.string())
-            self.arrow.setdefault(table, []).append((frame_to_arrow(frame, table), days))
+            self.arrow.setdefault(table, []).append((_as_arrow([frame for frame, _ in queued], table), days))
         self.frames = {}
 
     def apply(self) -> int:
@@ -182,6 +180,29 @@ class Batch:
                 self.commit.add_rows(table, day, data.filter(pc.equal(days, day)))
         self.arrow = {}
         return self.commit.apply()
+
+
+def _as_arrow(frames: list[pd.DataFrame], table: str) -> pa.Table:
+    """Frames of one table, in order, as one Arrow table of its schema. Consecutive frames with the
+    same columns are joined by pandas (one conversion); where the columns change (a details answer's
+    events, then a peer report's) each run is converted on its own, already in the table's schema, and
+    Arrow joins them: pandas would fill each column a frame lacks with NA, slowly for text columns.
+
+    Example:
+        >>> a = pd.DataFrame({"session_id": ["s"], "event": ["JOIN"]})
+        >>> b = pd.DataFrame({"session_id": ["s"], "source": ["peer_report"]})
+        >>> _as_arrow([a, b], "peer_events").column("source").to_pylist()
+        [None, 'peer_report']
+    """
+    runs: list[list[pd.DataFrame]] = []
+    for frame in frames:
+        if runs and runs[-1][0].columns.equals(frame.columns):
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    converted = [frame_to_arrow(run[0] if len(run) == 1 else pd.concat(run, ignore_index=True), table)
+                 for run in runs]
+    return converted[0] if len(converted) == 1 else pa.concat_tables(converted)
 
 
 class _Unplaced(RTKError):
