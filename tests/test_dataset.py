@@ -725,3 +725,20 @@ def test_a_part_asked_for_later_reaches_the_breakout_rooms_too(tmp_path):
         assert (chat["session_id"] == room).sum() == 2
     reports = read_table(tmp_path, "peer_reports")
     assert set(reports["session_id"]) == set(sessions) and len(reports) == people
+
+
+def test_a_room_named_twice_or_also_listed_is_planned_once():
+    from rtk_frames.dataset.fetching import SessionJob
+    from rtk_frames.frames.sessions import breakout_rooms_frame
+
+    rooms = breakout_rooms_frame({"data": {"id": "s1", "breakout_rooms": [
+        {"id": "r1", "status": "ENDED", "started_at": "2026-11-16T10:00:00Z"},
+        {"id": "r2", "status": "ENDED", "started_at": "2026-11-16T10:05:00Z"}]}})
+    parent = SessionJob(session_id="s1", date="2026-11-16", kind="new", parts={"core"}, replace=False,
+                        started_at=None, prev=None, listing_position=0, fingerprint="f")
+    planner = sync_module._RoomPlanner({}, {"core", "breakout_rooms"})
+    planner.planned = {"s1", "r2"}  # the listing named r2 itself
+    first = planner(parent, rooms)
+    again = planner(parent, rooms)  # another session naming the same room
+    assert [job.session_id for job in first] == ["r1"] and again == [] and planner.rooms == 1
+    assert first[0].date == "2026-11-16" and first[0].room_row is not None

@@ -160,6 +160,8 @@ class _RoomPlanner:
         self.known = known
         self.wanted = {p for p in wanted if p in PARTS and p != "breakout_rooms"}
         self.rooms = self.skipped = self.live = 0
+        #: ids already planned this run: the listing's (should a service list rooms too) and rooms seen
+        self.planned: set[str] = set()
         #: stored rooms' participant ids, read before the writer thread starts (peer reports added later)
         self.stored_ids: dict[str, list[str]] = {}
 
@@ -177,8 +179,11 @@ class _RoomPlanner:
             if room_id is None or pd.isna(room_id):
                 parent.fail("breakout_rooms", RTKError(f"breakout room {position} has no id"))
                 continue
-            self.rooms += 1
             room_id = str(room_id)
+            if room_id in self.planned:  # listed itself, or named twice: planned once, fetched once
+                continue
+            self.planned.add(room_id)
+            self.rooms += 1
             if str(record.get("status")) == "LIVE":  # asked for again on the next run
                 self.live += 1
                 parent.again.add("breakout_rooms")
@@ -261,6 +266,7 @@ def sync_dataset(
             summary.listed = len(sessions)
             batch = Batch(Commit(root, state, run_id), summary, listing=sessions)
             queue = deque(_plan(sessions, known, wanted, summary, batch))
+            rooms.planned = set(sessions["session_id"].astype("str"))
             for job in queue:  # peer reports of a session stored earlier: its participants are known
                 if "peer_reports" in job.parts and "core" not in job.parts:
                     job.participant_ids = runner.stored_participant_ids(job.session_id)
