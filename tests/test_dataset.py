@@ -742,3 +742,19 @@ def test_a_room_named_twice_or_also_listed_is_planned_once():
     again = planner(parent, rooms)  # another session naming the same room
     assert [job.session_id for job in first] == ["r1"] and again == [] and planner.rooms == 1
     assert first[0].date == "2026-11-16" and first[0].room_row is not None
+
+
+def test_the_first_progress_line_counts_what_each_session_needs_not_everything(tmp_path, capsys):
+    ds = synthetic(sessions=4)  # 3 ended, 1 LIVE
+    with serve(ds) as api:
+        sync(api, tmp_path)
+        capsys.readouterr()
+        api.reset_log()
+        rtk.sync_dataset(api.client(), tmp_path, chat=True, progress=True)  # stored: only the chats are new
+        asked = sum(endpoints(api).values())
+    err = capsys.readouterr().err
+    first = next(line for line in err.splitlines() if line.startswith("sync: "))
+    # the listing (1) and 2 requests per chat; not a whole session's details and peer reports again
+    n = len(ended(ds))
+    assert first == f"sync: {n} sessions to fetch, about {1 + 2 * n} requests in all"
+    assert asked <= 1 + 2 * len(ended(ds))

@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from rtk_frames.dataset.fetching import part_owner
 from rtk_frames.progress import LogLines, rate_wait_postfix, redraws_in_place
 
 __all__ = ["GUESS_PARTICIPANTS", "Progress", "WaitWatch", "client_counters", "client_total", "duration",
@@ -87,17 +88,18 @@ class Progress:
         self.bar: Any = None
         self.log: LogLines | None = None
         self.started = time.monotonic()
-        self.per_session = {"core": 1.0, "peer_reports": 0.0, "chat": 2.0, "transcripts": 2.0}
         self.wanted: set[str] = set()
 
-    def begin(self, sessions: int, requests_so_far: int, wanted: set[str]) -> None:
-        """Draw the bar for ``sessions`` to fetch; none when there is nothing to fetch (an empty window,
-        or every session already complete): the summary that follows says so."""
+    def begin(self, queued: Mapping[frozenset[str], int], requests_so_far: int, wanted: set[str]) -> None:
+        """Draw the bar for the sessions to fetch (``queued``: how many sessions need each set of parts);
+        none when there is nothing to fetch (an empty window, or every session already complete): the
+        summary that follows says so."""
+        sessions = sum(queued.values())
         if not self.enabled or sessions <= 0:
             return
         self.wanted = wanted
         self.started = time.monotonic()
-        estimate = requests_so_far + math.ceil(sessions * self._estimate(GUESS_PARTICIPANTS))
+        estimate = requests_so_far + math.ceil(self._queued(queued, GUESS_PARTICIPANTS))
         if not redraws_in_place():
             self.log = LogLines()
             self.log.emit(f"sync: {sessions} sessions to fetch, about {estimate} requests in all")
@@ -109,30 +111,39 @@ class Progress:
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests "
                                    "[{elapsed}{postfix}]")
 
-    def _estimate(self, participants: float) -> float:
-        per = 1.0 + participants if "core" in self.wanted else 0.0
-        per += participants if "peer_reports" in self.wanted else 0.0
-        per += 2.0 * ("chat" in self.wanted) + 2.0 * ("transcripts" in self.wanted)
-        return per + ("breakout_rooms" in self.wanted)  # the rooms' own requests: counted as they start
+    @staticmethod
+    def _estimate(participants: float, parts: Iterable[str]) -> float:
+        """Requests of a session that needs ``parts`` (a stored session may need only its chat: 2)."""
+        parts = set(parts)
+        per = 1.0 + participants if "core" in parts else 0.0
+        per += participants if "peer_reports" in parts else 0.0
+        per += 2.0 * ("chat" in parts) + 2.0 * ("transcripts" in parts)
+        # the room list; the rooms' own requests are counted as they start
+        return per + any(part_owner(part) == "breakout_rooms" for part in parts)
 
-    def remaining(self, participants_seen: list[int], queued: int, in_flight: int, unlisted: int) -> float:
-        """Requests still to come: the sessions not started (each a whole estimate), the requests out
-        now, and the details / peer reports of the open sessions whose participant list is not in yet.
-        (An open session's answered requests are not counted again.)
+    def _queued(self, queued: Mapping[frozenset[str], int], participants: float) -> float:
+        return sum(n * self._estimate(participants, parts) for parts, n in queued.items() if n)
+
+    def remaining(self, participants_seen: list[int], queued: Mapping[frozenset[str], int], in_flight: int,
+                  unlisted: int) -> float:
+        """Requests still to come: the sessions not started (each by the parts it needs), the requests
+        out now, and the details / peer reports of the open sessions whose participant list is not in
+        yet. (An open session's answered requests are not counted again.)
 
         Example:
             >>> bar = Progress(False, None)
-            >>> bar.wanted = {"core", "peer_reports"}
-            >>> bar.remaining([4, 2], queued=2, in_flight=5, unlisted=1)  # 2 x (1 + 3 + 3) + 5 + 3 x 2
-            25.0
+            >>> bar.wanted = {"core", "peer_reports", "chat"}
+            >>> queued = {frozenset({"core", "peer_reports", "chat"}): 2, frozenset({"chat"}): 3}
+            >>> bar.remaining([4, 2], queued=queued, in_flight=5, unlisted=1)  # 2 x 9 + 3 x 2 + 5 + 3 x 2
+            35.0
         """
         mean_people = (sum(participants_seen) / len(participants_seen) if participants_seen
                        else GUESS_PARTICIPANTS)
         per_participant = ("core" in self.wanted) + ("peer_reports" in self.wanted)
-        return queued * self._estimate(mean_people) + in_flight + unlisted * mean_people * per_participant
+        return self._queued(queued, mean_people) + in_flight + unlisted * mean_people * per_participant
 
     def update(self, requests: int, done: int, total: int, participants_seen: list[int], *,
-               queued: int, in_flight: int, unlisted: int) -> None:
+               queued: Mapping[frozenset[str], int], in_flight: int, unlisted: int) -> None:
         if self.bar is None and self.log is None:
             return
         remaining = self.remaining(participants_seen, queued, in_flight, unlisted)

@@ -44,7 +44,7 @@ import hashlib
 import json
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -276,14 +276,17 @@ def sync_dataset(
                         None if end_ts is None else end_ts.date().isoformat())
                 rooms.stored_ids = {room: runner.stored_participant_ids(room)
                                     for room in rooms.rooms_lacking_peer_reports(listed, *days)}
-            bar.begin(len(queue), client_total(client) - sum(requests_before.values()), wanted)
+            plans = Counter(frozenset(job.parts) for job in queue)  # sessions to start, by parts needed
+            bar.begin(plans, client_total(client) - sum(requests_before.values()), wanted)
             writer = Writer(batch, summary)
             jobs_total, jobs_done, open_jobs = len(queue), 0, 0
             max_open = max(2, workers * OPEN_SESSIONS_PER_WORKER)
             try:
                 while queue or runner.futures:
                     while queue and open_jobs < max_open:
-                        runner.start(queue.popleft())
+                        job = queue.popleft()
+                        plans[frozenset(job.parts)] -= 1
+                        runner.start(job)
                         open_jobs += 1
                     runner.collect(0.2)
                     for job in runner.finished:
@@ -294,7 +297,7 @@ def sync_dataset(
                     writer.check()
                     bar.update(client_total(client) - sum(requests_before.values()), jobs_done,
                                jobs_total + runner.rooms_started,
-                               runner.participants_seen, queued=len(queue), in_flight=len(runner.futures),
+                               runner.participants_seen, queued=plans, in_flight=len(runner.futures),
                                unlisted=runner.awaiting_lists())
             finally:
                 runner.close()
