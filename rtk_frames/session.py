@@ -28,6 +28,7 @@ from rtk_frames.errors import AuthenticationError, NotFoundError, RTKError
 from rtk_frames.frames.participants import participant_frame, peer_events_frame
 from rtk_frames.frames.peer_report import peer_report_series_frame
 from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
+from rtk_frames.frames.sessions import breakout_rooms_frame
 
 if TYPE_CHECKING:
     from rtk_frames.client import Client
@@ -141,8 +142,6 @@ def breakout_rooms_note(details: Any) -> str | None:
         >>> breakout_rooms_note({"data": {"id": "s1", "breakout_rooms": []}}) is None
         True
     """
-    from rtk_frames.frames.sessions import breakout_rooms_frame
-
     rooms = breakout_rooms_frame(details)
     if not len(rooms):
         return None

@@ -235,7 +235,8 @@ def settle(job: SessionJob, batch: Batch) -> None:
     done = set() if job.replace or job.prev is None else set(job.prev.parts)
     attempts = job.transcript_attempts()
     for part in job.parts:
-        if part_owner(part) in job.errors or part_owner(part) in job.again:
+        owner = part_owner(part)
+        if owner in job.errors or owner in job.again:
             continue
         if part == "transcripts" and job.transcript_pending:
             if job.transcript_asked_again():

@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ from rtk_frames.dataset.write import read_file
 from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError, RTKError
 
 __all__ = ["PARTS", "PART_TABLES", "ROOM_PART_PREFIX", "TRANSCRIPT_MAX_ATTEMPTS", "Runner", "SessionJob",
-           "part_owner", "with_session", "with_sessions"]
+           "needs_room_list", "part_owner", "with_session", "with_sessions"]
 
 #: what a sync can fetch per session, and the tables each part writes
 PART_TABLES: dict[str, tuple[str, ...]] = {
@@ -54,6 +54,18 @@ def part_owner(part: str) -> str:
         ('breakout_rooms', 'chat')
     """
     return "breakout_rooms" if part.startswith(ROOM_PART_PREFIX) else part
+
+
+def needs_room_list(parts: Iterable[str]) -> bool:
+    """Whether a session with these parts to fetch asks for its breakout rooms (its own or a room's part).
+
+    Example:
+        >>> needs_room_list({"core", "rooms.chat"}), needs_room_list({"core"})
+        (True, False)
+    """
+    return any(part_owner(part) == "breakout_rooms" for part in parts)
+
+
 #: a transcript that is not ready (404) is asked for again on this many later runs, then given up
 TRANSCRIPT_MAX_ATTEMPTS = 5
 
@@ -200,9 +212,9 @@ class Runner:
     """Schedules every session's requests on one pool and collects finished sessions."""
 
     def __init__(self, client: Any, root: Path, state: StateStore, workers: int,
-                 plan_rooms: Callable[[SessionJob, pd.DataFrame], list[SessionJob]] | None = None) -> None:
+                 plan_rooms: Callable[[SessionJob, pd.DataFrame], list[SessionJob]]) -> None:
         self.client = client
-        self.plan_rooms = plan_rooms  # a session's rooms -> the jobs they need (see sync._plan_rooms)
+        self.plan_rooms = plan_rooms  # a session's rooms -> the jobs they need (sync._RoomPlanner)
         self.rooms_started = 0
         self.root = root
         self.state = state
@@ -226,7 +238,7 @@ class Runner:
             self.submit(job, "chat", "chat", _task_chat(self.client, job))
         if "transcripts" in job.parts:
             self.submit(job, "transcripts", "transcripts", _task_transcript(self.client, job))
-        if any(part_owner(part) == "breakout_rooms" for part in job.parts):
+        if needs_room_list(job.parts):
             self.submit(job, "breakout_rooms", "rooms", _task_rooms(self.client, job))
         if job.pending == 0:
             self._finish(job)
@@ -302,7 +314,7 @@ class Runner:
             if "peer_reports" in job.parts:
                 self.peer_reports(job)
         elif what == "rooms":
-            for room in self.plan_rooms(job, result) if self.plan_rooms is not None else []:
+            for room in self.plan_rooms(job, result):
                 room.parent = job
                 job.pending += 1
                 self.rooms_started += 1

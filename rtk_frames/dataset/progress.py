@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from rtk_frames.dataset.fetching import part_owner
+from rtk_frames.dataset.fetching import needs_room_list
 from rtk_frames.progress import LogLines, rate_wait_postfix, redraws_in_place
 
 __all__ = ["GUESS_PARTICIPANTS", "Progress", "WaitWatch", "client_counters", "client_total", "duration",
@@ -118,8 +118,7 @@ class Progress:
         per = 1.0 + participants if "core" in parts else 0.0
         per += participants if "peer_reports" in parts else 0.0
         per += 2.0 * ("chat" in parts) + 2.0 * ("transcripts" in parts)
-        # the room list; the rooms' own requests are counted as they start
-        return per + any(part_owner(part) == "breakout_rooms" for part in parts)
+        return per + needs_room_list(parts)  # the room list; the rooms' own requests count as they start
 
     def _queued(self, queued: Mapping[frozenset[str], int], participants: float) -> float:
         return sum(n * self._estimate(participants, parts) for parts, n in queued.items() if n)

@@ -98,12 +98,13 @@ def _session_date(row: Mapping[Any, Any]) -> str | None:
     return None
 
 
-def _decide(record: Mapping[Any, Any], prev: SessionState | None,
+def _decide(fingerprint: str, prev: SessionState | None,
             wanted: set[str]) -> tuple[str, set[str], bool] | None:
-    """What an ENDED session needs: ``(kind, parts, replace)``, or None when it is complete already."""
+    """What an ENDED session (its listing row's ``fingerprint``) needs: ``(kind, parts, replace)``, or
+    None when it is complete already."""
     if prev is None:
         return "new", set(wanted), False
-    if prev.fingerprint != _fingerprint(record) or prev.status == "live":
+    if prev.fingerprint != fingerprint or prev.status == "live":
         return "updated", set(wanted), True
     parts = set(wanted) - prev.parts
     if not parts:
@@ -139,7 +140,7 @@ def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[st
                                    error=None, transcript_pending=False)
                 batch.add_listing(position, date, session_id)
             continue
-        decided = _decide(record, prev, wanted)
+        decided = _decide(fingerprint, prev, wanted)
         if decided is None:
             summary.skipped += 1
             continue
@@ -189,16 +190,16 @@ class _RoomPlanner:
                 parent.again.add("breakout_rooms")
                 continue
             prev = self.known.get(room_id)
-            date = _session_date(record) or parent.date
-            decided = _decide(record, prev, self.wanted)
+            fingerprint = _fingerprint(record)
+            decided = _decide(fingerprint, prev, self.wanted)
             if decided is None:
                 self.skipped += 1
                 continue
             kind, parts, replace = decided
-            changed = prev is None or prev.fingerprint != _fingerprint(record)
-            job = SessionJob(session_id=room_id, date=date, kind=kind, parts=parts, replace=replace,
-                             started_at=record.get("started_at"), prev=prev, listing_position=None,
-                             fingerprint=_fingerprint(record),
+            changed = prev is None or prev.fingerprint != fingerprint
+            job = SessionJob(session_id=room_id, date=_session_date(record) or parent.date, kind=kind,
+                             parts=parts, replace=replace, started_at=record.get("started_at"), prev=prev,
+                             listing_position=None, fingerprint=fingerprint,
                              room_row=rooms.iloc[[position]].reset_index(drop=True) if changed else None)
             if "peer_reports" in parts and "core" not in parts:
                 job.participant_ids = self.stored_ids.get(room_id, [])
@@ -266,12 +267,12 @@ def sync_dataset(
             summary.listed = len(sessions)
             batch = Batch(Commit(root, state, run_id), summary, listing=sessions)
             queue = deque(_plan(sessions, known, wanted, summary, batch))
-            rooms.planned = set(sessions["session_id"].astype("str"))
+            listed = set(sessions["session_id"].astype("str"))
+            rooms.planned = set(listed)
             for job in queue:  # peer reports of a session stored earlier: its participants are known
                 if "peer_reports" in job.parts and "core" not in job.parts:
                     job.participant_ids = runner.stored_participant_ids(job.session_id)
             if breakout_rooms and "peer_reports" in wanted:  # rooms too (read before the writer runs)
-                listed = set(sessions["session_id"].astype("str"))
                 days = (None if start_ts is None else start_ts.date().isoformat(),
                         None if end_ts is None else end_ts.date().isoformat())
                 rooms.stored_ids = {room: runner.stored_participant_ids(room)
