@@ -259,6 +259,21 @@ def test_a_dataset_report_over_an_empty_window_writes_empty_result_tables_only(f
     assert "No session started in this window" in (out / "report.html").read_text(encoding="utf-8")
 
 
+def test_a_dataset_report_says_how_many_of_its_sessions_are_breakout_rooms(tmp_path):
+    dataset = Dataset.from_samples()
+    rooms = sum(map(len, dataset.breakout_rooms.values()))
+    with_rooms, without = tmp_path / "with", tmp_path / "without"
+    with serve(dataset) as api:
+        rtk.sync_dataset(api.client(), with_rooms, breakout_rooms=True, progress=False)
+        rtk.sync_dataset(api.client(), without, progress=False)
+    sessions = len(analyse_dataset(with_rooms).sessions)
+    _dataset_report(with_rooms, tmp_path / "a", "2000-01-01", "2100-01-01")
+    _dataset_report(without, tmp_path / "b", "2000-01-01", "2100-01-01")
+    note = f"{rooms} of the {sessions} sessions are breakout rooms"
+    assert rooms and note in (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    assert "breakout rooms (synced" not in (tmp_path / "b" / "report.html").read_text(encoding="utf-8")
+
+
 def test_report_dataset_needs_a_window(tmp_path, capsys):
     assert main(["report", "--dataset", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "--dataset" in capsys.readouterr().err

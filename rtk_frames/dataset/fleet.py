@@ -361,6 +361,14 @@ def _merge_list(parts: list[FleetPartial]) -> FleetPartial:
     return FleetPartial.merge(parts)
 
 
+def _rooms_among(root: str | os.PathLike[str], sessions: pd.DataFrame) -> int:
+    """How many of ``sessions`` are breakout rooms (the dataset's ``breakout_rooms`` table names them)."""
+    if not len(sessions):
+        return 0
+    rooms = FleetDataset(root).table("breakout_rooms", columns=["session_id"])
+    return int(sessions["session_id"].astype("str").isin(set(rooms["session_id"].astype("str"))).sum())
+
+
 def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, start: Any = None,
                    end: Any = None, thresholds: Thresholds | None = None, dask_client: Any = None) -> Path:
     """Write the fleet report (``out_dir/report.html``) of the sessions in the dataset at ``root`` that
@@ -385,6 +393,10 @@ def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str]
 
     summary = analyse_dataset(root, start=start, end=end, thresholds=thresholds, dask_client=dask_client)
     gaps = [DATASET_SCOPE_NOTE if len(summary.sessions) else EMPTY_WINDOW_NOTE]
+    rooms = _rooms_among(root, summary.sessions)
+    if rooms:
+        gaps.append(f"{rooms} of the {len(summary.sessions)} sessions are breakout rooms (synced with "
+                    "--breakout-rooms): each room is counted as a session of its own")
     fleet = summary.fleet_data(start=as_utc(start), end=as_utc(end), source=f"the fleet dataset at {root}",
                                data_gaps=gaps)
     return render_fleet_report(fleet, Path(out_dir), thresholds=thresholds)
