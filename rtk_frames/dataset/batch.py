@@ -176,8 +176,10 @@ class Batch:
         for table, converted in sorted(self.arrow.items()):
             data = pa.concat_tables([rows for rows, _ in converted])
             days = pa.concat_arrays([per_row for _, per_row in converted])
-            for day in sorted(set(days.to_pylist())):
-                self.commit.add_rows(table, day, data.filter(pc.equal(days, day)))
+            distinct = sorted(pc.unique(days).to_pylist())
+            for day in distinct:  # a daily sync's rows are all of one day: no filter needed
+                rows = data if len(distinct) == 1 else data.filter(pc.equal(days, day))
+                self.commit.add_rows(table, day, rows)
         self.arrow = {}
         return self.commit.apply()
 
