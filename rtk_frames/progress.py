@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import sys
 import threading
 import time
@@ -24,8 +25,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-__all__ = ["LogLines", "RateAwareProgress", "format_duration", "rate_wait_postfix", "redraws_in_place"]
+__all__ = ["LogLines", "RateAwareProgress", "format_duration", "rate_wait_postfix", "redraws_in_place",
+           "terminal_bar"]
 
+FALLBACK_COLUMNS = 100  # a terminal that reports no size (a fresh pseudo-terminal: 0 columns)
 REFRESH_S = 0.5  # how often the bar redraws while nothing finishes
 WAIT_SHOWN_FROM_S = 0.05  # shorter waits are not worth a word
 LOG_EVERY_S = 30.0  # without a terminal (a cron job's log, a pipe): a plain progress line at most this often
@@ -50,6 +53,38 @@ def redraws_in_place(stream: Any = None) -> bool:
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
     return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _unsized_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal that reports a width of 0 columns."""
+    try:
+        return bool(stream.isatty()) and os.get_terminal_size(stream.fileno()).columns == 0
+    except (AttributeError, ValueError, OSError):  # no isatty or fileno, a closed stream
+        return False
+
+
+def terminal_bar(total: int, *, desc: str, unit: str, bar_format: str, initial: int = 0,
+                 stream: Any = None) -> Any:
+    """A tqdm bar on ``stream`` (default ``sys.stderr``) that follows the terminal's width. A terminal
+    that reports 0 columns (a pseudo-terminal nobody sized: ``docker exec -t``, some CI runners, an editor's
+    shell) would get an empty bar from tqdm, i.e. nothing at all: it gets :data:`FALLBACK_COLUMNS`. (In
+    a notebook ``tqdm.auto`` draws a widget, which sizes itself.)
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> bar = terminal_bar(3, desc="demo", unit="item", bar_format="{desc}: {n_fmt}/{total_fmt}",
+        ...                    stream=out)
+        >>> bar.update(2); bar.close()
+        >>> out.getvalue().split(chr(13))[-1].strip()
+        'demo: 2/3'
+    """
+    from tqdm.auto import tqdm
+
+    stream = sys.stderr if stream is None else stream
+    sized = {"ncols": FALLBACK_COLUMNS} if _unsized_terminal(stream) else {"dynamic_ncols": True}
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, bar_format=bar_format, file=stream,
+                **sized)
 
 
 class LogLines:
@@ -143,11 +178,9 @@ class RateAwareProgress:
         self.desc, self.unit = desc, unit
         if not disable and self.total > 0:
             if redraws_in_place():
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=self.total, desc=desc, unit=unit, dynamic_ncols=True,
-                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                           "[{elapsed}{postfix}]")
+                self.bar = terminal_bar(self.total, desc=desc, unit=unit,
+                                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                                   "[{elapsed}{postfix}]")
             else:  # a log: a line now and then
                 self.log = LogLines()
             self._thread = threading.Thread(target=self._refresh_loop, name="rtk-frames-progress",

@@ -106,6 +106,50 @@ def test_bars_redraw_only_on_a_terminal_or_in_a_notebook():
     assert not redraws_in_place(object())  # no isatty at all
 
 
+def _read_all(fd: int) -> str:
+    import os
+    import select
+
+    out = b""
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace")
+
+
+@pytest.mark.parametrize("columns", [0, 60])
+def test_a_bar_shows_on_a_terminal_that_reports_no_width(columns):
+    """A pseudo-terminal nobody sized reports 0 columns; tqdm then draws an empty bar (nothing at all:
+    seen running ``rtk-frames sync`` under ``script``). It gets a fixed width; a sized one keeps its own."""
+    pty = pytest.importorskip("pty")  # POSIX only
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    from rtk_frames.progress import FALLBACK_COLUMNS, terminal_bar
+
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    with os.fdopen(child, "w") as terminal:
+        assert terminal.isatty() and os.get_terminal_size(child).columns == columns
+        bar = terminal_bar(10, desc="sync", unit="req", stream=terminal,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests")
+        bar.update(4)
+        bar.close()
+        terminal.flush()
+        drawn = _read_all(parent)
+    os.close(parent)
+    last = [line for line in drawn.replace("\n", "\r").split("\r") if line.strip()][-1]
+    assert last.startswith("sync:  40%|") and last.rstrip().endswith("4/10 requests")
+    assert (columns or FALLBACK_COLUMNS) - 1 <= len(last.rstrip()) <= (columns or FALLBACK_COLUMNS)  # filled
+
+
 def test_a_log_gets_a_line_every_interval_and_when_a_wait_begins_not_every_redraw():
     import io
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rtk_frames.dataset.fetching import needs_room_list
-from rtk_frames.progress import LogLines, rate_wait_postfix, redraws_in_place
+from rtk_frames.progress import LogLines, rate_wait_postfix, redraws_in_place, terminal_bar
 
 __all__ = ["GUESS_PARTICIPANTS", "Progress", "WaitWatch", "client_counters", "client_total", "duration",
            "watched_limiter"]
@@ -104,12 +104,9 @@ class Progress:
             self.log = LogLines()
             self.log.emit(f"sync: {sessions} sessions to fetch, about {estimate} requests in all")
             return
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=estimate,
-                        initial=requests_so_far, unit="req", desc="sync", dynamic_ncols=True,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests "
-                                   "[{elapsed}{postfix}]")
+        self.bar = terminal_bar(estimate, initial=requests_so_far, unit="req", desc="sync",
+                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests "
+                                           "[{elapsed}{postfix}]")
 
     @staticmethod
     def _estimate(participants: float, parts: Iterable[str]) -> float:
