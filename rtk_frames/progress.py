@@ -2,7 +2,7 @@
 
 A plain tqdm bar only moves when an item finishes, so while the rate budget holds requests back it
 freezes with a stale ETA. :class:`RateAwareProgress` refreshes on its own every half second, says
-``waiting N s for the rate budget`` while any request waits (read live from the
+``waiting Ns (rate budget)`` while any request waits (read live from the
 :class:`~rtk_frames.client.ratelimit.RateLimiter`), and estimates the time left from wall time (waits
 included) and, once the budget binds, from the requests still to send at the budget's sustained rate.
 
@@ -137,7 +137,8 @@ def format_duration(seconds: float) -> str:
 
 
 def rate_wait_postfix(limiter: Any) -> str:
-    """``"waiting 12 s for the rate budget"`` while ``limiter`` holds a request back, else ``""``.
+    """``"waiting 12s (rate budget)"`` while ``limiter`` holds a request back, else ``""`` (short: it
+    must fit beside a bar on an 80-column terminal).
 
     Example:
         >>> from rtk_frames.client.ratelimit import RateLimiter
@@ -145,7 +146,7 @@ def rate_wait_postfix(limiter: Any) -> str:
         ('', '')
     """
     waiting = limiter.waiting_s() if limiter is not None and hasattr(limiter, "waiting_s") else 0.0
-    return f"waiting {math.ceil(waiting)} s for the rate budget" if waiting >= WAIT_SHOWN_FROM_S else ""
+    return f"waiting {math.ceil(waiting)}s (rate budget)" if waiting >= WAIT_SHOWN_FROM_S else ""
 
 
 class RateAwareProgress:
@@ -206,11 +207,11 @@ class RateAwareProgress:
         return max(by_wall_time, by_budget, waiting)
 
     def postfix(self) -> str:
-        """The text after the bar: ``ETA 3m05s (with rate waits), waiting 12 s for the rate budget``."""
+        """The text after the bar: ``ETA 3m05s, waiting 12s (rate budget)`` (the ETA counts the waits)."""
         parts = []
         eta = self.eta_s()
         if eta is not None and self.done < self.total:
-            parts.append(f"ETA {format_duration(eta)} (with rate waits)")
+            parts.append(f"ETA {format_duration(eta)}")
         wait = rate_wait_postfix(self.limiter)
         if wait:
             parts.append(wait)

@@ -511,7 +511,7 @@ def test_the_progress_bar_shows_waits_for_the_rate_budget(tmp_path, capsys):
         too_many = sum(1 for r in api.request_log if r.status == 429)
     err = capsys.readouterr().err
     assert summary.wait_s > 0 and too_many == 0
-    assert "for the rate budget" in err and "ETA" in err
+    assert "s (rate budget)" in err and "ETA" in err
 
 
 @pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")  # inside dask, not ours

@@ -2,11 +2,13 @@
 
 The ETA divides the requests still to come (re-estimated from the participants seen so far) by the lower
 of the observed rate and the budget's sustained rate, so waits for the budget are in it. Waits are read
-live from the client's limiter (:meth:`~rtk_frames.client.ratelimit.RateLimiter.waiting_s`).
+live from the client's limiter (:meth:`~rtk_frames.client.ratelimit.RateLimiter.waiting_s`). The text
+after the bar fits an 80-column terminal, most urgent first: ``[00:41, ETA 3m05s, waiting 2s (rate
+budget), 120/900 sessions]`` (tqdm cuts a line at the terminal's width).
 
 Example:
-    >>> duration(75)
-    '1m15s'
+    >>> SYNC_BAR_FORMAT.split(" [")[1]
+    '{elapsed}{postfix}]'
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rtk_frames.dataset.fetching import needs_room_list
-from rtk_frames.progress import LogLines, rate_wait_postfix, redraws_in_place, terminal_bar
+from rtk_frames.progress import LogLines, format_duration, rate_wait_postfix, redraws_in_place, terminal_bar
 
-__all__ = ["GUESS_PARTICIPANTS", "Progress", "WaitWatch", "client_counters", "client_total", "duration",
-           "watched_limiter"]
+__all__ = ["GUESS_PARTICIPANTS", "SYNC_BAR_FORMAT", "Progress", "WaitWatch", "client_counters",
+           "client_total", "sync_postfix", "watched_limiter"]
 
 #: a guess of participant rows per session, for the ETA, until sessions say otherwise
 GUESS_PARTICIPANTS = 4
+#: the sync's bar: ``sync:  11%|██   | 29/264 req [00:01, ETA 12s, waiting 1s (rate budget), 2/29 sessions]``
+SYNC_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} req [{elapsed}{postfix}]"
 
 
 class WaitWatch:
@@ -77,6 +81,19 @@ def client_total(client: Any) -> int:
     return sum(client_counters(client)[0].values())
 
 
+def sync_postfix(eta_s: float, waiting: str, done: int, total: int) -> str:
+    """The text after the sync's bar, most urgent first (tqdm cuts a line at the terminal's width).
+
+    Example:
+        >>> sync_postfix(185, "waiting 2s (rate budget)", 120, 900)
+        'ETA 3m05s, waiting 2s (rate budget), 120/900 sessions'
+        >>> sync_postfix(float("nan"), "", 0, 900)
+        '0/900 sessions'
+    """
+    parts = [] if math.isnan(eta_s) else [f"ETA {format_duration(eta_s)}"]
+    return ", ".join([*parts, *([waiting] if waiting else []), f"{done}/{total} sessions"])
+
+
 class Progress:
     """A tqdm bar over requests: sessions done, waits for the rate budget, an ETA that includes them.
     Without a terminal (a cron job's log, a pipe) the same text as a plain line now and then instead
@@ -105,8 +122,7 @@ class Progress:
             self.log.emit(f"sync: {sessions} sessions to fetch, about {estimate} requests in all")
             return
         self.bar = terminal_bar(estimate, initial=requests_so_far, unit="req", desc="sync",
-                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} requests "
-                                           "[{elapsed}{postfix}]")
+                                bar_format=SYNC_BAR_FORMAT)
 
     @staticmethod
     def _estimate(participants: float, parts: Iterable[str]) -> float:
@@ -149,12 +165,8 @@ class Progress:
         by_pace = remaining / observed if observed else float("nan")
         by_budget = self.watch.budget_s(remaining) if self.watch is not None else float("nan")
         eta = max(by_pace, by_budget) if observed else by_budget  # the slower of the two, once known
-        postfix = f", {done}/{total} sessions"
-        if not math.isnan(eta):
-            postfix += f", ETA {duration(eta)} (with rate waits)"
         waiting = rate_wait_postfix(self.watch.limiter) if self.watch is not None else ""
-        if waiting:
-            postfix += f", {waiting}"
+        postfix = ", " + sync_postfix(eta, waiting, done, total)
         if self.log is not None:
             self.log.emit(f"sync: {requests}/{expected} requests{postfix}", waiting=bool(waiting))
             return
@@ -167,16 +179,3 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
         self.log = None
-
-
-def duration(seconds: float) -> str:
-    """``1h02m`` / ``3m07s``: a duration for the progress bar.
-
-    Example:
-        >>> duration(3725), duration(7.4)
-        ('1h02m', '0m07s')
-    """
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
