@@ -138,7 +138,7 @@ def _add_dataset_parsers(commands: Any) -> None:
     sync.add_argument("--from", dest="start", type=_date, metavar="DATE",
                       help="sessions started from this date (UTC)")
     sync.add_argument("--to", dest="end", type=_date, metavar="DATE",
-                      help="... up to (not including) this date")
+                      help="... up to (not including) this date (default: now, for a daily job)")
     sync.add_argument("--no-peer-reports", action="store_true",
                       help="skip the per-peer reports (half the requests; no RTT or MOS tables)")
     sync.add_argument("--chat", action="store_true", help="also keep each session's chat")
@@ -161,8 +161,9 @@ def _add_dataset_parsers(commands: Any) -> None:
 def _sync(args: argparse.Namespace) -> int:
     from rtk_frames.dataset.sync import sync_dataset
 
-    if not args.demo and (args.start is None or args.end is None):
-        raise _UsageError("sync: give --from DATE and --to DATE (or --demo for the sample data)")
+    if not args.demo and args.start is None:  # all of an organisation's history is rarely meant
+        raise _UsageError("sync: give --from DATE (and --to DATE; default: now), or --demo for the sample "
+                          "data")
     if args.start is not None and args.end is not None and args.end <= args.start:
         raise _UsageError("sync: --to must be after --from")
     with _client(args.demo, args.rate) as client:

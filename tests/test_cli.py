@@ -101,8 +101,20 @@ def test_a_sync_over_an_empty_window_draws_no_bar_only_its_summary(no_credential
     root = tmp_path / "ds"
     assert main(["sync", str(root), "--demo", "--from", "2026-11-01", "--to", "2026-11-08"]) == 0
     err = capsys.readouterr().err
-    assert "%|" not in err and "requests [" not in err  # no bar over the listing request alone
+    assert "%|" not in err and "req [" not in err  # no bar over the listing request alone
     assert err.startswith(f"sync of {root} (") and "0 sessions listed" in err.splitlines()[0]
+
+
+def test_a_sync_from_a_date_runs_up_to_now_and_one_without_a_start_is_a_usage_error(no_credentials, tmp_path,
+                                                                                      capsys):
+    root = tmp_path / "ds"
+    assert main(["sync", str(root), "--demo", "--from", "2020-01-01", "--quiet"]) == 0  # a daily job's line
+    out = capsys.readouterr().out
+    assert out.startswith(f"sync of {root} (2020-01-01T00:00:00+00:00 to …): 3 sessions listed")
+    assert len(pd.read_parquet(root / "sessions")) == 3  # every sample session, up to now
+    assert main(["sync", str(tmp_path / "all")]) == 2  # all of history is rarely meant: say so
+    assert "give --from DATE" in capsys.readouterr().err
+    assert not (tmp_path / "all").exists()
 
 
 def test_sessions_demo_prints_the_table_and_writes_safe_csv(no_credentials, tmp_path, capsys):
