@@ -110,7 +110,7 @@ def fetch_fleet(
     from rtk_frames.frames.participants import participant_frame
     from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
 
-    start, end = as_utc(start_time), as_utc(end_time)
+    start, end = as_utc(start_time, "start_time"), as_utc(end_time, "end_time")
     if start is not None and end is not None and start > end:
         raise ValueError(f"fetch_fleet: start_time {start} is after end_time {end}")
     sessions = list_sessions(client, start, end)

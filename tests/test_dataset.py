@@ -439,6 +439,31 @@ def test_sync_rejects_an_empty_window_and_no_workers(tmp_path):
             sync(api, tmp_path, start=dt.date(2026, 1, 2), end=dt.date(2026, 1, 1))
         with pytest.raises(ValueError, match="workers"):
             sync(api, tmp_path, workers=0)
+        with pytest.raises(ValueError, match=r"^start='yesterday' is not a time: give a date"):
+            sync(api, tmp_path / "words", start="yesterday")
+        assert not api.request_log and not (tmp_path / "words").exists()  # refused before anything
+
+
+def test_the_datasets_repr_says_what_it_holds_from_the_state_alone(synced, tmp_path):
+    root, _ = synced
+    ds = rtk.open_dataset(root)
+    overview = ds.overview()
+    assert overview is not None
+    assert overview.rows == {t: n for t in ds.tables if (n := len(ds.table(t, columns=["session_id"])))}
+    sessions = ds.table("sessions", columns=["session_id", "date"])
+    assert overview.sessions == sum(overview.by_status.values()) == sessions["session_id"].nunique()
+    days = sessions["date"].astype(str)
+    assert (overview.first_day, overview.last_day) == (days.min(), days.max())
+    assert overview.last_sync is not None and str(overview.last_sync.tz) == "UTC"
+    text = repr(ds)
+    assert text.startswith(f"FleetDataset({str(root)!r}): {overview.sessions} sessions from ")
+    assert f"quality_stats {overview.rows['quality_stats']:,}" in text
+    assert repr(rtk.dataset.FleetDataset(tmp_path)).endswith(": no sync has written here yet")
+
+
+def test_reading_with_a_bound_that_is_not_a_time_names_it(synced):
+    with pytest.raises(ValueError, match=r"^end='next week' is not a time"):
+        rtk.open_dataset(synced[0]).table("sessions", end="next week")
 
 
 def test_the_window_is_by_start_time_with_the_end_excluded(tmp_path):

@@ -254,7 +254,7 @@ def fleet_batches(root: str | os.PathLike[str], *, start: Any = None, end: Any =
         []
     """
     ds = FleetDataset(root)
-    low, high = as_utc(start), as_utc(end)
+    low, high = as_utc(start, "start"), as_utc(end, "end")
     samples = _day_rows(ds, "quality_stats")
     batches: list[FleetBatch] = []
     for day in sorted(_day_rows(ds, "sessions")):
@@ -272,7 +272,7 @@ def _batch_sessions(ds: FleetDataset, batch: FleetBatch, start: Any, end: Any) -
     sessions = ds.table("sessions", start=day, end=day + dt.timedelta(days=1))
     started = pd.to_datetime(sessions["started_at"], utc=True)
     keep = pd.Series(True, index=sessions.index)
-    low, high = as_utc(start), as_utc(end)
+    low, high = as_utc(start, "start"), as_utc(end, "end")
     if low is not None:
         keep &= started >= low
     if high is not None:
@@ -397,6 +397,6 @@ def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     if rooms:
         gaps.append(f"{rooms} of the {len(summary.sessions)} sessions are breakout rooms (synced with "
                     "--breakout-rooms): each room is counted as a session of its own")
-    fleet = summary.fleet_data(start=as_utc(start), end=as_utc(end), source=f"the fleet dataset at {root}",
-                               data_gaps=gaps)
+    fleet = summary.fleet_data(start=as_utc(start, "start"), end=as_utc(end, "end"),
+                               source=f"the fleet dataset at {root}", data_gaps=gaps)
     return render_fleet_report(fleet, Path(out_dir), thresholds=thresholds)

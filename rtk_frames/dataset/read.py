@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +34,19 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from rtk_frames.dataset.state import STAGING_DIR, STATE_FILE, StateStore, try_root_lock
+from rtk_frames.dataset.sync import as_utc
 from rtk_frames.dataset.tables import PARTITION_COLUMN, PARTITION_SCHEMA, TABLES, table_schema, to_pandas
 from rtk_frames.dataset.write import recover
 from rtk_frames.errors import RTKError
 
-__all__ = ["FleetDataset", "open_dataset"]
+__all__ = ["DatasetOverview", "FleetDataset", "open_dataset"]
 
 
 def _day(value: Any, *, end: bool) -> dt.date | None:
     """The partition day bound for ``start``/``end`` (end exclusive: a midnight end excludes its day)."""
-    if value is None:
+    ts = as_utc(value, "end" if end else "start")
+    if ts is None:
         return None
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     day = ts.date()
     if end and ts != ts.normalize():
         day += dt.timedelta(days=1)
@@ -52,6 +55,20 @@ def _day(value: Any, *, end: bool) -> dt.date | None:
 
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class DatasetOverview:
+    """What a fleet dataset holds (:meth:`FleetDataset.overview`): sessions by status (``complete``,
+    ``live`` when last seen, ``failed``), the first and last day (``YYYY-MM-DD``), when the last sync
+    finished, and the rows of each table that has any."""
+
+    sessions: int
+    by_status: dict[str, int]
+    first_day: str | None
+    last_day: str | None
+    last_sync: pd.Timestamp | None
+    rows: dict[str, int]
 
 
 class FleetDataset:
@@ -69,7 +86,48 @@ class FleetDataset:
         self._duck: Any = None
 
     def __repr__(self) -> str:
-        return f"FleetDataset(root={str(self.root)!r})"
+        """What a notebook shows: the sessions kept, their days, the last sync and each table's rows
+        (from the sync state, in milliseconds: no data file is opened)."""
+        head = f"FleetDataset({str(self.root)!r})"
+        try:
+            overview = self.overview()
+        except sqlite3.Error as exc:  # a repr must not raise
+            return f"{head}: its sync state cannot be read now ({exc})"
+        if overview is None:
+            return f"{head}: no sync has written here yet"
+        by_status = ", ".join(f"{n:,} {status}" for status, n in overview.by_status.items())
+        days = f" from {overview.first_day} to {overview.last_day}" if overview.first_day else ""
+        synced = f", last synced {overview.last_sync:%Y-%m-%d %H:%M} UTC" if overview.last_sync else ""
+        lines = [f"{head}: {overview.sessions:,} sessions{days} ({by_status}){synced}"]
+        counts = ", ".join(f"{table} {n:,}" for table, n in overview.rows.items())
+        lines += textwrap.wrap(f"rows: {counts}", width=100, initial_indent="  ", subsequent_indent="    ")
+        return "\n".join(lines)
+
+    def overview(self) -> DatasetOverview | None:
+        """What the dataset holds, from the sync state (``None`` where no sync has written). Read-only:
+        safe while a sync runs.
+
+        Example:
+            >>> import tempfile
+            >>> FleetDataset(tempfile.mkdtemp()).overview() is None
+            True
+        """
+        path = self.root / STATE_FILE
+        if not path.exists():
+            return None
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            by_status = dict(db.execute("SELECT status, count(*) FROM sessions GROUP BY 1 ORDER BY 2 DESC"))
+            first, last = db.execute("SELECT min(date), max(date) FROM sessions").fetchone()
+            synced = db.execute("SELECT max(finished_at) FROM runs WHERE kind = 'sync'").fetchone()[0]
+            stored = dict(db.execute("SELECT tbl, sum(rows) FROM files WHERE state IN ('live', 'staged') "
+                                     "GROUP BY tbl"))
+        finally:
+            db.close()
+        return DatasetOverview(
+            sessions=sum(by_status.values()), by_status=by_status, first_day=first, last_day=last,
+            last_sync=None if synced is None else pd.Timestamp(synced).tz_convert("UTC"),
+            rows={table: int(stored[table]) for table in TABLES if stored.get(table)})
 
     @property
     def tables(self) -> list[str]:

@@ -69,16 +69,28 @@ DEFAULT_WORKERS = 8
 OPEN_SESSIONS_PER_WORKER = 2
 
 
-def as_utc(value: Any) -> pd.Timestamp | None:
+def as_utc(value: Any, what: str = "a time") -> pd.Timestamp | None:
     """A time as a UTC ``Timestamp`` (naive means UTC; a date means its midnight); ``None`` stays None.
+    Anything else is a ``ValueError`` that names ``what`` (``"start"``), not pandas' parser error.
 
     Example:
         >>> as_utc("2026-11-16")
         Timestamp('2026-11-16 00:00:00+0000', tz='UTC')
+        >>> as_utc("yesterday", "start")
+        Traceback (most recent call last):
+        ValueError: start='yesterday' is not a time: give a date ('2026-11-01'), an ISO 8601 timestamp \
+or a datetime
     """
     if value is None:
         return None
-    ts = pd.Timestamp(value)
+    try:
+        ts = pd.Timestamp(value)
+        valid = not pd.isna(ts)
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise ValueError(f"{what}={value!r} is not a time: give a date ('2026-11-01'), an ISO 8601 timestamp "
+                         "or a datetime")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
@@ -240,7 +252,7 @@ def sync_dataset(
     """
     started_clock = time.monotonic()
     root = Path(root)
-    start_ts, end_ts = as_utc(start), as_utc(end)
+    start_ts, end_ts = as_utc(start, "start"), as_utc(end, "end")
     if start_ts is not None and end_ts is not None and end_ts <= start_ts:
         raise ValueError(f"end ({end_ts}) must be after start ({start_ts})")
     workers = DEFAULT_WORKERS if workers is None else int(workers)
@@ -339,7 +351,7 @@ def list_sessions(client: Any, start: Any = None, end: Any = None) -> pd.DataFra
     """
     from rtk_frames.fetch import fetch_sessions
 
-    start, end = as_utc(start), as_utc(end)
+    start, end = as_utc(start, "start"), as_utc(end, "end")
     sessions = fetch_sessions(client, start_time=None if start is None else start.to_pydatetime(),
                               end_time=None if end is None else end.to_pydatetime())
     started = pd.to_datetime(sessions["started_at"], utc=True)
