@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import pandas as pd
 
 from rtk_frames import fetch
+from rtk_frames._display import summary_repr
 from rtk_frames.errors import AuthenticationError, NotFoundError, RTKError
 from rtk_frames.frames.participants import participant_frame, peer_events_frame
 from rtk_frames.frames.peer_report import peer_report_series_frame
@@ -91,6 +92,8 @@ class Session:
     summary: str | None = None
     data_gaps: Sequence[str] = field(default_factory=tuple)
     source: str = ""
+
+    __repr__ = summary_repr  # a frame's shape per line, not every frame in full
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_gaps", tuple(self.data_gaps))  # a frozen record: no shared list

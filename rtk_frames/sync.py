@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from rtk_frames._display import summary_repr
 from rtk_frames.analysis import analyse, fleet_participant_table, fleet_session_table
 from rtk_frames.analysis.thresholds import Thresholds
 from rtk_frames.errors import AuthenticationError, RTKError
@@ -72,6 +73,8 @@ class FleetData:
     participant_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     session_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     has_raw_frames: bool = True
+
+    __repr__ = summary_repr  # a frame's shape per line, not every frame in full
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every frame it holds by the name the fleet report writes it under (the raw frames only when

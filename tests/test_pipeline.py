@@ -41,6 +41,21 @@ def test_collect_session_and_analyse_are_public_at_top_level(demo_session):
         demo_session.source = "elsewhere"  # type: ignore[misc]
 
 
+def test_a_session_or_a_fleet_shows_as_a_line_per_frame_not_every_frame_in_full(demo_session, sample_api):
+    text = repr(demo_session)
+    lines = text.splitlines()
+    assert lines[0] == "Session" and len(lines) < 25  # the default dataclass repr printed whole frames
+    rows, columns = demo_session.quality_stats.shape
+    assert "  quality_stats" in text and f"{rows:,} rows × {columns} columns" in text
+    assert all(f"  {name}" in text for name in demo_session.frames())
+    assert sample_api.api_token not in text
+    fleet = fetch_fleet(sample_api.client(), progress=False)
+    shown = repr(fleet)
+    assert shown.startswith("FleetData\n") and len(shown.splitlines()) < 25
+    assert f"{len(fleet.quality_stats):,} rows × {fleet.quality_stats.shape[1]} columns" in shown
+    assert all(gap[:50] in shown for gap in fleet.data_gaps)
+
+
 def test_analyse_a_session_is_the_steps_spelled_out(demo_session):
     result = rtk.analyse(demo_session)
     samples = analysis.quality_samples(demo_session.quality_stats, demo_session.peer_report_series,

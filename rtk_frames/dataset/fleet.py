@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from rtk_frames._display import summary_repr
 from rtk_frames.analysis.aggregates import (
     Aggregate,
     quality_by_aggregate,
@@ -103,6 +104,8 @@ class FleetSummary:
     worst_participants: pd.DataFrame
     worst_sessions: pd.DataFrame
     batches: int = 1
+
+    __repr__ = summary_repr  # a frame's shape per line, not every frame in full
 
     def fleet_data(self, *, start: Any = None, end: Any = None, source: str = "",
                    data_gaps: Sequence[str] = ()) -> FleetData:
