@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from rtk_frames._display import summary_repr
 from rtk_frames.analysis.causes import likely_causes
 from rtk_frames.analysis.samples import is_samples, quality_samples
 from rtk_frames.analysis.thresholds import Thresholds, _as_thresholds, thresholds_frame
@@ -84,6 +85,8 @@ class Analysis:
     causes: pd.DataFrame
     participants: pd.DataFrame
     thresholds: pd.DataFrame
+
+    __repr__ = summary_repr  # a frame's shape per line, not every frame in full
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every frame by the name it is written under (the report's parquet files).
