@@ -223,7 +223,7 @@ class Runner:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rtk-sync")
         self.futures: dict[Future[Any], tuple[SessionJob, str, str]] = {}
         # finished futures, in the order they finished: collecting one costs O(1) (``wait`` on all of
-        # them would lock every pending future at each call: ~10 % of the CPU of an 8-worker pull)
+        # them locks every pending future at each call: a few % of an 8-worker pull's GIL time, py-spy)
         self.answered: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.lists_out = 0  # participant lists asked for, not yet answered
         self.finished: list[SessionJob] = []
