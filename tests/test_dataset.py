@@ -305,6 +305,11 @@ def test_table_prunes_partitions_by_day_and_selects_columns_and_rows(synced):
         fleet.table("sessions", columns=["nope"])
     with pytest.raises(KeyError, match="unknown table"):
         fleet.table("nope")
+    for bad in ([("kidn", "=", "audio")], pads.field("kidn") == "audio"):  # a typo in a filter: its name,
+        with pytest.raises(KeyError, match=r"has no column 'kidn' \(named in filters\)"):  # not the schema
+            fleet.table("quality_stats", filters=bad)
+    with pytest.raises(ValueError, match="must be after start"):  # a reversed window is not "no rows"
+        fleet.table("quality_stats", start=end, end=start)
 
 
 def test_sql_runs_over_a_view_per_table_and_agrees_with_pandas_and_duckdb_on_the_files(synced):

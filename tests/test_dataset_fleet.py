@@ -137,6 +137,8 @@ def test_a_window_keeps_only_sessions_started_inside(fleet):
     assert len(first.sessions) and (started < days[1]).all()
     assert set(first.participant_table["session_id"]) <= set(first.sessions["session_id"])
     assert len(analyse_dataset(root, start="2000-01-01", end="2000-01-02").participant_table) == 0
+    with pytest.raises(ValueError, match="must be after start"):  # reversed: an error, not an empty fleet
+        analyse_dataset(root, start=days[1], end=days[0])
 
 
 def test_sql_in_duckdb_gives_the_same_aggregates(fleet):

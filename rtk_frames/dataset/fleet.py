@@ -51,7 +51,7 @@ from rtk_frames.analysis.fleet import FLEET_DIMENSIONS
 from rtk_frames.analysis.thresholds import Thresholds
 from rtk_frames.analysis.verdict import VERDICT_ORDER
 from rtk_frames.dataset.read import FleetDataset, open_dataset
-from rtk_frames.dataset.sync import as_utc
+from rtk_frames.dataset.sync import as_utc, utc_window
 from rtk_frames.dataset.tables import EXTRAS_COLUMN, PARTITION_COLUMN, table_schema
 
 if TYPE_CHECKING:
@@ -257,7 +257,7 @@ def fleet_batches(root: str | os.PathLike[str], *, start: Any = None, end: Any =
         []
     """
     ds = FleetDataset(root)
-    low, high = as_utc(start, "start"), as_utc(end, "end")
+    low, high = utc_window(start, end)
     samples = _day_rows(ds, "quality_stats")
     batches: list[FleetBatch] = []
     for day in sorted(_day_rows(ds, "sessions")):

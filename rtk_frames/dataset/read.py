@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
 import textwrap
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from rtk_frames.dataset.state import STAGING_DIR, STATE_FILE, StateStore, try_root_lock
-from rtk_frames.dataset.sync import as_utc
+from rtk_frames.dataset.sync import utc_window
 from rtk_frames.dataset.tables import PARTITION_COLUMN, PARTITION_SCHEMA, TABLES, table_schema, to_pandas
 from rtk_frames.dataset.write import recover
 from rtk_frames.errors import RTKError
@@ -42,9 +43,9 @@ from rtk_frames.errors import RTKError
 __all__ = ["DatasetOverview", "FleetDataset", "open_dataset"]
 
 
-def _day(value: Any, *, end: bool) -> dt.date | None:
-    """The partition day bound for ``start``/``end`` (end exclusive: a midnight end excludes its day)."""
-    ts = as_utc(value, "end" if end else "start")
+def _day(ts: pd.Timestamp | None, *, end: bool) -> dt.date | None:
+    """The partition day bound for a UTC ``start``/``end`` (end exclusive: a midnight end excludes its
+    day)."""
     if ts is None:
         return None
     day = ts.date()
@@ -167,7 +168,8 @@ class FleetDataset:
         """
         dataset = self._arrow_dataset(name)
         expression = None
-        low, high = _day(start, end=False), _day(end, end=True)
+        start_ts, end_ts = utc_window(start, end)
+        low, high = _day(start_ts, end=False), _day(end_ts, end=True)
         date = pads.field(PARTITION_COLUMN)
         if low is not None:
             expression = date >= pa.scalar(low, pa.date32())
@@ -182,7 +184,14 @@ class FleetDataset:
         unknown = [c for c in wanted if c not in dataset.schema.names]
         if unknown:
             raise KeyError(f"table {name!r} has no column(s) {unknown}")
-        return to_pandas(dataset.to_table(columns=wanted, filter=expression))
+        try:
+            data = dataset.to_table(columns=wanted, filter=expression)
+        except pa.ArrowInvalid as exc:  # a filter on a column the table lacks: say which, not the schema
+            missing = re.search(r"FieldRef\.Name\(([^)]*)\)", str(exc))
+            if missing is None:
+                raise
+            raise KeyError(f"table {name!r} has no column {missing.group(1)!r} (named in filters)") from None
+        return to_pandas(data)
 
     # ---------------------------------------------------------------- DuckDB
 

@@ -61,7 +61,7 @@ from rtk_frames.dataset.write import Commit, recover
 from rtk_frames.errors import RTKError
 
 __all__ = ["DEFAULT_WORKERS", "PARTS", "PART_TABLES", "SyncSummary", "as_utc", "list_sessions",
-           "sync_dataset"]
+           "sync_dataset", "utc_window"]
 
 #: requests in flight at once (they wait on the network and the rate budget, not the CPU)
 DEFAULT_WORKERS = 8
@@ -92,6 +92,25 @@ or a datetime
         raise ValueError(f"{what}={value!r} is not a time: give a date ('2026-11-01'), an ISO 8601 timestamp "
                          "or a datetime")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def utc_window(start: Any, end: Any, *,
+               empty_ok: bool = True) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``[start, end)`` as UTC times (:func:`as_utc`; either may be ``None``: open). An end before its
+    start is a ``ValueError`` (a reversed window is a mistake, not "no rows"); so is an empty window
+    (``end == start``) unless ``empty_ok`` (reading one gives no rows, as a live pull of it does).
+
+    Example:
+        >>> utc_window("2026-11-01", None)
+        (Timestamp('2026-11-01 00:00:00+0000', tz='UTC'), None)
+        >>> utc_window("2026-12-01", "2026-11-01")
+        Traceback (most recent call last):
+        ValueError: end (2026-11-01 00:00:00+00:00) must be after start (2026-12-01 00:00:00+00:00)
+    """
+    low, high = as_utc(start, "start"), as_utc(end, "end")
+    if low is not None and high is not None and (high < low or (high == low and not empty_ok)):
+        raise ValueError(f"end ({high}) must be after start ({low})")
+    return low, high
 
 
 def _fingerprint(row: Mapping[Any, Any]) -> str:
@@ -252,9 +271,7 @@ def sync_dataset(
     """
     started_clock = time.monotonic()
     root = Path(root)
-    start_ts, end_ts = as_utc(start, "start"), as_utc(end, "end")
-    if start_ts is not None and end_ts is not None and end_ts <= start_ts:
-        raise ValueError(f"end ({end_ts}) must be after start ({start_ts})")
+    start_ts, end_ts = utc_window(start, end, empty_ok=False)  # a sync of nothing is a mistake
     workers = DEFAULT_WORKERS if workers is None else int(workers)
     if workers < 1:
         raise ValueError("workers must be at least 1")
