@@ -109,13 +109,11 @@ def fetch_fleet(
         1
     """
     from rtk_frames import fetch
-    from rtk_frames.dataset.sync import as_utc, list_sessions
+    from rtk_frames.dataset.sync import list_sessions, utc_window
     from rtk_frames.frames.participants import participant_frame
     from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
 
-    start, end = as_utc(start_time, "start_time"), as_utc(end_time, "end_time")
-    if start is not None and end is not None and start > end:
-        raise ValueError(f"fetch_fleet: start_time {start} is after end_time {end}")
+    start, end = utc_window(start_time, end_time, names=("start_time", "end_time"))
     sessions = list_sessions(client, start, end)
     if max_sessions is not None:
         sessions = sessions.head(max_sessions)

@@ -113,20 +113,14 @@ class FleetDataset:
             >>> FleetDataset(tempfile.mkdtemp()).overview() is None
             True
         """
-        path = self.root / STATE_FILE
-        if not path.exists():
+        if not (self.root / STATE_FILE).exists():
             return None
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
-        try:
-            by_status = dict(db.execute("SELECT status, count(*) FROM sessions GROUP BY 1 ORDER BY 2 DESC"))
-            first, last = db.execute("SELECT min(date), max(date) FROM sessions").fetchone()
-            synced = db.execute("SELECT max(finished_at) FROM runs WHERE kind = 'sync'").fetchone()[0]
-            stored = dict(db.execute("SELECT tbl, sum(rows) FROM files WHERE state IN ('live', 'staged') "
-                                     "GROUP BY tbl"))
-        finally:
-            db.close()
+        with StateStore.open_read_only(self.root) as state:
+            held = state.holdings()
+        by_status, stored, synced = held["by_status"], held["rows"], held["last_sync"]
         return DatasetOverview(
-            sessions=sum(by_status.values()), by_status=by_status, first_day=first, last_day=last,
+            sessions=sum(by_status.values()), by_status=by_status, first_day=held["first_day"],
+            last_day=held["last_day"],
             last_sync=None if synced is None else pd.Timestamp(synced).tz_convert("UTC"),
             rows={table: int(stored[table]) for table in TABLES if stored.get(table)})
 

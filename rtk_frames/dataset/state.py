@@ -153,6 +153,14 @@ class StateStore:
                        (SCHEMA_VERSION,))
         return cls(path, db)
 
+    @classmethod
+    def open_read_only(cls, root: str | os.PathLike[str]) -> StateStore:
+        """The state database of ``root``, read-only: no lock, no schema change, and (WAL) readable while
+        a sync writes. Its file must exist."""
+        path = Path(root)
+        db = sqlite3.connect(f"{(path / STATE_FILE).resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        return cls(path, db)
+
     def close(self) -> None:
         self.db.close()
 
@@ -220,6 +228,21 @@ class StateStore:
         return list(self.db.execute(
             "SELECT tbl, date, COUNT(*) FROM files WHERE state IN ('live', 'staged') GROUP BY tbl, date"
             " ORDER BY tbl, date"))
+
+    def holdings(self) -> dict[str, Any]:
+        """What the dataset holds, by the state: ``by_status`` (``{status: sessions}``, most first),
+        ``first_day`` and ``last_day``, ``last_sync`` (when the last sync finished, ISO text) and ``rows``
+        (``{table: rows}`` of its committed files)."""
+        query = self.db.execute
+        first, last = query("SELECT min(date), max(date) FROM sessions").fetchone()
+        return {
+            "by_status": dict(query("SELECT status, count(*) FROM sessions GROUP BY 1 ORDER BY 2 DESC")),
+            "first_day": first,
+            "last_day": last,
+            "last_sync": query("SELECT max(finished_at) FROM runs WHERE kind = 'sync'").fetchone()[0],
+            "rows": dict(query("SELECT tbl, sum(rows) FROM files WHERE state IN ('live', 'staged')"
+                               " GROUP BY tbl")),
+        }
 
     def pending_files(self) -> tuple[list[str], list[str]]:
         """(staged paths, obsolete paths): a commit's file moves not yet done."""

@@ -94,11 +94,12 @@ or a datetime
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def utc_window(start: Any, end: Any, *,
-               empty_ok: bool = True) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def utc_window(start: Any, end: Any, *, empty_ok: bool = True,
+               names: tuple[str, str] = ("start", "end")) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """``[start, end)`` as UTC times (:func:`as_utc`; either may be ``None``: open). An end before its
     start is a ``ValueError`` (a reversed window is a mistake, not "no rows"); so is an empty window
     (``end == start``) unless ``empty_ok`` (reading one gives no rows, as a live pull of it does).
+    ``names`` are the arguments' names in the caller, for the message.
 
     Example:
         >>> utc_window("2026-11-01", None)
@@ -107,9 +108,9 @@ def utc_window(start: Any, end: Any, *,
         Traceback (most recent call last):
         ValueError: end (2026-11-01 00:00:00+00:00) must be after start (2026-12-01 00:00:00+00:00)
     """
-    low, high = as_utc(start, "start"), as_utc(end, "end")
+    low, high = as_utc(start, names[0]), as_utc(end, names[1])
     if low is not None and high is not None and (high < low or (high == low and not empty_ok)):
-        raise ValueError(f"end ({high}) must be after start ({low})")
+        raise ValueError(f"{names[1]} ({high}) must be after {names[0]} ({low})")
     return low, high
 
 
