@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import signal
 import sys
 import threading
@@ -58,6 +59,7 @@ EXIT_NOT_FOUND = 4  # an unknown session/participant/peer id (404)
 EXIT_NETWORK = 5  # no answer: connection refused or dropped, DNS, timeout
 EXIT_API_ERROR = 6  # any other answer the service gave: rate limited, 5xx after retries, an unreadable body
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away (``… | head``): 128 + SIGPIPE, as for cat
 EXIT_EXPECTED_FAILURE = EXIT_USAGE  # kept for callers of the old single status
 #: exit status -> what it means (the CLI's --help epilog and the README list the same)
 EXIT_STATUSES = {
@@ -70,6 +72,7 @@ EXIT_STATUSES = {
     EXIT_NETWORK: "network: no answer from the API (connection refused or dropped, timeout)",
     EXIT_API_ERROR: "another API error (rate limited or a 5xx after retries, an unreadable answer)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); an output directory is left untouched",
+    EXIT_BROKEN_PIPE: "the output's reader went away (e.g. piped into head): stopped quietly",
 }
 DEMO_SOURCE = "the bundled demo dataset (served by an in-process sandbox)"
 SESSION_COLUMNS = ("session_id", "meeting_display_name", "status", "started_at", "ended_at",
@@ -556,6 +559,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"rtk-frames: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `rtk-frames sessions | head`: the reader has what it wanted; no error line
+        if from_shell:  # and no second one when Python flushes stdout at exit
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (RTKError, OSError) as exc:  # OSError: e.g. the output directory cannot be written
         print(f"rtk-frames: error: {exc}", file=sys.stderr)
         return _exit_status(exc)

@@ -117,6 +117,25 @@ def test_a_sync_from_a_date_runs_up_to_now_and_one_without_a_start_is_a_usage_er
     assert not (tmp_path / "all").exists()
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`rtk-frames sessions | head -1`: seen printing 'rtk-frames: error: [Errno 32] Broken pipe'."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rtk_frames.cli import EXIT_BROKEN_PIPE
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = subprocess.Popen([sys.executable, "-m", "rtk_frames.cli", "sessions", "--demo"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert command.stdout is not None and command.stderr is not None
+    command.stdout.close()  # before it writes a line (it is still importing pandas)
+    errors = command.stderr.read().decode()
+    assert command.wait(timeout=120) == EXIT_BROKEN_PIPE
+    assert errors == ""
+
+
 def test_sessions_demo_prints_the_table_and_writes_safe_csv(no_credentials, tmp_path, capsys):
     path = tmp_path / "sessions.csv"
     assert main(["sessions", "--demo", "--csv", str(path)]) == 0
