@@ -182,6 +182,24 @@ def test_the_sync_bar_shows_a_wait_for_the_rate_budget_on_an_80_column_terminal(
     assert "ETA 4h05m" in line and "s (rate budget)" in line, line
 
 
+def test_the_sync_eta_is_never_shorter_than_the_wait_under_way(capsys):
+    """Seen in a sync: 'ETA 8s, waiting 9s (rate budget)'."""
+    from rtk_frames.dataset.progress import Progress, WaitWatch
+
+    class Limiter:  # a budget that grants the rest at once, but a request has 30 s still to wait
+        def waiting_s(self) -> float:
+            return 30.0
+
+        def time_for(self, requests: int) -> float:
+            return 1.0
+
+    bar = Progress(True, WaitWatch(Limiter()))
+    bar.begin({frozenset({"core"}): 5}, 0, {"core"})  # pytest's stderr is no terminal: plain lines
+    bar.update(10, 1, 5, [2], queued={frozenset({"core"}): 3}, in_flight=1, unlisted=0)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "ETA 30s, waiting 30s (rate budget)" in last, last
+
+
 def test_a_log_gets_a_line_every_interval_and_when_a_wait_begins_not_every_redraw():
     import io
 

@@ -165,6 +165,8 @@ class Progress:
         by_pace = remaining / observed if observed else float("nan")
         by_budget = self.watch.budget_s(remaining) if self.watch is not None else float("nan")
         eta = max(by_pace, by_budget) if observed else by_budget  # the slower of the two, once known
+        if self.watch is not None and (under_way := self.watch.longest_wait_s()) > 0:
+            eta = under_way if math.isnan(eta) else max(eta, under_way)  # never less than the current wait
         waiting = rate_wait_postfix(self.watch.limiter) if self.watch is not None else ""
         postfix = ", " + sync_postfix(eta, waiting, done, total)
         if self.log is not None:
