@@ -138,7 +138,7 @@ class Batch:
         day = {j.session_id: j.date for j in jobs}
         try:
             frames = flatten([payload for j in jobs for payload in j.raw[part]])
-            placed = {table: _placed(frame, owner) for table, frame in frames.items()}  # may raise
+            placed = {table: _placed(frame, table, owner) for table, frame in frames.items()}  # may raise
         except RTKError as exc:  # _Unplaced included
             if len(jobs) == 1:
                 jobs[0].fail(part, exc)
@@ -146,12 +146,14 @@ class Batch:
             for job in jobs:
                 one = Batch(self.commit, self.summary, [job])
                 one._flatten(part, flatten)
-                for table, queued in one.frames.items():
-                    self.frames.setdefault(table, []).extend(queued)
+                for table, converted in one.arrow.items():
+                    self.arrow.setdefault(table, []).extend(converted)
             return
-        for table, frame in placed.items():
-            if len(frame):
-                self.add(table, frame["session_id"].map(day).tolist(), frame)
+        for table, (rows, sessions) in placed.items():
+            if rows.num_rows:
+                days = pa.array([day[session] for session in sessions], type=pa.string())
+                self.arrow.setdefault(table, []).append((rows, days))
+                self.summary.rows[table] = self.summary.rows.get(table, 0) + rows.num_rows
         for job in jobs:
             job.raw.pop(part, None)
 
@@ -211,17 +213,27 @@ class _Unplaced(RTKError):
     """Rows whose participant is none of those asked for: their session is unknown."""
 
 
-def _placed(frame: pd.DataFrame, owner: dict[str, str]) -> pd.DataFrame:
-    """``frame`` with ``session_id`` set from the participant each row belongs to (answers were asked
-    for by participant, so that is certain); frames without rows pass through."""
+def _placed(frame: pd.DataFrame, table: str, owner: dict[str, str]) -> tuple[pa.Table, list[str]]:
+    """``frame`` as Arrow rows of ``table`` with ``session_id`` set from the participant each row belongs
+    to (answers were asked for by participant, so that is certain), and that session id per row.
+
+    Example:
+        >>> frame = pd.DataFrame({"participant_id": ["p1", "p2"]})
+        >>> rows, sessions = _placed(frame, "quality_stats", {"p1": "s1", "p2": "s2"})
+        >>> rows.column("session_id").to_pylist(), sessions
+        (['s1', 's2'], ['s1', 's2'])
+    """
     frame.attrs = {}
     if not len(frame):
-        return frame
+        return frame_to_arrow(frame, table), []
     sessions = [owner.get(pid) for pid in frame["participant_id"].tolist()]  # a dict lookup per row
     unplaced = sessions.count(None)
     if unplaced:
         raise _Unplaced(f"{unplaced} rows name no participant that was asked for")
-    return frame.assign(session_id=pd.Series(sessions, index=frame.index, dtype="str"))
+    rows = frame_to_arrow(frame, table)  # set in Arrow: a pandas text Series of them costs more than this
+    position = rows.schema.get_field_index("session_id")
+    rows = rows.set_column(position, rows.schema.field(position), pa.array(sessions, type=pa.string()))
+    return rows, sessions  # type: ignore[return-value]  # no None left
 
 
 def settle(job: SessionJob, batch: Batch) -> None:
