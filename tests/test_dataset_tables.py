@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import rtk_frames as rtk
 from rtk_frames.dataset.tables import EXTRAS_COLUMN, TABLES, conform, frame_to_arrow, table_schema, to_pandas
 
 _VALUES = {
@@ -146,7 +147,7 @@ def test_frames_with_different_columns_join_in_arrow_as_pandas_would_join_them(s
     """A commit's events come from details answers and peer reports (different columns): joined run by
     run in Arrow, the rows, their order, every column and the extras JSON are what one pandas concat and
     one conversion give."""
-    from rtk_frames.dataset.batch import _as_arrow, flatten_details, flatten_reports
+    from rtk_frames.dataset.batch import _as_arrow
 
     client = sample_api.client()
     session_id = client.get_sessions()["data"]["sessions"][0]["id"]
@@ -154,11 +155,66 @@ def test_frames_with_different_columns_join_in_arrow_as_pandas_would_join_them(s
     details = [client.get_session_participant_details(session_id, p, include_peer_events=True)
                for p in people]
     reports = [client.get_participant_data_from_peer_id(p) for p in people]
-    from_details = flatten_details(details)["peer_events"].assign(session_id=session_id)
-    from_reports = flatten_reports(reports)["peer_events"].assign(session_id=session_id)
+    from_details = rtk.peer_events_frame(details).assign(session_id=session_id)
+    from_reports = rtk.peer_events_frame(reports).assign(session_id=session_id)
     assert list(from_details.columns) != list(from_reports.columns)
     assert len(from_details) and len(from_reports)
     frames = [from_details, from_reports, from_details.head(3)]
     joined = _as_arrow(frames, "peer_events")
     assert joined.equals(frame_to_arrow(pd.concat(frames, ignore_index=True), "peer_events"))
     assert joined.num_rows == sum(map(len, frames))
+
+
+# the flatteners whose rows the sync builds as Arrow, and the dataset table each fills
+_ARROW_ROWS = {"participant_frame": "participant_details", "peer_events_frame": "peer_events",
+               "quality_stats_frame": "quality_stats", "quality_segments_frame": "quality_segments",
+               "peer_report_frame": "peer_reports", "peer_report_series_frame": "peer_report_series"}
+
+
+@pytest.mark.parametrize("frame_name", sorted(_ARROW_ROWS))
+def test_the_syncs_arrow_rows_are_the_in_memory_frames_rows(frame_name):
+    """The sync builds these flatteners' rows as Arrow (``X_rows(...).table()``), never as a frame. In
+    the dataset's schema they must be exactly what the frame converts to, extras JSON included, for the
+    sample payloads and for any mutation of them (``tests/test_frames_any_json.py``'s)."""
+    import importlib
+    import warnings
+
+    from hypothesis import HealthCheck
+
+    from rtk_frames.errors import RTKError
+    from tests.test_frames_any_json import SAMPLES, mutated_samples
+
+    frame_fn = getattr(rtk, frame_name)
+    rows_fn = getattr(importlib.import_module(frame_fn.__module__), frame_name.replace("_frame", "_rows"))
+    table = _ARROW_ROWS[frame_name]
+
+    def both(payload):
+        out = []
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            for build in (lambda: conform(rows_fn(payload).table(), table),
+                          lambda: frame_to_arrow(frame_fn(payload), table)):
+                try:
+                    out.append(build())
+                except RTKError as error:
+                    out.append(type(error))
+        return out
+
+    stored = 0
+    for sample in SAMPLES:
+        arrow, converted = both(sample)
+        assert arrow == converted if not isinstance(arrow, pa.Table) else arrow.equals(converted), frame_name
+        stored += arrow.num_rows if isinstance(arrow, pa.Table) else 0
+    assert stored, f"no sample gives {frame_name} rows: the check would be empty"
+
+    @settings(max_examples=60, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(payload=mutated_samples())
+    def check(payload):
+        arrow, converted = both(payload)
+        if isinstance(arrow, pa.Table):
+            assert arrow.equals(converted), (arrow.to_pydict(), converted.to_pydict())
+        else:
+            assert arrow == converted
+
+    check()

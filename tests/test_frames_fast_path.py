@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from rtk_frames.errors import RTKError
 from rtk_frames.frames import _coerce
-from rtk_frames.frames._coerce import CoercionReport, build_frame
+from rtk_frames.frames._coerce import CoercionReport, build_frame, build_table
 from tests.test_frames_any_json import FLATTENERS, JSON_VALUES, SAMPLES, mutated_samples
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
@@ -110,3 +110,31 @@ def test_every_flattener_gives_the_same_frame_either_way(flatten: Callable[[Any]
         assert_same(*both_paths(lambda: flatten(payload)))
 
     check()
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_columns(), st.booleans())
+def test_the_arrow_table_holds_exactly_the_frames_rows(drawn: tuple[dict[str, list[Any]], pa.Schema],
+                                                       small: bool) -> None:
+    """``build_table`` (what the dataset's sync writes, no pandas on the way) gives the frame's columns,
+    values, declared types and counted coercions, on either size path."""
+    columns, schema = drawn
+    results = []
+    with small_frame_rows(10**9 if small else -1), warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        for build in (build_table, build_frame):
+            report = CoercionReport("demo")
+            try:
+                results.append((build(columns, schema, report=report), report.as_dict()))
+            except RTKError as error:
+                results.append((type(error), None))
+    (table, table_counts), (frame, frame_counts) = results
+    if not isinstance(frame, pd.DataFrame):
+        assert table == frame
+        return
+    assert isinstance(table, pa.Table)
+    assert table_counts == frame_counts
+    assert table.column_names == list(frame.columns)
+    assert [table.schema.field(f.name).type for f in schema] == list(schema.types)
+    pd.testing.assert_frame_equal(_coerce._table_frame(table), frame,
+                                  check_exact=True)

@@ -3,13 +3,15 @@
 A :class:`Writer` thread takes finished sessions and, every :data:`COMMIT_EVERY_S` seconds or
 :data:`COMMIT_EVERY_SESSIONS` sessions, turns its :class:`Batch` into one
 :class:`rtk_frames.dataset.write.Commit`: all the sessions' participant details go through one flattener
-call per table (rows are placed in their session by the participant they were asked for), likewise the
-peer reports, then one Arrow conversion per table, one file per table and day, and every session's new
-state, in one transaction. A body no flattener can read fails only its session's part.
+call per table, built as Arrow rows (the in-memory frames' rows, without pandas) and placed in their
+session by the participant they were asked for; likewise the peer reports; the other frames (the
+listing's rows, participants, chat, transcripts) take one Arrow conversion per table. Then one file per
+table and day, and every session's new state, in one transaction. A body no flattener can read fails
+only its session's part.
 
 Example:
-    >>> flatten_details([])["quality_stats"].empty
-    True
+    >>> flatten_details([])["quality_stats"].num_rows
+    0
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pyarrow.compute as pc
 from rtk_frames.dataset.fetching import TRANSCRIPT_MAX_ATTEMPTS, SessionJob, part_owner
 from rtk_frames.dataset.state import utc_now
 from rtk_frames.dataset.summary import SyncSummary
-from rtk_frames.dataset.tables import frame_to_arrow
+from rtk_frames.dataset.tables import conform, frame_to_arrow
 from rtk_frames.dataset.write import Commit
 from rtk_frames.errors import RTKError
 
@@ -44,42 +46,45 @@ COMMIT_EVERY_SESSIONS = 100
 ABSORB_EVERY_S = 1.0
 
 
-def flatten_details(payloads: list[Any]) -> dict[str, pd.DataFrame]:
-    """Participant-details answers -> four tables (one flattener call each).
+def flatten_details(payloads: list[Any]) -> dict[str, pa.Table]:
+    """Participant-details answers -> four tables of Arrow rows (one flattener call each; the rows of
+    the in-memory frames, built without pandas: the dataset writes Arrow).
 
     Example:
-        >>> sorted(flatten_details([]))
-        ['participant_details', 'peer_events', 'quality_segments', 'quality_stats']
+        >>> {name: rows.num_rows for name, rows in flatten_details([]).items()}
+        {'participant_details': 0, 'quality_stats': 0, 'quality_segments': 0, 'peer_events': 0}
     """
-    from rtk_frames.frames.participants import participant_frame, peer_events_frame
-    from rtk_frames.frames.quality import quality_segments_frame, quality_stats_frame
+    from rtk_frames.frames.participants import participant_rows, peer_events_rows
+    from rtk_frames.frames.quality import quality_segments_rows, quality_stats_rows
 
-    return {"participant_details": participant_frame(payloads),
-            "quality_stats": quality_stats_frame(payloads),
-            "quality_segments": quality_segments_frame(payloads),
-            "peer_events": peer_events_frame(payloads)}
+    return {"participant_details": participant_rows(payloads).table(),
+            "quality_stats": quality_stats_rows(payloads).table(),
+            "quality_segments": quality_segments_rows(payloads).table(),
+            "peer_events": peer_events_rows(payloads).table()}
 
 
-def flatten_reports(payloads: list[Any]) -> dict[str, pd.DataFrame]:
-    """Peer reports -> three tables. Reports are asked for by the participant's id, which is its peer
-    id: a report that does not name its peer gets that id.
+def flatten_reports(payloads: list[Any]) -> dict[str, pa.Table]:
+    """Peer reports -> three tables of Arrow rows. Reports are asked for by the participant's id, which
+    is its peer id: a report that does not name its peer gets that id.
 
     Example:
         >>> report = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {}}}}}
-        >>> flatten_reports([report])["peer_reports"]["peer_id"].tolist()
+        >>> flatten_reports([report])["peer_reports"].column("peer_id").to_pylist()
         ['p1']
     """
-    from rtk_frames.frames.participants import peer_events_frame
-    from rtk_frames.frames.peer_report import peer_report_frame, peer_report_series_frame
+    from rtk_frames.frames.participants import peer_events_rows
+    from rtk_frames.frames.peer_report import peer_report_rows, peer_report_series_rows
 
-    frames = {"peer_reports": peer_report_frame(payloads),
-              "peer_report_series": peer_report_series_frame(payloads),
-              "peer_events": peer_events_frame(payloads)}
+    tables = {"peer_reports": peer_report_rows(payloads).table(),
+              "peer_report_series": peer_report_series_rows(payloads).table(),
+              "peer_events": peer_events_rows(payloads).table()}
     for name in ("peer_reports", "peer_report_series"):
-        frame = frames[name]
-        if "peer_id" in frame.columns and frame["peer_id"].isna().any():
-            frames[name] = frame.assign(peer_id=frame["peer_id"].fillna(frame["participant_id"]))
-    return frames
+        rows = tables[name]
+        position = rows.schema.get_field_index("peer_id")
+        if rows.num_rows and rows.column(position).null_count:
+            filled = pc.coalesce(rows.column(position), rows.column("participant_id"))
+            tables[name] = rows.set_column(position, rows.schema.field(position), filled)
+    return tables
 
 
 @dataclass
@@ -128,7 +133,7 @@ class Batch:
     def __bool__(self) -> bool:
         return bool(self.jobs or self.frames or self.listings or self.arrow or self.commit)
 
-    def _flatten(self, part: str, flatten: Callable[[list[Any]], dict[str, pd.DataFrame]]) -> None:
+    def _flatten(self, part: str, flatten: Callable[[list[Any]], dict[str, pa.Table]]) -> None:
         """All jobs' answers of ``part`` through one flattener call per table; rows go to their session's
         day. A batch that fails (a body no flattener can read) is redone job by job to find the culprit."""
         jobs = [j for j in self.jobs if part in j.parts and part not in j.errors and j.raw.get(part)]
@@ -213,27 +218,26 @@ class _Unplaced(RTKError):
     """Rows whose participant is none of those asked for: their session is unknown."""
 
 
-def _placed(frame: pd.DataFrame, table: str, owner: dict[str, str]) -> tuple[pa.Table, list[str]]:
-    """``frame`` as Arrow rows of ``table`` with ``session_id`` set from the participant each row belongs
-    to (answers were asked for by participant, so that is certain), and that session id per row.
+def _placed(rows: pa.Table, table: str, owner: dict[str, str]) -> tuple[pa.Table, list[str]]:
+    """``rows`` in ``table``'s schema with ``session_id`` set from the participant each row belongs to
+    (answers were asked for by participant, so that is certain), and that session id per row.
 
     Example:
-        >>> frame = pd.DataFrame({"participant_id": ["p1", "p2"]})
-        >>> rows, sessions = _placed(frame, "quality_stats", {"p1": "s1", "p2": "s2"})
-        >>> rows.column("session_id").to_pylist(), sessions
+        >>> rows = pa.table({"participant_id": ["p1", "p2"]})
+        >>> placed, sessions = _placed(rows, "quality_stats", {"p1": "s1", "p2": "s2"})
+        >>> placed.column("session_id").to_pylist(), sessions
         (['s1', 's2'], ['s1', 's2'])
     """
-    frame.attrs = {}
-    if not len(frame):
-        return frame_to_arrow(frame, table), []
-    sessions = [owner.get(pid) for pid in frame["participant_id"].tolist()]  # a dict lookup per row
+    conformed = conform(rows, table)
+    if not rows.num_rows:
+        return conformed, []
+    sessions = [owner.get(pid) for pid in rows.column("participant_id").to_pylist()]  # a dict lookup per row
     unplaced = sessions.count(None)
     if unplaced:
         raise _Unplaced(f"{unplaced} rows name no participant that was asked for")
-    rows = frame_to_arrow(frame, table)  # set in Arrow: a pandas text Series of them costs more than this
-    position = rows.schema.get_field_index("session_id")
-    rows = rows.set_column(position, rows.schema.field(position), pa.array(sessions, type=pa.string()))
-    return rows, sessions  # type: ignore[return-value]  # no None left
+    position = conformed.schema.get_field_index("session_id")
+    placed = conformed.set_column(position, conformed.schema.field(position), pa.array(sessions, pa.string()))
+    return placed, sessions  # type: ignore[return-value]  # no None left
 
 
 def settle(job: SessionJob, batch: Batch) -> None:

@@ -49,6 +49,7 @@ import re
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from typing import Any
@@ -65,7 +66,9 @@ from rtk_frames.schemas import SCHEMAS
 
 __all__ = [
     "CoercionReport",
+    "Flat",
     "build_frame",
+    "build_table",
     "flatten_record",
     "normalize_key",
     "parse_timestamps",
@@ -449,16 +452,59 @@ def make_frame(
     return finish(frame, report)
 
 
-def stacked_samples_frame(
+def make_table(
+    name: str,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    report: CoercionReport,
+) -> pa.Table:
+    """:func:`make_frame`'s frame as an Arrow table (see :func:`build_table`), with the same one warning.
+
+    Example:
+        >>> make_table("quality_stats", {"quality": [90]}, report=CoercionReport("demo")).num_rows
+        1
+    """
+    table = build_table(columns, SCHEMAS[name], report=report)
+    if report:
+        report.warn(stacklevel=_first_caller_outside_the_package())
+    return table
+
+
+@dataclass(frozen=True)
+class Flat:
+    """A flattener's rows before they are built: the frame's name in ``SCHEMAS``, its raw columns and
+    the coercions counted so far. :meth:`frame` builds the DataFrame (what the public flatteners
+    return), :meth:`table` the same rows as Arrow (what the dataset writes). Build it once.
+
+    Example:
+        >>> flat = Flat("quality_stats", {"quality": [90]}, CoercionReport("demo"))
+        >>> flat.table().column("quality").to_pylist(), flat.frame()["quality"].tolist()
+        ([90.0], [90.0])
+    """
+
+    name: str
+    columns: Mapping[str, Sequence[Any]]
+    report: CoercionReport
+
+    def frame(self) -> pd.DataFrame:
+        """The typed DataFrame (see :func:`make_frame`)."""
+        return make_frame(self.name, self.columns, report=self.report)
+
+    def table(self) -> pa.Table:
+        """The same rows as an Arrow table (see :func:`make_table`)."""
+        return make_table(self.name, self.columns, report=self.report)
+
+
+def stacked_samples(
     name: str,
     runs: Sequence[tuple[tuple[Any, ...], Sequence[Any]]],
     context: Sequence[str],
     *,
     report: CoercionReport,
     aside: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """The long frame ``name`` of sample lists stacked: ``runs`` are ``(context values, samples)``, the
-    context values (one per name in ``context``) repeated on each of the run's sample rows.
+) -> Flat:
+    """The rows of the long frame ``name``: sample lists stacked; ``runs`` are ``(context values,
+    samples)``, the context values (one per name in ``context``) repeated on each of the run's sample rows.
 
     A sample's own copy of a context field is kept aside, not lost: as ``aside[column]``, else
     ``sample_<column>``. Samples go through :func:`sample_columns` with the frame's schema (the fast path);
@@ -466,8 +512,8 @@ def stacked_samples_frame(
 
     Example:
         >>> runs = [(("p1", "audio"), [{"quality": 90}, {"quality": 80}]), (("p1", "video"), [{"kind": 2}])]
-        >>> df = stacked_samples_frame("quality_stats", runs, ("participant_id", "kind"),
-        ...                            report=CoercionReport("demo"))
+        >>> df = stacked_samples("quality_stats", runs, ("participant_id", "kind"),
+        ...                      report=CoercionReport("demo")).frame()
         >>> df[["participant_id", "kind", "quality", "sample_kind"]].values.tolist()
         [['p1', 'audio', 90.0, nan], ['p1', 'audio', 80.0, nan], ['p1', 'video', nan, 2.0]]
     """
@@ -486,7 +532,7 @@ def stacked_samples_frame(
                                for _ in range(count)]
         else:
             columns[column] = repeat_text(values, counts)
-    return make_frame(name, columns, report=report)
+    return Flat(name, columns, report)
 
 
 def _canonical(value: Any) -> Any:
@@ -970,6 +1016,41 @@ def build_frame(
         >>> df.dtypes.astype(str).to_dict()
         {'id': 'str', 'duration': 'float64', 'extra_flag': 'boolean'}
     """
+    n_rows, specs = _specs(columns, schema)
+    if n_rows <= SMALL_FRAME_ROWS:
+        frame = _small_frame(specs, n_rows, report)
+    else:
+        frame = _table_frame(_specs_table(specs, n_rows, report, together=False))
+    frame.attrs = {"rtk_frames": {"frame": report.frame, "coercions": report.as_dict()}}
+    return frame
+
+
+def build_table(
+    columns: Mapping[str, Sequence[Any]],
+    schema: pa.Schema,
+    *,
+    report: CoercionReport,
+) -> pa.Table:
+    """The Arrow table of :func:`build_frame`'s frame, built without pandas: the same columns, in the same
+    order, the same values and the same coercions counted (timestamps ``timestamp[us, UTC]``, text
+    ``string``, ``float64`` with nulls for NA, ``int64``, ``bool``). For code that writes Arrow (the
+    dataset's sync): a frame and its conversion back cost more than the coercions themselves.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> schema = pa.schema([("id", pa.string()), ("duration", pa.float64())])
+        >>> table = build_table({"id": ["a"], "duration": ["x"]}, schema, report=CoercionReport("demo"))
+        >>> table.to_pydict(), table.schema.field("duration").type
+        ({'id': ['a'], 'duration': [None]}, DataType(double))
+    """
+    n_rows, specs = _specs(columns, schema)
+    return _specs_table(specs, n_rows, report, together=n_rows <= SMALL_FRAME_ROWS)
+
+
+def _specs(columns: Mapping[str, Sequence[Any]],
+           schema: pa.Schema) -> tuple[int, list[tuple[str, pa.DataType, Any]]]:
+    """The row count and ``(name, Arrow type, raw values or None)`` of every column to build: the
+    declared ones in order, then the unknown ones with a value (sorted, their type inferred)."""
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
         raise ValueError(f"columns have different lengths: {sorted(lengths)}")
@@ -982,19 +1063,41 @@ def build_frame(
         extra_type = _infer_extra(values)
         if extra_type is not None:
             specs.append((name, extra_type, values))
-    if n_rows <= SMALL_FRAME_ROWS:
-        frame = _small_frame(specs, n_rows, report)
+    return n_rows, specs
+
+
+def _specs_table(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int, report: CoercionReport, *,
+                 together: bool) -> pa.Table:
+    """The columns of ``specs`` coerced into one Arrow table; ``together``: the columns of one type in
+    one coercion (see :func:`_coerce_together`), cut into zero-copy slices."""
+    arrays: list[Any] = [None] * len(specs)
+    if together:
+        by_type: dict[pa.DataType, list[int]] = {}
+        for position, (_, arrow_type, _) in enumerate(specs):
+            by_type.setdefault(arrow_type, []).append(position)
+        for arrow_type, positions in by_type.items():
+            joined = _coerce_together([(specs[p][0], specs[p][2]) for p in positions], arrow_type, n_rows,
+                                      report)
+            for k, position in enumerate(positions):
+                arrays[position] = joined.slice(k * n_rows, n_rows)
     else:
         arrays = [pa.nulls(n_rows, type=arrow_type) if values is None
                   else coerce_array(values, arrow_type, column=name, report=report)
                   for name, arrow_type, values in specs]
-        fields = [pa.field(name, arrow_type) for name, arrow_type, _ in specs]
-        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-        frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
-        for field in fields:  # make sure timestamps keep microseconds and UTC whatever pyarrow/pandas chose
-            if pa.types.is_timestamp(field.type) and str(frame[field.name].dtype) != "datetime64[us, UTC]":
-                frame[field.name] = frame[field.name].astype("datetime64[us, UTC]")
-    frame.attrs = {"rtk_frames": {"frame": report.frame, "coercions": report.as_dict()}}
+    return pa.Table.from_arrays(arrays, schema=_arrow_schema(tuple((name, t) for name, t, _ in specs)))
+
+
+@lru_cache(maxsize=256)
+def _arrow_schema(fields: tuple[tuple[str, pa.DataType], ...]) -> pa.Schema:
+    return pa.schema([pa.field(name, arrow_type) for name, arrow_type in fields])
+
+
+def _table_frame(table: pa.Table) -> pd.DataFrame:
+    """A built table as the frame (timestamps kept in microseconds and UTC whatever pyarrow/pandas chose)."""
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type) and str(frame[field.name].dtype) != "datetime64[us, UTC]":
+            frame[field.name] = frame[field.name].astype("datetime64[us, UTC]")
     return frame
 
 

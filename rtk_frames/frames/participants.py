@@ -22,6 +22,7 @@ import pandas as pd
 
 from rtk_frames.frames._coerce import (
     CoercionReport,
+    Flat,
     flatten_record,
     make_frame,
     normalized,
@@ -94,6 +95,30 @@ def _peer_stats_record(peer_stats: Any) -> dict[str, Any]:
     return record
 
 
+def participant_rows(payload: Any, *, session_id: str | None = None) -> Flat:
+    """The rows of :func:`participant_frame`, not yet built: ``.frame()`` gives the frame, ``.table()``
+    the same rows as Arrow (what the dataset writes).
+
+    Example:
+        >>> payload = {"data": {"participant": {"id": "p1"}}}
+        >>> participant_rows(payload).table().num_rows
+        1
+    """
+    records = []
+    for item in participant_items(payload):
+        fields = normalized(item)
+        record = _base_record(item, session_id)
+        stats = fields.get("peer_stats")
+        record.update(_peer_stats_record(stats))
+        events = fields.get("peer_events")
+        if events is None:
+            events = normalized(stats).get("events")
+        record["peer_events_count"] = _count(events)
+        record["quality_segments_count"] = _count(fields.get("quality_stats"))
+        records.append(record)
+    return Flat("participant", records_to_columns(records), CoercionReport("participant_frame"))
+
+
 def participant_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
     """One wide row per participant of a ``get_session_participant_details`` response.
 
@@ -112,20 +137,7 @@ def participant_frame(payload: Any, *, session_id: str | None = None) -> pd.Data
         >>> float(row["precall_network_information_throughput"])
         870.0
     """
-    records = []
-    for item in participant_items(payload):
-        fields = normalized(item)
-        record = _base_record(item, session_id)
-        stats = fields.get("peer_stats")
-        record.update(_peer_stats_record(stats))
-        events = fields.get("peer_events")
-        if events is None:
-            events = normalized(stats).get("events")
-        record["peer_events_count"] = _count(events)
-        record["quality_segments_count"] = _count(fields.get("quality_stats"))
-        records.append(record)
-    report = CoercionReport("participant_frame")
-    return make_frame("participant", records_to_columns(records), report=report)
+    return participant_rows(payload, session_id=session_id).frame()
 
 
 # --------------------------------------------------------------------------------------------- events
@@ -162,6 +174,19 @@ def _event_rows(item: dict, session_id: str | None) -> list[dict[str, Any]]:
     return rows
 
 
+def peer_events_rows(payload: Any, *, session_id: str | None = None) -> Flat:
+    """The rows of :func:`peer_events_frame`, not yet built: ``.frame()`` gives the frame, ``.table()``
+    the same rows as Arrow (what the dataset writes).
+
+    Example:
+        >>> payload = {"data": {"participant": {"id": "p1", "peer_events": [{"event_name": "PEER_JOINING"}]}}}
+        >>> peer_events_rows(payload).table().num_rows
+        1
+    """
+    rows = [row for item in participant_items(payload) for row in _event_rows(item, session_id)]
+    return Flat("peer_events", records_to_columns(rows), CoercionReport("peer_events_frame"))
+
+
 def peer_events_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
     """Connection lifecycle events: one row per event, with its ``timestamp``, ``event`` name and ``source``.
 
@@ -181,6 +206,4 @@ def peer_events_frame(payload: Any, *, session_id: str | None = None) -> pd.Data
         >>> peer_events_frame(details)[["participant_id", "source", "event"]].iloc[0].tolist()
         ['p1', 'peer_events', 'PEER_JOINING']
     """
-    rows = [row for item in participant_items(payload) for row in _event_rows(item, session_id)]
-    report = CoercionReport("peer_events_frame")
-    return make_frame("peer_events", records_to_columns(rows), report=report)
+    return peer_events_rows(payload, session_id=session_id).frame()

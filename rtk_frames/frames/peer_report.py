@@ -29,12 +29,12 @@ import pandas as pd
 
 from rtk_frames.frames._coerce import (
     CoercionReport,
+    Flat,
     flatten_record,
-    make_frame,
     normalized,
     plain,
     records_to_columns,
-    stacked_samples_frame,
+    stacked_samples,
 )
 from rtk_frames.frames.participants import participant_items
 from rtk_frames.frames.quality import session_of
@@ -122,6 +122,20 @@ def _report_record(item: dict, peer_id: str | None, session_id: str | None) -> d
     return record
 
 
+def peer_report_rows(payload: Any, *, peer_id: str | None = None,
+                      session_id: str | None = None) -> Flat:
+    """The rows of :func:`peer_report_frame`, not yet built: ``.frame()`` gives the frame, ``.table()``
+    the same rows as Arrow (what the dataset writes).
+
+    Example:
+        >>> payload = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {}}}}}
+        >>> peer_report_rows(payload).table().num_rows
+        1
+    """
+    records = [_report_record(item, peer_id, session_id) for item in participant_items(payload)]
+    return Flat("peer_report", records_to_columns(records), CoercionReport("peer_report_frame"))
+
+
 def peer_report_frame(payload: Any, *, peer_id: str | None = None,
                       session_id: str | None = None) -> pd.DataFrame:
     """One wide row per peer report: identity, device/IP/pre-call blocks, cumulative metrics, totals.
@@ -141,9 +155,33 @@ def peer_report_frame(payload: Any, *, peer_id: str | None = None,
         >>> row["peer_id"], float(row["audio_producer_cumulative_packet_loss_10_or_greater_event_fraction"])
         ('peer-1', 0.25)
     """
-    records = [_report_record(item, peer_id, session_id) for item in participant_items(payload)]
-    report = CoercionReport("peer_report_frame")
-    return make_frame("peer_report", records_to_columns(records), report=report)
+    return peer_report_rows(payload, peer_id=peer_id, session_id=session_id).frame()
+
+
+def peer_report_series_rows(payload: Any, *, peer_id: str | None = None,
+                             session_id: str | None = None) -> Flat:
+    """The rows of :func:`peer_report_series_frame`, not yet built: ``.frame()`` gives the frame,
+    ``.table()`` the same rows as Arrow (what the dataset writes).
+
+    Example:
+        >>> report = {"quality": {"audio_producer": [{"rtt": 0.03}]}}
+        >>> payload = {"data": {"participant": {"id": "p1", "peer_report": report}}}
+        >>> peer_report_series_rows(payload).table().num_rows
+        1
+    """
+    report = CoercionReport("peer_report_series_frame")
+    runs: list[tuple[tuple[Any, Any, Any, str], Any]] = []  # ((session, participant, peer, stream), samples)
+    for item in participant_items(payload):
+        participant = normalized(item)
+        this_peer = _peer_id(participant, peer_id)
+        quality = normalized(normalized(participant.get("peer_report")).get("quality"))
+        for stream in sorted(quality, key=_stream_order):  # the wire's key order is not a contract
+            stream_samples = plain(quality[stream])
+            if not stream.endswith(_CUMULATIVE_SUFFIX) and isinstance(stream_samples, list | tuple):
+                runs.append(((session_of(participant, session_id), participant.get("id"), this_peer, stream),
+                             stream_samples))
+    return stacked_samples("peer_report_series", runs, ("session_id", "participant_id", "peer_id", "stream"),
+                           report=report, aside={"peer_id": "remote_peer_id"})
 
 
 def peer_report_series_frame(payload: Any, *, peer_id: str | None = None,
@@ -166,17 +204,4 @@ def peer_report_series_frame(payload: Any, *, peer_id: str | None = None,
         >>> int(series["bytes_sent"][0]) == 2**60
         True
     """
-    report = CoercionReport("peer_report_series_frame")
-    runs: list[tuple[tuple[Any, Any, Any, str], Any]] = []  # ((session, participant, peer, stream), samples)
-    for item in participant_items(payload):
-        participant = normalized(item)
-        this_peer = _peer_id(participant, peer_id)
-        quality = normalized(normalized(participant.get("peer_report")).get("quality"))
-        for stream in sorted(quality, key=_stream_order):  # the wire's key order is not a contract
-            stream_samples = plain(quality[stream])
-            if not stream.endswith(_CUMULATIVE_SUFFIX) and isinstance(stream_samples, list | tuple):
-                runs.append(((session_of(participant, session_id), participant.get("id"), this_peer, stream),
-                             stream_samples))
-    return stacked_samples_frame("peer_report_series", runs,
-                                 ("session_id", "participant_id", "peer_id", "stream"),
-                                 report=report, aside={"peer_id": "remote_peer_id"})
+    return peer_report_series_rows(payload, peer_id=peer_id, session_id=session_id).frame()

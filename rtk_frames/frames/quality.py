@@ -29,12 +29,12 @@ import pandas as pd
 
 from rtk_frames.frames._coerce import (
     CoercionReport,
+    Flat,
     flatten_record,
-    make_frame,
     normalized,
     plain,
     records_to_columns,
-    stacked_samples_frame,
+    stacked_samples,
 )
 from rtk_frames.frames.participants import participant_items
 
@@ -72,6 +72,29 @@ def _segments(participant: dict, report: CoercionReport) -> Iterator[tuple[int, 
         yield index, segment, peer_id
 
 
+def quality_stats_rows(payload: Any, *, session_id: str | None = None) -> Flat:
+    """The rows of :func:`quality_stats_frame`, not yet built: ``.frame()`` gives the frame, ``.table()``
+    the same rows as Arrow (what the dataset writes).
+
+    Example:
+        >>> segments = [{"audio_stats": [{"quality": 91}]}]
+        >>> payload = {"data": {"participant": {"id": "p1", "quality_stats": segments}}}
+        >>> quality_stats_rows(payload).table().num_rows
+        1
+    """
+    report = CoercionReport("quality_stats_frame")
+    runs: list[tuple[tuple[Any, Any, Any, str], Any]] = []  # ((session, participant, peer, kind), samples)
+    for item in participant_items(payload):
+        participant = normalized(item)
+        for _, segment, peer_id in _segments(participant, report):
+            for kind in KINDS:
+                kind_samples = plain(segment.get(f"{kind}_stats"))
+                if isinstance(kind_samples, list | tuple):
+                    runs.append(((session_of(participant, session_id), participant.get("id"), peer_id,
+                                  kind), kind_samples))
+    return stacked_samples("quality_stats", runs, _CONTEXT_COLUMNS, report=report)
+
+
 def quality_stats_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
     """One row per quality sample (audio and video) of participant details' ``quality_stats``.
 
@@ -88,17 +111,33 @@ def quality_stats_frame(payload: Any, *, session_id: str | None = None) -> pd.Da
         >>> quality_stats_frame(details, session_id="s1")[["session_id", "kind", "quality"]].to_dict("list")
         {'session_id': ['s1', 's1'], 'kind': ['audio', 'video'], 'quality': [91.0, 80.0]}
     """
-    report = CoercionReport("quality_stats_frame")
-    runs: list[tuple[tuple[Any, Any, Any, str], Any]] = []  # ((session, participant, peer, kind), samples)
+    return quality_stats_rows(payload, session_id=session_id).frame()
+
+
+def quality_segments_rows(payload: Any, *, session_id: str | None = None) -> Flat:
+    """The rows of :func:`quality_segments_frame`, not yet built: ``.frame()`` gives the frame, ``.table()``
+    the same rows as Arrow (what the dataset writes).
+
+    Example:
+        >>> payload = {"data": {"participant": {"id": "p1", "quality_stats": [{"average_quality": 87.5}]}}}
+        >>> quality_segments_rows(payload).table().num_rows
+        1
+    """
+    records = []
+    report = CoercionReport("quality_segments_frame")
     for item in participant_items(payload):
         participant = normalized(item)
-        for _, segment, peer_id in _segments(participant, report):
+        for index, segment, peer_id in _segments(participant, report):
+            record = flatten_record(segment, skip=[f"{kind}_stats" for kind in KINDS])
             for kind in KINDS:
                 kind_samples = plain(segment.get(f"{kind}_stats"))
-                if isinstance(kind_samples, list | tuple):
-                    runs.append(((session_of(participant, session_id), participant.get("id"), peer_id,
-                                  kind), kind_samples))
-    return stacked_samples_frame("quality_stats", runs, _CONTEXT_COLUMNS, report=report)
+                record[f"{kind}_samples_count"] = (
+                    len(kind_samples) if isinstance(kind_samples, list | tuple) else None
+                )
+            record.update(session_id=session_of(participant, session_id),
+                          participant_id=participant.get("id"), peer_id=peer_id, segment_index=index)
+            records.append(record)
+    return Flat("quality_segments", records_to_columns(records), report)
 
 
 def quality_segments_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
@@ -116,18 +155,4 @@ def quality_segments_frame(payload: Any, *, session_id: str | None = None) -> pd
         >>> row["peer_id"], float(row["average_quality"]), int(row["audio_samples_count"])
         ('peer-1', 87.5, 2)
     """
-    records = []
-    report = CoercionReport("quality_segments_frame")
-    for item in participant_items(payload):
-        participant = normalized(item)
-        for index, segment, peer_id in _segments(participant, report):
-            record = flatten_record(segment, skip=[f"{kind}_stats" for kind in KINDS])
-            for kind in KINDS:
-                kind_samples = plain(segment.get(f"{kind}_stats"))
-                record[f"{kind}_samples_count"] = (
-                    len(kind_samples) if isinstance(kind_samples, list | tuple) else None
-                )
-            record.update(session_id=session_of(participant, session_id),
-                          participant_id=participant.get("id"), peer_id=peer_id, segment_index=index)
-            records.append(record)
-    return make_frame("quality_segments", records_to_columns(records), report=report)
+    return quality_segments_rows(payload, session_id=session_id).frame()
