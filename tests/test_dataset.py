@@ -438,6 +438,37 @@ def test_cli_sync_refuses_a_locked_root_in_one_line(tmp_path):
     assert done.stderr.count("\n") == 1 and "another rtk-frames sync" in done.stderr
 
 
+def test_a_directory_holding_other_files_is_no_root_for_a_sync(tmp_path):
+    """A mistyped root (a home or project directory) must not fill up with tables: a sync or compaction
+    refuses it before writing anything, with a typed error naming what is there; the CLI says so in one
+    line, exit 1. A new or empty directory, or a dataset's own root, is fine."""
+    from rtk_frames.dataset import NotADatasetError
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "analysis.ipynb").write_text("{}")
+    (project / "data").mkdir()
+    before = sorted(p.name for p in project.iterdir())
+    with serve(synthetic(sessions=2)) as api:
+        holds = r"holds 2 file\(s\) or folder\(s\) \(analysis.ipynb, data\)"
+        with pytest.raises(NotADatasetError, match=holds):
+            sync(api, project)
+        assert not api.request_log  # refused before the listing
+        with pytest.raises(NotADatasetError, match="a compaction writes its tables beside them"):
+            compact_dataset(project)
+        assert sorted(p.name for p in project.iterdir()) == before  # nothing written, not even the lock
+        (project / "notes.txt").write_text("x")
+        done = run_cli("sync", str(project), "--demo", "--quiet")
+        assert done.returncode == 1 and done.stderr.count("\n") == 1
+        assert "no rtk_frames dataset" in done.stderr
+        fresh = tmp_path / "fleet"
+        first = sync(api, fresh)
+        assert first.new == 2
+        assert sync(api, fresh).skipped == 2  # the dataset's own root: fine
+    with pytest.raises(NotADatasetError, match="is a file, not a directory"):
+        compact_dataset(project / "notes.txt")
+
+
 def test_sync_rejects_an_empty_window_and_no_workers(tmp_path):
     with serve(synthetic(sessions=1)) as api:
         with pytest.raises(ValueError, match="after start"):

@@ -136,5 +136,6 @@ def test_every_readme_example_runs_against_the_sandbox(readme_env, tmp_path):
             assert "Traceback" not in done.stderr, line
             ran["bash"] += 1
     assert ran["python"] >= 2 and ran["bash"] >= 3 and ran["long"] >= 2, ran
-    assert (tmp_path / "out" / "report.html").exists() and (tmp_path / "fleet" / "report.html").exists()
+    assert (tmp_path / "out" / "report.html").exists()
+    assert (tmp_path / "fleet_report" / "report.html").exists()
     assert len(namespace["talk"]) > 0  # type: ignore[arg-type]  # the Quickstart's talk time

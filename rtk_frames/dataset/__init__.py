@@ -17,9 +17,10 @@ Example:
 from rtk_frames.dataset.compact import CompactionSummary, compact_dataset
 from rtk_frames.dataset.fleet import FleetSummary, analyse_dataset, fleet_summary
 from rtk_frames.dataset.read import FleetDataset, open_dataset
-from rtk_frames.dataset.state import DatasetLockedError
+from rtk_frames.dataset.state import DatasetLockedError, NotADatasetError
 from rtk_frames.dataset.sync import SyncSummary, sync_dataset
 from rtk_frames.dataset.tables import TABLES
 
-__all__ = ["TABLES", "CompactionSummary", "DatasetLockedError", "FleetDataset", "FleetSummary", "SyncSummary",
-           "analyse_dataset", "compact_dataset", "fleet_summary", "open_dataset", "sync_dataset"]
+__all__ = ["TABLES", "CompactionSummary", "DatasetLockedError", "FleetDataset", "FleetSummary",
+           "NotADatasetError", "SyncSummary", "analyse_dataset", "compact_dataset", "fleet_summary",
+           "open_dataset", "sync_dataset"]

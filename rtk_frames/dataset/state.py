@@ -38,8 +38,8 @@ from typing import Any
 
 from rtk_frames.errors import RTKError
 
-__all__ = ["LOCK_FILE", "STAGING_DIR", "STATE_FILE", "DatasetLockedError", "SessionState", "StateStore",
-           "root_lock", "try_root_lock", "utc_now"]
+__all__ = ["LOCK_FILE", "STAGING_DIR", "STATE_FILE", "DatasetLockedError", "NotADatasetError", "SessionState",
+           "StateStore", "check_dataset_root", "root_lock", "try_root_lock", "utc_now"]
 
 STATE_FILE = "_state.sqlite"
 LOCK_FILE = "_sync.lock"
@@ -95,6 +95,11 @@ class DatasetLockedError(RTKError):
     """Another sync (or compaction) holds the dataset root."""
 
 
+class NotADatasetError(RTKError):
+    """The directory holds no fleet dataset (no ``_state.sqlite``): nothing to read, and, when it holds
+    other files, nowhere a sync or compaction may write its tables."""
+
+
 def utc_now() -> str:
     """The current UTC time as ISO text (seconds).
 
@@ -142,7 +147,8 @@ class StateStore:
         if create:
             path.mkdir(parents=True, exist_ok=True)
         elif not (path / STATE_FILE).exists():
-            raise RTKError(f"{path} is not a dataset root (no {STATE_FILE}); run rtk-frames sync first")
+            raise NotADatasetError(f"{path} is not a dataset root (no {STATE_FILE}); run rtk-frames sync "
+                                   "first")
         db = sqlite3.connect(path / STATE_FILE, isolation_level=None, timeout=30.0, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut, like the fsynced files
@@ -272,6 +278,39 @@ def _session_state(row: tuple[Any, ...]) -> SessionState:
         requests=int(row[8]), fetched_at=row[9])
 
 
+SHOWN_STRANGERS = 3  # files named in the error of a directory that holds no dataset
+
+
+def check_dataset_root(root: str | os.PathLike[str], *, what: str = "sync") -> None:
+    """Refuse (:class:`NotADatasetError`) a ``root`` that is not a new or empty directory, nor a dataset's
+    root: a sync writes its tables and state beside whatever is there, so a mistyped path (a home
+    directory, a project's) would fill it unnoticed. A root holding only the lock (a first sync killed
+    before it made its state) is a new one.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> check_dataset_root(root)  # empty: fine
+        >>> _ = (root / "notes.txt").write_text("mine")
+        >>> check_dataset_root(root)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        rtk_frames.dataset.state.NotADatasetError: ... holds 1 file(s) or folder(s) (notes.txt) but no ...
+    """
+    path = Path(root)
+    if path.exists() and not path.is_dir():
+        raise NotADatasetError(f"{path} is a file, not a directory: a {what} needs a directory for its "
+                               "tables")
+    if not path.is_dir() or (path / STATE_FILE).exists():
+        return
+    strangers = sorted(entry.name for entry in path.iterdir() if entry.name != LOCK_FILE)
+    if strangers:
+        shown = ", ".join(strangers[:SHOWN_STRANGERS]) + (" …" if len(strangers) > SHOWN_STRANGERS else "")
+        raise NotADatasetError(
+            f"{path} holds {len(strangers)} file(s) or folder(s) ({shown}) but no rtk_frames dataset (no "
+            f"{STATE_FILE}): a {what} writes its tables beside them. Give a new or empty directory, or "
+            "the root of an existing dataset")
+
+
 @contextlib.contextmanager
 def root_lock(root: str | os.PathLike[str], *, what: str = "sync") -> Iterator[None]:
     """Hold the root's single-writer lock; another holder makes this a :class:`DatasetLockedError`.
@@ -293,6 +332,7 @@ def root_lock(root: str | os.PathLike[str], *, what: str = "sync") -> Iterator[N
     import fcntl
 
     path = Path(root)
+    check_dataset_root(path, what=what)
     path.mkdir(parents=True, exist_ok=True)
     fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
