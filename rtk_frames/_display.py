@@ -5,17 +5,32 @@ or a fleet printed pages of columns. :func:`summary_repr` prints one line per fi
 shape, a text's start, a list's items (a few), anything else as its repr.
 
 Example:
-    >>> from dataclasses import dataclass
+    >>> from dataclasses import dataclass, field
     >>> import pandas as pd
     >>> @dataclass
     ... class Result:
     ...     samples: pd.DataFrame
     ...     note: str = "ok"
+    ...     by: dict = field(default_factory=dict)
     ...     __repr__ = summary_repr
     >>> print(Result(pd.DataFrame({"a": [1, 2]})))
     Result
       samples  2 rows × 1 column
       note     'ok'
+      by       {}
+    >>> wide = {name: pd.DataFrame({"n": range(12)}) for name in ("browser", "os", "country", "region",
+    ...                                                            "network_type", "device_type")}
+    >>> print(Result(pd.DataFrame(), by=wide))
+    Result
+      samples  0 rows × 0 columns
+      note     'ok'
+      by       6 tables:
+        browser: 12 rows × 1 column
+        os: 12 rows × 1 column
+        country: 12 rows × 1 column
+        region: 12 rows × 1 column
+        network_type: 12 rows × 1 column
+        device_type: 12 rows × 1 column
 """
 
 from __future__ import annotations
@@ -71,5 +86,10 @@ def summary_repr(self: Any) -> str:
             if len(value) > MAX_ITEMS:
                 lines.append(f"    … and {len(value) - MAX_ITEMS:,} more")
             continue
-        lines.append(f"  {f.name:<{width}}  {describe_value(value)}")
+        line = f"  {f.name:<{width}}  {describe_value(value)}"
+        if len(line) > MAX_NOTE and isinstance(value, Mapping):  # quality_by's tables: one per line
+            lines.append(f"  {f.name:<{width}}  {_plural(len(value), 'table')}:")
+            lines += [f"    {key}: {describe_value(item)}" for key, item in value.items()]
+            continue
+        lines.append(line)
     return "\n".join(lines)

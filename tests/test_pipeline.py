@@ -54,6 +54,15 @@ def test_a_session_or_a_fleet_shows_as_a_line_per_frame_not_every_frame_in_full(
     assert shown.startswith("FleetData\n") and len(shown.splitlines()) < 25
     assert f"{len(fleet.quality_stats):,} rows × {fleet.quality_stats.shape[1]} columns" in shown
     assert all(gap[:50] in shown for gap in fleet.data_gaps)
+    from rtk_frames.dataset import fleet_summary
+
+    summary = fleet_summary(fleet)  # its quality_by holds five tables: one line each, not one long line
+    shown = repr(summary).splitlines()
+    assert shown[0] == "FleetSummary" and max(map(len, shown)) <= 112, max(shown, key=len)
+    first = shown.index(f"  {'quality_by':<18}  {len(summary.quality_by)} tables:")
+    assert shown[first + 1:first + 1 + len(summary.quality_by)] == [
+        f"    {dimension}: {len(table):,} row{'s' if len(table) != 1 else ''} × {table.shape[1]} columns"
+        for dimension, table in summary.quality_by.items()]
 
 
 def test_analyse_a_session_is_the_steps_spelled_out(demo_session):
