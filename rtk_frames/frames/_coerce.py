@@ -48,7 +48,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -960,6 +960,18 @@ def _column_index(names: tuple[str, ...]) -> pd.Index:
     return pd.Index(names, dtype=_TEXT)
 
 
+def _coerced_by_type(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int,
+                     report: CoercionReport) -> Iterator[tuple[pa.DataType, list[int], pa.Array]]:
+    """``(type, positions, array)`` per Arrow type of ``specs``: the columns at ``positions``, of that
+    type, coerced together (:func:`_coerce_together`) into one array, one column after the other."""
+    by_type: dict[pa.DataType, list[int]] = {}
+    for position, (_, arrow_type, _) in enumerate(specs):
+        by_type.setdefault(arrow_type, []).append(position)
+    for arrow_type, positions in by_type.items():
+        yield arrow_type, positions, _coerce_together([(specs[p][0], specs[p][2]) for p in positions],
+                                                      arrow_type, n_rows, report)
+
+
 def _small_frame(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int,
                  report: CoercionReport) -> pd.DataFrame:
     """The frame ``Table.to_pandas`` would give, built in pandas directly (the small-payload fast path).
@@ -971,14 +983,9 @@ def _small_frame(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int,
     (``str``, ``Int64``, ``boolean``) one block per column, cut from their type's array (views, no
     copies). ``specs`` are ``(name, Arrow type, raw values or None)``.
     """
-    by_type: dict[pa.DataType, list[int]] = {}
-    for position, (_, arrow_type, _) in enumerate(specs):
-        by_type.setdefault(arrow_type, []).append(position)
     blocks: list[tuple[Any, np.ndarray]] = []
     placements = np.arange(len(specs), dtype=np.intp)  # a column's placement: a one-item view of these
-    for arrow_type, positions in by_type.items():
-        together = _coerce_together([(specs[p][0], specs[p][2]) for p in positions], arrow_type, n_rows,
-                                    report)
+    for arrow_type, positions, together in _coerced_by_type(specs, n_rows, report):
         dtype = _EXTENSION_DTYPES.get(arrow_type)
         if dtype is None:  # float64: one (columns, rows) block
             values = together.to_numpy(zero_copy_only=False, writable=True)
@@ -1072,12 +1079,7 @@ def _specs_table(specs: Sequence[tuple[str, pa.DataType, Any]], n_rows: int, rep
     one coercion (see :func:`_coerce_together`), cut into zero-copy slices."""
     arrays: list[Any] = [None] * len(specs)
     if together:
-        by_type: dict[pa.DataType, list[int]] = {}
-        for position, (_, arrow_type, _) in enumerate(specs):
-            by_type.setdefault(arrow_type, []).append(position)
-        for arrow_type, positions in by_type.items():
-            joined = _coerce_together([(specs[p][0], specs[p][2]) for p in positions], arrow_type, n_rows,
-                                      report)
+        for _, positions, joined in _coerced_by_type(specs, n_rows, report):
             for k, position in enumerate(positions):
                 arrays[position] = joined.slice(k * n_rows, n_rows)
     else:
