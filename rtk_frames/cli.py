@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_dataset_parsers(commands: Any) -> None:
     sync = commands.add_parser("sync", help="keep a fleet dataset (hive-partitioned parquet) up to date")
-    sync.add_argument("root", type=Path, help="the dataset's directory (created if missing)")
+    sync.add_argument("root", type=Path, help="the dataset's directory: a new or empty one (created if "
+                      "missing), or an existing dataset's")
     sync.add_argument("--from", dest="start", type=_date, metavar="DATE",
                       help="sessions started from this date (UTC)")
     sync.add_argument("--to", dest="end", type=_date, metavar="DATE",
