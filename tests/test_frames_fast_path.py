@@ -136,5 +136,5 @@ def test_the_arrow_table_holds_exactly_the_frames_rows(drawn: tuple[dict[str, li
     assert table_counts == frame_counts
     assert table.column_names == list(frame.columns)
     assert [table.schema.field(f.name).type for f in schema] == list(schema.types)
-    pd.testing.assert_frame_equal(_coerce._table_frame(table), frame,
+    pd.testing.assert_frame_equal(_coerce.arrow_to_frame(table), frame,
                                   check_exact=True)

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rtk_frames.frames._coerce import arrow_to_frame
 from rtk_frames.schemas import SCHEMAS
 
 __all__ = [
@@ -66,7 +67,6 @@ TABLES: tuple[str, ...] = tuple(TABLE_FRAMES)
 EXTRAS_COLUMN = "extras"
 PARTITION_COLUMN = "date"
 PARTITION_SCHEMA = pa.schema([pa.field(PARTITION_COLUMN, pa.date32())])
-_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
 def _check_table(table: str) -> None:
@@ -265,8 +265,4 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
         >>> to_pandas(pa.table({"n": pa.array([1, None], pa.int64())}))["n"].dtype
         Int64Dtype()
     """
-    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
-    for field in table.schema:
-        if pa.types.is_timestamp(field.type) and str(frame[field.name].dtype) != "datetime64[us, UTC]":
-            frame[field.name] = frame[field.name].astype("datetime64[us, UTC]")
-    return frame
+    return arrow_to_frame(table)

@@ -67,6 +67,7 @@ from rtk_frames.schemas import SCHEMAS
 __all__ = [
     "CoercionReport",
     "Flat",
+    "arrow_to_frame",
     "build_frame",
     "build_table",
     "flatten_record",
@@ -1027,7 +1028,7 @@ def build_frame(
     if n_rows <= SMALL_FRAME_ROWS:
         frame = _small_frame(specs, n_rows, report)
     else:
-        frame = _table_frame(_specs_table(specs, n_rows, report, together=False))
+        frame = arrow_to_frame(_specs_table(specs, n_rows, report, together=False))
     frame.attrs = {"rtk_frames": {"frame": report.frame, "coercions": report.as_dict()}}
     return frame
 
@@ -1094,8 +1095,15 @@ def _arrow_schema(fields: tuple[tuple[str, pa.DataType], ...]) -> pa.Schema:
     return pa.schema([pa.field(name, arrow_type) for name, arrow_type in fields])
 
 
-def _table_frame(table: pa.Table) -> pd.DataFrame:
-    """A built table as the frame (timestamps kept in microseconds and UTC whatever pyarrow/pandas chose)."""
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of the schemas' types as a frame with the declared pandas dtypes (``Int64`` and
+    ``boolean`` for ``int64``/``bool``; timestamps kept in microseconds and UTC whatever pyarrow/pandas
+    chose): what :func:`build_frame` gives for its large frames, and the dataset's reader for its rows.
+
+    Example:
+        >>> arrow_to_frame(pa.table({"n": pa.array([1, None], pa.int64())}))["n"].dtype
+        Int64Dtype()
+    """
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
     for field in table.schema:
         if pa.types.is_timestamp(field.type) and str(frame[field.name].dtype) != "datetime64[us, UTC]":
