@@ -11,11 +11,14 @@ import http.client
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rtk_frames.client.transport import environment_settings
+from rtk_frames.client.transport import Transport, environment_settings, settled_url
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
                    "all_proxy", "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -117,3 +120,34 @@ def test_an_https_proxy_is_kept_for_an_https_api_host(clean_env):
     clean_env.setenv("NO_PROXY", "other.example.com")
     proxies, _ = environment_settings("https://api.cloudflare.com/client/v4")
     assert proxies["https"] == "http://proxy.internal:3128"
+
+
+# --- the API requests the transport prepares itself ------------------------------------------------------
+
+_BASES = st.sampled_from(["https://api.cloudflare.com/client/v4", "http://127.0.0.1:8080/client/v4",
+                          "https://API.Example.com/client/v4", "http://h.example:80/v4/", "https://h.example",
+                          "https://h.example/a%2fb", "https://h.example/a b", "https://h.example/./v4"])
+_ODD_SEGMENTS = [".", "..", "a%2F", "%7e", "%7E", "%41", "~x", "a?b=c"]
+_SEGMENTS = st.lists(st.text(min_size=1, max_size=8) | st.sampled_from(_ODD_SEGMENTS), min_size=1, max_size=4)
+_PARAMS = st.none() | st.dictionaries(st.text(min_size=1, max_size=6), st.text(max_size=8), max_size=3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(base=_BASES, segments=_SEGMENTS, quoted=st.booleans(), params=_PARAMS)
+def test_a_request_prepared_directly_is_the_one_requests_would_prepare(base, segments, quoted, params):
+    transport = Transport(base, "t0ken-value-123", rate_limiter=None)
+    path = "/".join(quote(segment, safe="") if quoted else segment for segment in segments)
+    url = f"{base.rstrip('/')}/{path}"
+    ours = transport.prepare_api("GET", url, params)
+    theirs = transport.api_session.prepare_request(requests.Request("GET", url, params=params,
+                                                                    auth=transport.auth))
+    assert (ours.method, ours.url, ours.body) == (theirs.method, theirs.url, theirs.body)
+    assert dict(ours.headers) == dict(theirs.headers)
+
+
+def test_client_urls_take_the_direct_way():
+    transport = Transport("https://api.cloudflare.com/client/v4", "t0ken-value-123", rate_limiter=None)
+    url = "https://api.cloudflare.com/client/v4/accounts/a/realtime/kit/b/sessions/5f1e-9c%2Fx"
+    assert settled_url(transport._settled_base, url, {"per_page": "100", "search": "a b"}) == \
+        url + "?per_page=100&search=a+b"
+    assert transport.prepare_api("GET", url).headers["Authorization"] == "Bearer t0ken-value-123"

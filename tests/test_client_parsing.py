@@ -217,3 +217,6 @@ def test_ids_cannot_reach_into_another_path():
     client = Client("acc", "app", TOKEN, rate_limiter=None)
     with pytest.raises(ValueError, match="non-empty id"):
         client.get_session_details("")
+    for dots in (".", ".."):  # requests would remove the segment: the call would go to another endpoint
+        with pytest.raises(ValueError, match="not an id"):
+            client.get_session_participant_details("s1", dots)

@@ -139,6 +139,8 @@ def _segment(value: str) -> str:
     """One path segment, percent-encoded (an id can never reach into another path)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a non-empty id, got {value!r}")
+    if value in (".", ".."):  # a dot segment: the URL's normalisation would remove it, and the one before
+        raise ValueError(f"{value!r} is not an id: the request would go to another endpoint")
     return quote(value, safe="")
 
 
