@@ -33,6 +33,7 @@ from rtk_frames.dataset.summary import SyncSummary
 from rtk_frames.dataset.tables import conform, frame_to_arrow
 from rtk_frames.dataset.write import Commit
 from rtk_frames.errors import RTKError
+from rtk_frames.frames._coerce import Flat
 
 __all__ = ["ABSORB_EVERY_S", "COMMIT_EVERY_S", "COMMIT_EVERY_SESSIONS", "TRANSCRIPT_MAX_ATTEMPTS", "Batch",
            "Writer", "apply_batch", "flatten_details", "flatten_reports", "settle"]
@@ -95,7 +96,8 @@ class Batch:
     commit: Commit
     summary: SyncSummary
     jobs: list[SessionJob] = field(default_factory=list)
-    frames: dict[str, list[tuple[pd.DataFrame, Any]]] = field(default_factory=dict)  # table -> (rows, days)
+    # table -> (rows, days): frames, or rows not yet built (:class:`Flat`)
+    frames: dict[str, list[tuple[pd.DataFrame | Flat, Any]]] = field(default_factory=dict)
     listing: pd.DataFrame | None = None  # the run's sessions listing: its rows are cut at commit time
     listings: list[tuple[int, str, str]] = field(default_factory=list)  # (position, day, session id)
     arrow: dict[str, list[tuple[pa.Table, pa.Array]]] = field(default_factory=dict)  # absorbed: (rows, days)
@@ -119,7 +121,7 @@ class Batch:
         self.frames.setdefault("sessions", []).append((rows.assign(session_id=ids), list(days)))
         self.listings = []
 
-    def add(self, table: str, date: Any, frame: pd.DataFrame) -> int:
+    def add(self, table: str, date: Any, frame: pd.DataFrame | Flat) -> int:
         """Queue ``frame``'s rows for ``table``; ``date`` is their day, or one day per row."""
         if len(frame):
             days = [date] * len(frame) if isinstance(date, str) else list(date)
@@ -191,11 +193,12 @@ class Batch:
         return self.commit.apply()
 
 
-def _as_arrow(frames: list[pd.DataFrame], table: str) -> pa.Table:
+def _as_arrow(frames: list[pd.DataFrame | Flat], table: str) -> pa.Table:
     """Frames of one table, in order, as one Arrow table of its schema. Consecutive frames with the
     same columns are joined by pandas (one conversion); where the columns change (a details answer's
     events, then a peer report's) each run is converted on its own, already in the table's schema, and
     Arrow joins them: pandas would fill each column a frame lacks with NA, slowly for text columns.
+    Consecutive rows not yet built (:class:`Flat`, the participant lists) are built together, as Arrow.
 
     Example:
         >>> a = pd.DataFrame({"session_id": ["s"], "event": ["JOIN"]})
@@ -203,15 +206,22 @@ def _as_arrow(frames: list[pd.DataFrame], table: str) -> pa.Table:
         >>> _as_arrow([a, b], "peer_events").column("source").to_pylist()
         [None, 'peer_report']
     """
-    runs: list[list[pd.DataFrame]] = []
+    runs: list[list[Any]] = []
     for frame in frames:
-        if runs and runs[-1][0].columns.equals(frame.columns):
+        if runs and _same_kind(runs[-1][0], frame):
             runs[-1].append(frame)
         else:
             runs.append([frame])
-    converted = [frame_to_arrow(run[0] if len(run) == 1 else pd.concat(run, ignore_index=True), table)
+    converted = [conform(Flat.joined(run).table(), table) if isinstance(run[0], Flat)
+                 else frame_to_arrow(run[0] if len(run) == 1 else pd.concat(run, ignore_index=True), table)
                  for run in runs]
     return converted[0] if len(converted) == 1 else pa.concat_tables(converted)
+
+
+def _same_kind(first: pd.DataFrame | Flat, frame: pd.DataFrame | Flat) -> bool:
+    if isinstance(first, Flat) or isinstance(frame, Flat):
+        return isinstance(first, Flat) and isinstance(frame, Flat) and first.name == frame.name
+    return first.columns.equals(frame.columns)
 
 
 class _Unplaced(RTKError):

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from rtk_frames.dataset.state import SessionState, StateStore
 from rtk_frames.dataset.write import read_file
 from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError, RTKError
+from rtk_frames.frames._coerce import CoercionReport, Flat, coerce_array
 
 __all__ = ["PARTS", "PART_TABLES", "ROOM_PART_PREFIX", "TRANSCRIPT_MAX_ATTEMPTS", "Runner", "SessionJob",
            "needs_room_list", "part_owner", "with_session", "with_sessions"]
@@ -88,7 +90,8 @@ class SessionJob:
     participant_ids: list[str] | None = None
     pending: int = 0
     requests: int = 0
-    frames: dict[str, dict[str, list[pd.DataFrame]]] = field(default_factory=dict)  # part -> table -> frames
+    # part -> table -> frames (or rows not yet built, built with other sessions' at commit time)
+    frames: dict[str, dict[str, list[pd.DataFrame | Flat]]] = field(default_factory=dict)
     raw: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw answers, flattened together
     errors: dict[str, str] = field(default_factory=dict)
     transcript_pending: bool = False
@@ -109,7 +112,7 @@ class SessionJob:
     def keep(self, part: str, payload: Any) -> None:
         self.raw.setdefault(part, []).append(payload)
 
-    def add(self, part: str, table: str, frame: pd.DataFrame) -> None:
+    def add(self, part: str, table: str, frame: pd.DataFrame | Flat) -> None:
         self.frames.setdefault(part, {}).setdefault(table, []).append(frame)
 
     def fail(self, part: str, exc: BaseException) -> None:
@@ -145,14 +148,30 @@ def with_session(frame: pd.DataFrame, session_id: str) -> pd.DataFrame:
 
 
 def _task_participants(client: Any, job: SessionJob) -> Callable[[], tuple[int, Any]]:
-    from rtk_frames.fetch import fetch_participants
+    from rtk_frames.frames.participants import participants_rows
 
     def run() -> tuple[int, Any]:
-        frame, pages = fetch_participants(client, job.session_id, raw=True)
-        ids = list(dict.fromkeys(str(v) for v in frame["participant_id"].tolist() if not pd.isna(v)))
-        return max(len(pages), 1), (with_session(frame, job.session_id), ids)  # ids: on this worker
+        # the rows, not yet built: the writer builds all sessions' participant rows at once (a frame per
+        # session cost ~1 ms of pandas here, on the thread that should be sending the next request)
+        pages = list(client.paginate("get_session_participants", per_page=100, session_id=job.session_id))
+        rows = participants_rows(pages, session_id=job.session_id)
+        return max(len(pages), 1), (rows, participant_ids(rows))
 
     return run
+
+
+def participant_ids(rows: Flat) -> list[str]:
+    """The distinct participant ids of ``participants_rows``, as the built table holds them, in order.
+
+    Example:
+        >>> from rtk_frames.frames.participants import participants_rows
+        >>> page = {"data": {"participants": [{"id": 7}, {"id": None}, {"id": 7}]}}
+        >>> participant_ids(participants_rows(page))
+        ['7']
+    """
+    values = rows.columns.get("participant_id", [])
+    ids = coerce_array(values, pa.string(), column="participant_id", report=CoercionReport("ids")).to_pylist()
+    return list(dict.fromkeys(v for v in ids if v is not None))
 
 
 def _task_details(client: Any, job: SessionJob, participant_id: str) -> Callable[[], tuple[int, Any]]:
@@ -321,8 +340,8 @@ class Runner:
 
     def accept(self, job: SessionJob, part: str, what: str, result: Any) -> None:
         if what == "participants":
-            frame, ids = result
-            job.add("core", "participants", frame)
+            rows, ids = result
+            job.add("core", "participants", rows)
             job.participant_ids = ids
             self.participants_seen.append(len(ids))
             for pid in ids:

@@ -108,6 +108,11 @@ class CoercionReport:
             key = (column, reason)
             self._counts[key] = self._counts.get(key, 0) + int(count)
 
+    def update(self, other: CoercionReport) -> None:
+        """Add ``other``'s counts to these."""
+        for (column, reason), count in other._counts.items():
+            self.add(column, reason, count)
+
     def add_repair(self, column: str, reason: str, count: int = 1) -> None:
         """Record ``count`` values of ``column`` that were malformed but repaired (kept, not NA)."""
         self.add(column, f"{_REPAIRED} {reason}", count)
@@ -494,6 +499,34 @@ class Flat:
     def table(self) -> pa.Table:
         """The same rows as an Arrow table (see :func:`make_table`)."""
         return make_table(self.name, self.columns, report=self.report)
+
+    def __len__(self) -> int:
+        return max(map(len, self.columns.values()), default=0)
+
+    @classmethod
+    def joined(cls, parts: Sequence[Flat]) -> Flat:
+        """The rows of several calls of one flattener, one after another, to be built as one (a column
+        that a part lacks is NA on its rows), their coercions counted together.
+
+        Example:
+            >>> a = Flat("quality_stats", {"quality": [90]}, CoercionReport("demo"))
+            >>> b = Flat("quality_stats", {"kind": ["audio"]}, CoercionReport("demo"))
+            >>> Flat.joined([a, b]).columns
+            {'quality': [90, None], 'kind': [None, 'audio']}
+        """
+        if not parts:
+            raise ValueError("Flat.joined needs at least one part")
+        report = CoercionReport(parts[0].report.frame)
+        names: dict[str, None] = {}
+        for part in parts:
+            report.update(part.report)
+            names.update(dict.fromkeys(part.columns))
+        columns: dict[str, list[Any]] = {name: [] for name in names}
+        for part in parts:
+            rows = len(part)
+            for name, values in columns.items():
+                values.extend(part.columns.get(name) or [None] * rows)
+        return cls(parts[0].name, columns, report)
 
 
 def stacked_samples(

@@ -24,7 +24,6 @@ from rtk_frames.frames._coerce import (
     CoercionReport,
     Flat,
     flatten_record,
-    make_frame,
     normalized,
     plain,
     records_to_columns,
@@ -55,6 +54,23 @@ def _base_record(item: dict, session_id: str | None) -> dict[str, Any]:
     return record
 
 
+def participants_rows(payload: Any, *, session_id: str | None = None) -> Flat:
+    """The rows of :func:`participants_frame`, not yet built: ``.frame()`` gives the frame, ``.table()``
+    the same rows as Arrow (what the dataset writes).
+
+    Example:
+        >>> page = {"data": {"participants": [{"id": "p1"}, {"id": "p2"}]}}
+        >>> len(participants_rows(page, session_id="s1"))
+        2
+    """
+    records = []
+    for item in participant_items(payload):
+        record = _base_record(item, session_id)
+        record["peer_events_count"] = _count(normalized(item).get("peer_events"))
+        records.append(record)
+    return Flat("participants", records_to_columns(records), CoercionReport("participants_frame"))
+
+
 def participants_frame(payload: Any, *, session_id: str | None = None) -> pd.DataFrame:
     """One row per participant of a ``get_session_participants`` response (or a list of pages).
 
@@ -70,13 +86,7 @@ def participants_frame(payload: Any, *, session_id: str | None = None) -> pd.Dat
         >>> row["participant_id"], row["session_id"], float(row["duration"])
         ('p1', 's1', 6.9263)
     """
-    records = []
-    for item in participant_items(payload):
-        record = _base_record(item, session_id)
-        record["peer_events_count"] = _count(normalized(item).get("peer_events"))
-        records.append(record)
-    report = CoercionReport("participants_frame")
-    return make_frame("participants", records_to_columns(records), report=report)
+    return participants_rows(payload, session_id=session_id).frame()
 
 
 def _peer_stats_record(peer_stats: Any) -> dict[str, Any]:
