@@ -513,30 +513,61 @@ def test_the_window_is_by_start_time_with_the_end_excluded(tmp_path):
 
 
 def test_an_answer_no_flattener_can_read_fails_only_its_session(tmp_path, monkeypatch):
-    """Answers of a commit are flattened together; when that fails, session by session, so one bad body
-    marks one session failed (tried again next run) and the others are stored."""
+    """Each session's answers become rows as it reaches the writer: one bad body marks its session
+    failed (tried again next run) and the others are stored."""
     from rtk_frames.errors import PayloadError
 
     ds = synthetic(sessions=5)
     victim = ended(ds)[0]["id"]
     victim_people = {row["id"] for row in ds.participants[victim]}
-    real = batch_module.flatten_details
+    real = batch_module.ROWS_OF_PART["core"]
 
     def picky(payloads):
         if any(p["data"]["participant"]["id"] in victim_people for p in payloads):
             raise PayloadError("not the expected JSON")
         return real(payloads)
 
-    monkeypatch.setattr(batch_module, "flatten_details", picky)
+    monkeypatch.setitem(batch_module.ROWS_OF_PART, "core", picky)
     with serve(ds) as api:
         summary = sync(api, tmp_path)
         assert summary.failed == 1 and "PayloadError" in summary.failures[victim]
         stored = read_table(tmp_path, "quality_stats")
         assert victim not in set(stored["session_id"])
         assert set(stored["session_id"]) == {s["id"] for s in ended(ds)} - {victim}
-        monkeypatch.setattr(batch_module, "flatten_details", real)
+        monkeypatch.setitem(batch_module.ROWS_OF_PART, "core", real)
         again = sync(api, tmp_path)
     assert again.updated == 1 and victim in set(read_table(tmp_path, "quality_stats")["session_id"])
+
+
+def test_rows_naming_no_participant_asked_for_fail_only_their_session(tmp_path, monkeypatch):
+    """Rows are placed in their session by the participant they were asked for. A session whose answers
+    name someone else cannot be placed: sessions are built together, so the batch is redone session by
+    session, that one fails (tried again next run) and the others are stored, each row once."""
+    ds = synthetic(sessions=6)
+    victim = ended(ds)[1]["id"]
+    victim_people = {row["id"] for row in ds.participants[victim]}
+    real = batch_module.ROWS_OF_PART["peer_reports"]
+
+    def stranger(payloads):
+        rows = real(payloads)
+        if any(p["data"]["participant"]["id"] in victim_people for p in payloads):
+            flat = rows["peer_reports"]
+            columns = dict(flat.columns)
+            columns["participant_id"] = ["someone-else"] * len(flat)
+            rows["peer_reports"] = type(flat)(flat.name, columns, flat.report)
+        return rows
+
+    monkeypatch.setattr(batch_module, "ABSORB_EVERY_S", 3600.0)  # one build for all: the batch path
+    monkeypatch.setitem(batch_module.ROWS_OF_PART, "peer_reports", stranger)
+    with serve(ds) as api:
+        summary = sync(api, tmp_path)
+        assert summary.failed == 1 and "name no participant" in summary.failures[victim]
+        reports = read_table(tmp_path, "peer_reports")
+        assert set(reports["session_id"]) == {s["id"] for s in ended(ds)} - {victim}
+        assert not reports.duplicated(["session_id", "participant_id"]).any()
+        monkeypatch.setitem(batch_module.ROWS_OF_PART, "peer_reports", real)
+        again = sync(api, tmp_path)
+    assert again.updated == 1 and victim in set(read_table(tmp_path, "peer_reports")["session_id"])
 
 
 def test_sql_views_see_a_later_syncs_rows(tmp_path):

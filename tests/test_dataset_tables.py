@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import rtk_frames as rtk
 from rtk_frames.dataset.tables import EXTRAS_COLUMN, TABLES, conform, frame_to_arrow, table_schema, to_pandas
+from tests.test_frames_any_json import mutated_samples  # (imported outside any @given)
 
 _VALUES = {
     pa.string(): st.one_of(st.none(), st.text(max_size=8)),
@@ -232,7 +233,6 @@ def test_participant_lists_built_together_are_the_frames_rows(data):
     from rtk_frames.dataset.batch import _as_arrow
     from rtk_frames.errors import RTKError
     from rtk_frames.frames.participants import participants_rows
-    from tests.test_frames_any_json import mutated_samples
 
     pages = data.draw(st.lists(mutated_samples(), min_size=1, max_size=4))
     with warnings.catch_warnings(record=True):
@@ -246,3 +246,66 @@ def test_participant_lists_built_together_are_the_frames_rows(data):
         expected = frame_to_arrow(pd.concat([frame for _, frame in parts], ignore_index=True), "participants")
     assert joined.num_rows == sum(len(frame) for _, frame in parts)
     assert joined.equals(expected), (joined.to_pydict(), expected.to_pydict())
+
+
+@pytest.mark.parametrize("part", ["core", "peer_reports"])
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_answers_made_rows_one_by_one_and_built_together_are_one_calls_rows(part, data):
+    """The writer makes each session's answers rows as it arrives, and an absorb builds many sessions'
+    rows together (``Flat.joined``, Arrow arrays and lists mixed): the tables must be those of one
+    flattener call over all the answers, for the samples and any mutation of them."""
+    import warnings
+
+    from rtk_frames.dataset.batch import ROWS_OF_PART, built
+    from rtk_frames.errors import RTKError
+    from rtk_frames.frames._coerce import Flat
+
+    rows_of = ROWS_OF_PART[part]
+    payloads = data.draw(st.lists(mutated_samples(), min_size=1, max_size=4))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            one_by_one = [rows_of([payload]) for payload in payloads]
+            expected = built(rows_of(payloads))
+        except RTKError:  # a body no flattener reads: the session fails either way
+            return
+        together = built({name: Flat.joined([rows[name] for rows in one_by_one]) for name in one_by_one[0]})
+    assert together.keys() == expected.keys()
+    for table, rows in together.items():
+        assert rows.equals(expected[table]), (table, rows.to_pydict(), expected[table].to_pydict())
+
+
+@pytest.mark.parametrize("part", ["core", "peer_reports"])
+def test_every_pair_of_sample_answers_built_together_is_one_calls_rows(part):
+    """The same, exhaustively over ordered pairs of the sample answers (and all of them at once): pairs
+    whose samples columns come as Arrow arrays (the fast path) and as lists meet here."""
+    import itertools
+    import warnings
+
+    from rtk_frames.dataset.batch import ROWS_OF_PART, built
+    from rtk_frames.errors import RTKError
+    from rtk_frames.frames._coerce import Flat
+    from tests.test_frames_any_json import SAMPLES
+
+    rows_of = ROWS_OF_PART[part]
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        readable = []
+        for sample in SAMPLES:
+            try:
+                readable.append((sample, rows_of([sample])))
+            except RTKError:
+                continue
+        groups = [list(pair) for pair in itertools.permutations(readable, 2)] + [readable]
+        arrow_columns = 0
+        for group in groups:
+            one_by_one = [rows for _, rows in group]
+            together = built({name: Flat.joined([rows[name] for rows in one_by_one])
+                              for name in one_by_one[0]})
+            expected = built(rows_of([sample for sample, _ in group]))
+            for table, rows in together.items():
+                assert rows.equals(expected[table]), (table, rows.to_pydict(), expected[table].to_pydict())
+            arrow_columns += sum(isinstance(values, pa.Array) for rows in one_by_one for flat in rows.values()
+                                 for values in flat.columns.values())
+    assert arrow_columns, "no Arrow-array columns met: the check would miss that path"

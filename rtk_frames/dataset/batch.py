@@ -1,13 +1,13 @@
 """The commit side of a sync: finished sessions -> flattened rows + state -> one atomic commit.
 
-A :class:`Writer` thread takes finished sessions and, every :data:`COMMIT_EVERY_S` seconds or
-:data:`COMMIT_EVERY_SESSIONS` sessions, turns its :class:`Batch` into one
-:class:`rtk_frames.dataset.write.Commit`: all the sessions' participant details go through one flattener
-call per table, built as Arrow rows (the in-memory frames' rows, without pandas) and placed in their
-session by the participant they were asked for; likewise the peer reports; the other frames (the
-listing's rows, participants, chat, transcripts) take one Arrow conversion per table. Then one file per
-table and day, and every session's new state, in one transaction. A body no flattener can read fails
-only its session's part.
+A :class:`Writer` thread takes finished sessions, makes each one's answers rows as it arrives
+(:meth:`Batch.prepare`: the per-answer Python work, not yet built), and every :data:`ABSORB_EVERY_S`
+builds all the finished sessions' rows of a table at once as Arrow (the in-memory frames' rows, without
+pandas), placed in their session by the participant they were asked for; the other frames (the
+listing's rows, chat, transcripts) take one Arrow conversion per table. Every :data:`COMMIT_EVERY_S`
+seconds or :data:`COMMIT_EVERY_SESSIONS` sessions, and at the end, its :class:`Batch` becomes one
+:class:`rtk_frames.dataset.write.Commit`: one file per table and day, and every session's new state, in
+one transaction. A body no flattener can read fails only its session's part.
 
 Example:
     >>> flatten_details([])["quality_stats"].num_rows
@@ -35,8 +35,9 @@ from rtk_frames.dataset.write import Commit
 from rtk_frames.errors import RTKError
 from rtk_frames.frames._coerce import Flat
 
-__all__ = ["ABSORB_EVERY_S", "COMMIT_EVERY_S", "COMMIT_EVERY_SESSIONS", "TRANSCRIPT_MAX_ATTEMPTS", "Batch",
-           "Writer", "apply_batch", "flatten_details", "flatten_reports", "settle"]
+__all__ = ["ABSORB_EVERY_S", "COMMIT_EVERY_S", "COMMIT_EVERY_SESSIONS", "ROWS_OF_PART",
+           "TRANSCRIPT_MAX_ATTEMPTS", "Batch", "Writer", "apply_batch", "built", "details_rows",
+           "flatten_details", "flatten_reports", "reports_rows", "settle"]
 
 #: a finished session is committed at most this long after it finished ...
 COMMIT_EVERY_S = 5.0
@@ -47,45 +48,82 @@ COMMIT_EVERY_SESSIONS = 100
 ABSORB_EVERY_S = 1.0
 
 
+def details_rows(payloads: list[Any]) -> dict[str, Flat]:
+    """Participant-details answers -> the rows of four tables, not yet built (per answer: the writer
+    makes them as each session arrives; building is per column, done once per absorb for many sessions).
+
+    Example:
+        >>> sorted(details_rows([]))
+        ['participant_details', 'peer_events', 'quality_segments', 'quality_stats']
+    """
+    from rtk_frames.frames.participants import participant_rows, peer_events_rows
+    from rtk_frames.frames.quality import quality_segments_rows, quality_stats_rows
+
+    return {"participant_details": participant_rows(payloads), "quality_stats": quality_stats_rows(payloads),
+            "quality_segments": quality_segments_rows(payloads), "peer_events": peer_events_rows(payloads)}
+
+
+def reports_rows(payloads: list[Any]) -> dict[str, Flat]:
+    """Peer reports -> the rows of three tables, not yet built (see :func:`details_rows`).
+
+    Example:
+        >>> sorted(reports_rows([]))
+        ['peer_events', 'peer_report_series', 'peer_reports']
+    """
+    from rtk_frames.frames.participants import peer_events_rows
+    from rtk_frames.frames.peer_report import peer_report_rows, peer_report_series_rows
+
+    return {"peer_reports": peer_report_rows(payloads),
+            "peer_report_series": peer_report_series_rows(payloads),
+            "peer_events": peer_events_rows(payloads)}
+
+
+def built(rows: dict[str, Flat]) -> dict[str, pa.Table]:
+    """Rows of :func:`details_rows` or :func:`reports_rows` built as Arrow tables (the in-memory frames'
+    rows, without pandas). Reports are asked for by the participant's id, which is its peer id: a report
+    row that names no peer gets that id.
+
+    Example:
+        >>> report = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {}}}}}
+        >>> built(reports_rows([report]))["peer_reports"].column("peer_id").to_pylist()
+        ['p1']
+    """
+    tables = {name: flat.table() for name, flat in rows.items()}
+    for name in ("peer_reports", "peer_report_series"):
+        if name not in tables:
+            continue
+        table = tables[name]
+        position = table.schema.get_field_index("peer_id")
+        if table.num_rows and table.column(position).null_count:
+            filled = pc.coalesce(table.column(position), table.column("participant_id"))
+            tables[name] = table.set_column(position, table.schema.field(position), filled)
+    return tables
+
+
 def flatten_details(payloads: list[Any]) -> dict[str, pa.Table]:
-    """Participant-details answers -> four tables of Arrow rows (one flattener call each; the rows of
-    the in-memory frames, built without pandas: the dataset writes Arrow).
+    """Participant-details answers -> four Arrow tables (one flattener call each).
 
     Example:
         >>> {name: rows.num_rows for name, rows in flatten_details([]).items()}
         {'participant_details': 0, 'quality_stats': 0, 'quality_segments': 0, 'peer_events': 0}
     """
-    from rtk_frames.frames.participants import participant_rows, peer_events_rows
-    from rtk_frames.frames.quality import quality_segments_rows, quality_stats_rows
-
-    return {"participant_details": participant_rows(payloads).table(),
-            "quality_stats": quality_stats_rows(payloads).table(),
-            "quality_segments": quality_segments_rows(payloads).table(),
-            "peer_events": peer_events_rows(payloads).table()}
+    return built(details_rows(payloads))
 
 
 def flatten_reports(payloads: list[Any]) -> dict[str, pa.Table]:
-    """Peer reports -> three tables of Arrow rows. Reports are asked for by the participant's id, which
-    is its peer id: a report that does not name its peer gets that id.
+    """Peer reports -> three Arrow tables (see :func:`built` for their ``peer_id``).
 
     Example:
         >>> report = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {}}}}}
         >>> flatten_reports([report])["peer_reports"].column("peer_id").to_pylist()
         ['p1']
     """
-    from rtk_frames.frames.participants import peer_events_rows
-    from rtk_frames.frames.peer_report import peer_report_rows, peer_report_series_rows
+    return built(reports_rows(payloads))
 
-    tables = {"peer_reports": peer_report_rows(payloads).table(),
-              "peer_report_series": peer_report_series_rows(payloads).table(),
-              "peer_events": peer_events_rows(payloads).table()}
-    for name in ("peer_reports", "peer_report_series"):
-        rows = tables[name]
-        position = rows.schema.get_field_index("peer_id")
-        if rows.num_rows and rows.column(position).null_count:
-            filled = pc.coalesce(rows.column(position), rows.column("participant_id"))
-            tables[name] = rows.set_column(position, rows.schema.field(position), filled)
-    return tables
+
+#: the parts whose answers are kept raw until the writer has them, and how their rows are made
+ROWS_OF_PART: dict[str, Callable[[list[Any]], dict[str, Flat]]] = {"core": details_rows,
+                                                                   "peer_reports": reports_rows}
 
 
 @dataclass
@@ -135,24 +173,40 @@ class Batch:
     def __bool__(self) -> bool:
         return bool(self.jobs or self.frames or self.listings or self.arrow or self.commit)
 
-    def _flatten(self, part: str, flatten: Callable[[list[Any]], dict[str, pa.Table]]) -> None:
-        """All jobs' answers of ``part`` through one flattener call per table; rows go to their session's
-        day. A batch that fails (a body no flattener can read) is redone job by job to find the culprit."""
-        jobs = [j for j in self.jobs if part in j.parts and part not in j.errors and j.raw.get(part)]
+    def prepare(self, job: SessionJob) -> None:
+        """Turn a finished session's raw answers into rows, not yet built (the writer calls this as each
+        session arrives: the Python work per answer is spread over the run, and an absorb only builds).
+        An answer no flattener can read fails its session's part, not the others'."""
+        for part, rows_of in ROWS_OF_PART.items():
+            payloads = job.raw.pop(part, None)
+            if not payloads or part not in job.parts or part in job.errors:
+                continue
+            try:
+                job.rows[part] = rows_of(payloads)
+            except RTKError as exc:
+                job.fail(part, exc)
+
+    def _build(self, part: str) -> None:
+        """All jobs' rows of ``part`` built together, one Arrow build per table; rows go to their
+        session's day. Rows that name no participant asked for fail their session's part: the batch is
+        then redone job by job to find it."""
+        jobs = [j for j in self.jobs if part in j.rows]
         if not jobs:
             return
         owner = {pid: j.session_id for j in jobs for pid in (j.participant_ids or [])}
         day = {j.session_id: j.date for j in jobs}
         try:
-            frames = flatten([payload for j in jobs for payload in j.raw[part]])
-            placed = {table: _placed(frame, table, owner) for table, frame in frames.items()}  # may raise
+            tables = built({table: Flat.joined([j.rows[part][table] for j in jobs])
+                            for table in jobs[0].rows[part]})
+            placed = {table: _placed(rows, table, owner) for table, rows in tables.items()}  # may raise
         except RTKError as exc:  # _Unplaced included
             if len(jobs) == 1:
+                jobs[0].rows.pop(part)
                 jobs[0].fail(part, exc)
                 return
             for job in jobs:
                 one = Batch(self.commit, self.summary, [job])
-                one._flatten(part, flatten)
+                one._build(part)
                 for table, converted in one.arrow.items():
                     self.arrow.setdefault(table, []).extend(converted)
             return
@@ -162,14 +216,16 @@ class Batch:
                 self.arrow.setdefault(table, []).append((rows, days))
                 self.summary.rows[table] = self.summary.rows.get(table, 0) + rows.num_rows
         for job in jobs:
-            job.raw.pop(part, None)
+            job.rows.pop(part, None)
 
     def absorb(self) -> None:
         """Turn the finished sessions so far into Arrow rows and pending state (nothing is written): one
-        flattener call per table and one Arrow conversion per table for all of them. The writer calls
-        this as sessions finish, so at commit time little is left to do but write."""
-        for part, flatten in (("core", flatten_details), ("peer_reports", flatten_reports)):
-            self._flatten(part, flatten)
+        build per table for all of them. The writer calls this as sessions finish, so at commit time
+        little is left to do but write."""
+        for job in self.jobs:
+            self.prepare(job)  # (the writer has done it already for the sessions it was given)
+        for part in ROWS_OF_PART:
+            self._build(part)
         for job in self.jobs:
             settle(job, self)
         self.jobs = []
@@ -328,7 +384,10 @@ class Writer:
                 except queue.Empty:
                     pass
                 done = any(job is self._DONE for job in arrived)
-                self.batch.jobs += [job for job in arrived if job is not self._DONE]
+                for job in arrived:
+                    if job is not self._DONE:
+                        self.batch.prepare(job)
+                        self.batch.jobs.append(job)
                 if done:
                     break
                 if self.batch.jobs and time.monotonic() - last_absorb >= ABSORB_EVERY_S:

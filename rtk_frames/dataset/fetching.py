@@ -92,7 +92,8 @@ class SessionJob:
     requests: int = 0
     # part -> table -> frames (or rows not yet built, built with other sessions' at commit time)
     frames: dict[str, dict[str, list[pd.DataFrame | Flat]]] = field(default_factory=dict)
-    raw: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw answers, flattened together
+    raw: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw answers, made rows by the writer
+    rows: dict[str, dict[str, Flat]] = field(default_factory=dict)  # part -> table -> rows, built together
     errors: dict[str, str] = field(default_factory=dict)
     transcript_pending: bool = False
     parent: SessionJob | None = None  # a breakout room's session (it finishes after its rooms)

@@ -506,7 +506,8 @@ class Flat:
     @classmethod
     def joined(cls, parts: Sequence[Flat]) -> Flat:
         """The rows of several calls of one flattener, one after another, to be built as one (a column
-        that a part lacks is NA on its rows), their coercions counted together.
+        that a part lacks is NA on its rows), their coercions counted together. Built, they are the rows
+        one call over all the parts' payloads gives (tests/test_dataset_tables.py).
 
         Example:
             >>> a = Flat("quality_stats", {"quality": [90]}, CoercionReport("demo"))
@@ -516,17 +517,35 @@ class Flat:
         """
         if not parts:
             raise ValueError("Flat.joined needs at least one part")
+        if len(parts) == 1:
+            return parts[0]
         report = CoercionReport(parts[0].report.frame)
         names: dict[str, None] = {}
         for part in parts:
             report.update(part.report)
             names.update(dict.fromkeys(part.columns))
-        columns: dict[str, list[Any]] = {name: [] for name in names}
-        for part in parts:
-            rows = len(part)
-            for name, values in columns.items():
-                values.extend(part.columns.get(name) or [None] * rows)
+        sizes = [len(part) for part in parts]
+        columns = {name: _joined_column([part.columns.get(name) for part in parts], sizes) for name in names}
         return cls(parts[0].name, columns, report)
+
+
+def _joined_column(pieces: Sequence[Sequence[Any] | None], sizes: Sequence[int]) -> Sequence[Any]:
+    """One column of :meth:`Flat.joined`: Arrow arrays of one type stay Arrow (a missing piece is nulls),
+    anything else becomes one list (a missing piece is ``None``s)."""
+    types = {piece.type for piece in pieces if isinstance(piece, pa.Array)}
+    if len(types) == 1 and all(piece is None or isinstance(piece, pa.Array) for piece in pieces):
+        arrow_type = types.pop()
+        return pa.concat_arrays([piece if isinstance(piece, pa.Array) else pa.nulls(size, arrow_type)
+                                 for piece, size in zip(pieces, sizes, strict=True)])
+    values: list[Any] = []
+    for piece, size in zip(pieces, sizes, strict=True):
+        if piece is None:
+            values.extend([None] * size)
+        elif isinstance(piece, pa.Array | pa.ChunkedArray):
+            values.extend(piece.to_pylist())
+        else:
+            values.extend(piece)
+    return values
 
 
 def stacked_samples(
