@@ -128,8 +128,8 @@ ROWS_OF_PART: dict[str, Callable[[list[Any]], dict[str, Flat]]] = {"core": detai
 
 @dataclass
 class Batch:
-    """What the next commit holds: finished sessions (their raw answers, flattened together at commit
-    time: one flattener call per table per commit) and frames per (table, day)."""
+    """What the next commit holds: finished sessions (their answers made rows as they arrived, built
+    together at the next absorb: one build per table) and frames per (table, day)."""
 
     commit: Commit
     summary: SyncSummary
