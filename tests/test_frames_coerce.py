@@ -7,6 +7,8 @@ import warnings
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtk_frames.errors import CoercionWarning, PayloadError
 from rtk_frames.frames._coerce import (
@@ -160,3 +162,58 @@ def test_an_error_answer_is_a_payload_error_not_a_row_and_empty_answers_are_no_r
     assert unwrap_items({"success": True}, "sessions") == []
     body = b'{"data": {"sessions": [{"id": "a"}]}, "success": true}'
     assert unwrap_items(body, "sessions") == [{"id": "a"}]
+
+
+# --- the fast paths of flatten_record and normalized against their plain definitions ---------------------
+
+def _flatten_reference(obj, prefix="", out=None, skip=()):
+    """flatten_record as first written: normalise every key, then recurse, JSON-text lists."""
+    from rtk_frames.frames._coerce import _json_text, plain
+
+    result = {} if out is None else out
+    for raw_key, value in obj.items():
+        key = normalize_key(raw_key)
+        if key in set(skip):
+            continue
+        name = f"{prefix}_{key}" if prefix else key
+        value = plain(value)
+        if isinstance(value, dict):
+            if value:
+                _flatten_reference(value, name, result)
+            elif name not in result:
+                result[name] = None
+        elif isinstance(value, list | tuple):
+            result[name] = _json_text(value) if value else None
+        elif value is not None or name not in result:
+            result[name] = value
+    return result
+
+
+def _normalized_reference(obj):
+    out = {}
+    for key, value in obj.items():
+        name = normalize_key(key)
+        if out.get(name) is None:
+            out[name] = value
+    return out
+
+
+_KEYS = st.sampled_from(["id", "peerId", "peer_id", "deviceInfo", "device_info", "isMobile", "a.b", "x",
+                         "API_10_or_greater", "throughtput", "backend_r_t_t", "ok"])
+_SCALAR = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3)
+_JSON = st.recursive(_SCALAR,
+                     lambda inner: st.lists(inner, max_size=3) | st.tuples(inner)
+                     | st.dictionaries(_KEYS, inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(obj=st.dictionaries(_KEYS, _JSON, max_size=6), prefix=st.sampled_from(["", "p", "quality_stats"]),
+       skip=st.sampled_from([(), ("peer_id",), ("device_info", "id")]))
+def test_flatten_record_and_normalized_are_their_plain_definitions(obj, prefix, skip):
+    from rtk_frames.frames._coerce import flatten_record, normalized
+
+    for _ in range(2):  # the second time from the name caches
+        ours, reference = flatten_record(obj, prefix, skip=skip), _flatten_reference(obj, prefix, skip=skip)
+        assert ours == reference and list(ours) == list(reference)
+        assert normalized(obj) == _normalized_reference(obj)
+        assert list(normalized(obj)) == list(_normalized_reference(obj))

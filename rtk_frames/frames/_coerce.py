@@ -193,6 +193,8 @@ def plain(payload: Any) -> Any:
     wire sent (``10_or_greater_event_fraction`` rather
     than ``api_10_or_greater_event_fraction``). Dicts, lists and scalars pass through unchanged.
     """
+    if type(payload) in _WIRE_TYPES:  # (the common case, first: this runs for every value of a payload)
+        return payload
     dump = getattr(payload, "model_dump", None)
     if callable(dump) and not isinstance(payload, dict | list):
         return dump(by_alias=True, exclude_unset=True)
@@ -288,30 +290,50 @@ def flatten_record(
     result: dict[str, Any] = {} if out is None else out
     skipped = set(skip) if skip else ()
     for raw_key, value in obj.items():
-        key = normalize_key(raw_key)
-        if key in skipped:
+        key, name = _NAMES.get((prefix, raw_key)) or _name(prefix, raw_key)
+        if skipped and key in skipped:
             continue
-        name = f"{prefix}_{key}" if prefix else key
-        if type(value) not in _WIRE_TYPES:  # an SDK model (or anything else) as plain JSON-like values
+        kind: type | None = type(value)
+        if kind not in _WIRE_TYPES:  # an SDK model (or anything else) as plain JSON-like values
             value = plain(value)
-        if isinstance(value, dict):
+            kind = dict if isinstance(value, dict) else list if isinstance(value, list | tuple) else None
+        if kind is dict:
             if value:
                 flatten_record(value, name, out=result)
             elif name not in result:
                 result[name] = None
-        elif isinstance(value, list | tuple):
+        elif kind is list:
             result[name] = _json_text(value) if value else None
         elif value is not None or name not in result:
             result[name] = value
     return result
 
 
+# (prefix, wire key) -> (its normalised key, its column name): a payload's keys repeat in every item
+_NAMES: dict[tuple[str, Any], tuple[str, str]] = {}
+_NAMES_MAX = 65_536
+
+
+def _name(prefix: str, raw_key: Any) -> tuple[str, str]:
+    key = normalize_key(raw_key)
+    named = (key, f"{prefix}_{key}" if prefix else key)
+    if len(_NAMES) >= _NAMES_MAX:  # (a stream of ever-new keys cannot grow it without bound)
+        _NAMES.clear()
+    _NAMES[(prefix, raw_key)] = named
+    return named
+
+
 def records_to_columns(records: Sequence[Mapping[str, Any]]) -> dict[str, list]:
     """Row dicts -> ``{column: values}`` over the union of keys (absent -> ``None``)."""
-    names: dict[str, None] = {}
-    for rec in records:
-        names.update(dict.fromkeys(rec))
-    return {name: [rec.get(name) for rec in records] for name in names}
+    count = len(records)
+    columns: dict[str, list] = {}
+    for row, rec in enumerate(records):  # one pass over the values: wide records come in few rows
+        for name, value in rec.items():
+            column = columns.get(name)
+            if column is None:
+                column = columns[name] = [None] * count
+            column[row] = value
+    return columns
 
 
 def normalized(obj: Any) -> dict[str, Any]:
@@ -322,12 +344,23 @@ def normalized(obj: Any) -> dict[str, Any]:
     obj = plain(obj)
     if not isinstance(obj, dict):
         return {}
+    keys = tuple(obj)
+    if _NORMAL_KEYS.get(keys):  # every key already normal (so no two spellings): a plain copy
+        return dict(obj)
     out: dict[str, Any] = {}
     for key, value in obj.items():
         name = normalize_key(key)
         if out.get(name) is None:
             out[name] = value
+    if len(_NORMAL_KEYS) >= _NORMAL_KEYS_MAX:
+        _NORMAL_KEYS.clear()
+    _NORMAL_KEYS[keys] = len(out) == len(keys) and all(normalize_key(key) == key for key in keys)
     return out
+
+
+# a payload's key tuples -> whether normalising changes none of them (payloads come in few shapes)
+_NORMAL_KEYS: dict[tuple[Any, ...], bool] = {}
+_NORMAL_KEYS_MAX = 1024
 
 
 def _add_column(columns: dict[str, Any], name: str, values: list) -> None:
@@ -948,6 +981,21 @@ def coerce_array(
     if pa.types.is_boolean(arrow_type):
         return _flags(values, column, report)
     return _texts(values)
+
+
+def extra_array(values: Sequence[Any]) -> pa.Array:
+    """An unknown column's values typed as a frame types them: numbers float64 (int64 when too big for a
+    float to hold), flags bool, anything else or mixed text (objects as JSON text); all-null -> null.
+
+    Example:
+        >>> extra_array([False, "yes", None]).to_pylist(), extra_array([1, 2.5]).type
+        (['false', 'yes', None], DataType(double))
+    """
+    values = list(values)
+    arrow_type = _infer_extra(values)
+    if arrow_type is None:
+        return pa.nulls(len(values))
+    return coerce_array(values, arrow_type, column="extra", report=CoercionReport("extra_array"))
 
 
 def _infer_extra(values: Sequence[Any]) -> pa.DataType | None:
