@@ -117,14 +117,22 @@ def typed_frames(draw):
 @given(typed_frames())
 def test_the_fast_frame_conversion_equals_table_from_pandas(frame):
     """``frame_to_arrow``'s own frame -> Arrow step (float64 columns as one block) gives exactly what
-    ``pa.Table.from_pandas`` gives: same columns, types, values and nulls (NaN -> null included)."""
+    ``pa.Table.from_pandas`` gives: same columns, types, values and nulls (NaN -> null included). Where
+    that fails (an object column of mixed kinds), the column is typed as a frame types an unknown one."""
     from rtk_frames.dataset.tables import _frame_arrow
+    from rtk_frames.frames._coerce import extra_array
 
     try:
         expected = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a mixed object column: neither path may pass it
-        with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
-            _frame_arrow(frame)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a mixed object column (pandas joined several frames)
+        ours = _frame_arrow(frame)  # does not fail: that column is typed as a frame types an unknown one
+        assert ours.column_names == list(frame.columns) and ours.num_rows == len(frame)
+        for name in frame.columns:
+            try:
+                want = pa.Table.from_pandas(frame[[name]], preserve_index=False).column(0).combine_chunks()
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                want = extra_array([None if v is None or v is pd.NA or v != v else v for v in frame[name]])
+            assert ours.column(name).combine_chunks().equals(want), name
         return
     assert _frame_arrow(frame).equals(expected)
 
@@ -309,3 +317,22 @@ def test_every_pair_of_sample_answers_built_together_is_one_calls_rows(part):
             arrow_columns += sum(isinstance(values, pa.Array) for rows in one_by_one for flat in rows.values()
                                  for values in flat.columns.values())
     assert arrow_columns, "no Arrow-array columns met: the check would miss that path"
+
+
+def test_frames_whose_unknown_field_changes_kind_between_sessions_join_without_failing():
+    """Two sessions' frames with an unknown field that is a flag in one and text in the other: pandas
+    joins them into a mixed object column, which Arrow alone cannot convert. The commit must not fail:
+    the column is typed as one frame types such a column (text), and every row keeps its value."""
+    from rtk_frames.dataset.batch import _as_arrow
+
+    def frame(participant_id, is_final, session_id):
+        page = {"data": {"participants": [{"id": participant_id, "isFinal": is_final}]}}
+        return rtk.participants_frame(page, session_id=session_id)
+
+    a, b = frame("p1", True, "s1"), frame("p2", "maybe", "s2")
+    assert a["is_final"].dtype != b["is_final"].dtype
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
+        pa.Table.from_pandas(pd.concat([a, b], ignore_index=True)[["is_final"]])
+    joined = _as_arrow([a, b], "participants")
+    assert joined.column("session_id").to_pylist() == ["s1", "s2"]
+    assert [json.loads(e)["is_final"] for e in joined.column(EXTRAS_COLUMN).to_pylist()] == ["true", "maybe"]

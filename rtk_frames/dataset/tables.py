@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rtk_frames.frames._coerce import arrow_to_frame
+from rtk_frames.frames._coerce import arrow_to_frame, extra_array
 from rtk_frames.schemas import SCHEMAS
 
 __all__ = [
@@ -252,7 +252,17 @@ def _column_arrow(values: Any) -> pa.Array:
         return pa.array(naive, type=pa.timestamp(unit, tz="UTC"), from_pandas=True)
     if hasattr(values, "__arrow_array__"):
         return pa.array(values)
-    return pa.array(np.asarray(values), from_pandas=True)
+    try:
+        return pa.array(np.asarray(values), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # an object column of mixed kinds (an unknown field that is a flag in one session's frame and
+        # text in another's, joined by pandas): typed as one frame types such a column
+        return extra_array([None if _is_na(value) else value for value in values])
+
+
+def _is_na(value: Any) -> bool:
+    return (value is None or value is pd.NA or value is pd.NaT
+            or (isinstance(value, float) and math.isnan(value)))
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
