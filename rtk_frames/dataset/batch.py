@@ -10,7 +10,7 @@ seconds or :data:`COMMIT_EVERY_SESSIONS` sessions, and at the end, its :class:`B
 one transaction. A body no flattener can read fails only its session's part.
 
 Example:
-    >>> flatten_details([])["quality_stats"].num_rows
+    >>> built(details_rows([]))["quality_stats"].num_rows
     0
 """
 
@@ -37,7 +37,7 @@ from rtk_frames.frames._coerce import Flat
 
 __all__ = ["ABSORB_EVERY_S", "COMMIT_EVERY_S", "COMMIT_EVERY_SESSIONS", "ROWS_OF_PART",
            "TRANSCRIPT_MAX_ATTEMPTS", "Batch", "Writer", "apply_batch", "built", "details_rows",
-           "flatten_details", "flatten_reports", "reports_rows", "settle"]
+           "reports_rows", "settle"]
 
 #: a finished session is committed at most this long after it finished ...
 COMMIT_EVERY_S = 5.0
@@ -98,27 +98,6 @@ def built(rows: dict[str, Flat]) -> dict[str, pa.Table]:
             filled = pc.coalesce(table.column(position), table.column("participant_id"))
             tables[name] = table.set_column(position, table.schema.field(position), filled)
     return tables
-
-
-def flatten_details(payloads: list[Any]) -> dict[str, pa.Table]:
-    """Participant-details answers -> four Arrow tables (one flattener call each).
-
-    Example:
-        >>> {name: rows.num_rows for name, rows in flatten_details([]).items()}
-        {'participant_details': 0, 'quality_stats': 0, 'quality_segments': 0, 'peer_events': 0}
-    """
-    return built(details_rows(payloads))
-
-
-def flatten_reports(payloads: list[Any]) -> dict[str, pa.Table]:
-    """Peer reports -> three Arrow tables (see :func:`built` for their ``peer_id``).
-
-    Example:
-        >>> report = {"data": {"participant": {"id": "p1", "peer_report": {"quality": {}}}}}
-        >>> flatten_reports([report])["peer_reports"].column("peer_id").to_pylist()
-        ['p1']
-    """
-    return built(reports_rows(payloads))
 
 
 #: the parts whose answers are kept raw until the writer has them, and how their rows are made
