@@ -257,12 +257,7 @@ def _column_arrow(values: Any) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # an object column of mixed kinds (an unknown field that is a flag in one session's frame and
         # text in another's, joined by pandas): typed as one frame types such a column
-        return extra_array([None if _is_na(value) else value for value in values])
-
-
-def _is_na(value: Any) -> bool:
-    return (value is None or value is pd.NA or value is pd.NaT
-            or (isinstance(value, float) and math.isnan(value)))
+        return extra_array(values)
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:

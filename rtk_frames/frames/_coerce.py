@@ -986,12 +986,14 @@ def coerce_array(
 def extra_array(values: Sequence[Any]) -> pa.Array:
     """An unknown column's values typed as a frame types them: numbers float64 (int64 when too big for a
     float to hold), flags bool, anything else or mixed text (objects as JSON text); all-null -> null.
+    pandas' missing markers (``NA``, ``NaT``, a float NaN) are null.
 
     Example:
-        >>> extra_array([False, "yes", None]).to_pylist(), extra_array([1, 2.5]).type
-        (['false', 'yes', None], DataType(double))
+        >>> extra_array([False, "yes", None, pd.NA]).to_pylist(), extra_array([1, 2.5]).type
+        (['false', 'yes', None, None], DataType(double))
     """
-    values = list(values)
+    values = [None if value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+              else value for value in values]
     arrow_type = _infer_extra(values)
     if arrow_type is None:
         return pa.nulls(len(values))
