@@ -217,3 +217,32 @@ def test_flatten_record_and_normalized_are_their_plain_definitions(obj, prefix, 
         assert ours == reference and list(ours) == list(reference)
         assert normalized(obj) == _normalized_reference(obj)
         assert list(normalized(obj)) == list(_normalized_reference(obj))
+
+
+_NUMBER = (st.none() | st.integers() | st.integers(min_value=-2**64, max_value=2**64)
+           | st.floats() | st.sampled_from([0.0, -0.0, 12.0, 2.0**53, 2.0**63, -2.0**63, 1e300]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(_NUMBER | st.booleans() | st.sampled_from(["7", " 8 ", "x", ""]), max_size=12),
+       kind=st.sampled_from(["int64", "float64"]))
+def test_numeric_columns_read_in_c_equal_the_value_by_value_reading(values, kind):
+    """The fast paths (whole columns of ints and floats converted by Arrow) give exactly the values and
+    the counts of reading each value on its own, the definition: integral floats become integers, NaN is
+    missing, a fraction, an infinity or an out-of-range value is missing and counted."""
+    from rtk_frames.frames._coerce import (
+        _integer_or_none,
+        _number_or_none,
+        _per_value,
+        coerce_array,
+    )
+
+    arrow_type = pa.int64() if kind == "int64" else pa.float64()
+    convert, reason = (_integer_or_none, "not an integer") if kind == "int64" else (_number_or_none,
+                                                                                       "not a number")
+    fast, slow = CoercionReport("fast"), CoercionReport("slow")
+    ours = coerce_array(list(values), arrow_type, column="c", report=fast)
+    reference = _per_value(list(values), convert, arrow_type, "c", reason, slow)
+    assert ours.type == arrow_type
+    assert ours.to_pylist() == reference.to_pylist()
+    assert fast.as_dict() == slow.as_dict()

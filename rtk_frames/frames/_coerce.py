@@ -871,7 +871,7 @@ def _integer_or_none(value: Any) -> tuple[int | None, bool]:
     if isinstance(value, float):
         if math.isnan(value):
             return None, True
-        if math.isfinite(value) and value.is_integer() and abs(value) <= _INT64_MAX:
+        if math.isfinite(value) and value.is_integer() and -_INT64_MAX - 1 <= value <= _INT64_MAX:
             return int(value), True
         return None, False
     if isinstance(value, str):
@@ -890,6 +890,11 @@ def _integers(values: Sequence[Any], column: str, report: CoercionReport) -> pa.
     if types <= {int, type(None)}:
         try:
             return pa.array(values, type=pa.int64())
+        except (pa.ArrowInvalid, OverflowError):
+            pass
+    elif types <= {int, float, type(None)}:  # whole numbers sent as floats (``12.0``), read in C: NaN is
+        try:  # null; a fraction, an infinity or an int beyond 2**53 fails the cast and goes value by value
+            return pc.cast(pa.array(values, type=pa.float64(), from_pandas=True), pa.int64())
         except (pa.ArrowInvalid, OverflowError):
             pass
     return _per_value(values, _integer_or_none, pa.int64(), column, "not an integer", report)
