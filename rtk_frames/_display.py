@@ -41,14 +41,20 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["describe_value", "summary_repr"]
+__all__ = ["describe_value", "plural", "summary_repr"]
 
 MAX_TEXT = 60  # characters of a text field shown
 MAX_ITEMS = 5  # items of a list of texts (data gaps) shown, one per line ...
 MAX_NOTE = 110  # ... and their characters
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1.
+
+    Example:
+        >>> plural(1, "session"), plural(1200, "file")
+        ('1 session', '1,200 files')
+    """
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
@@ -62,12 +68,12 @@ def describe_value(value: Any) -> str:
         'os: 3 rows'
     """
     if isinstance(value, pd.DataFrame):
-        return f"{_plural(len(value), 'row')} × {_plural(value.shape[1], 'column')}"
+        return f"{plural(len(value), 'row')} × {plural(value.shape[1], 'column')}"
     if isinstance(value, str):
         shown = value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
         return repr(shown) + (f" ({len(value):,} characters)" if len(value) > MAX_TEXT else "")
     if isinstance(value, Mapping) and value and all(isinstance(v, pd.DataFrame) for v in value.values()):
-        return ", ".join(f"{key}: {_plural(len(frame), 'row')}" for key, frame in value.items())
+        return ", ".join(f"{key}: {plural(len(frame), 'row')}" for key, frame in value.items())
     return repr(value)
 
 
@@ -80,7 +86,7 @@ def summary_repr(self: Any) -> str:
         value = getattr(self, f.name)
         if isinstance(value, Sequence) and not isinstance(value, str) and value and all(
                 isinstance(item, str) for item in value):  # data gaps: worth reading, a few of them
-            lines.append(f"  {f.name:<{width}}  {_plural(len(value), 'item')}:")
+            lines.append(f"  {f.name:<{width}}  {plural(len(value), 'item')}:")
             lines += [f"    - {item if len(item) <= MAX_NOTE else item[:MAX_NOTE] + '…'}"
                       for item in value[:MAX_ITEMS]]
             if len(value) > MAX_ITEMS:
@@ -88,7 +94,7 @@ def summary_repr(self: Any) -> str:
             continue
         line = f"  {f.name:<{width}}  {describe_value(value)}"
         if len(line) > MAX_NOTE and isinstance(value, Mapping):  # quality_by's tables: one per line
-            lines.append(f"  {f.name:<{width}}  {_plural(len(value), 'table')}:")
+            lines.append(f"  {f.name:<{width}}  {plural(len(value), 'table')}:")
             lines += [f"    {key}: {describe_value(item)}" for key, item in value.items()]
             continue
         lines.append(line)

@@ -381,6 +381,16 @@ def test_summary_repr_reads_as_a_report(tmp_path):
     assert "sessions: 2 new" in text and "per fetched session" in text and "rows written" in text
 
 
+def test_summary_counts_read_in_the_singular_for_one():
+    from rtk_frames.dataset.summary import SyncSummary
+
+    one = repr(SyncSummary(root="r", listed=1, rooms=1, retries=1, files_written=1, rows={"chat": 1}))
+    assert "1 session listed and 1 breakout room found" in one and "1 retry," in one and "; 1 file" in one
+    many = repr(SyncSummary(root="r", listed=2, rooms=2, retries=0, files_written=1200, rows={"chat": 1}))
+    assert "2 sessions listed and 2 breakout rooms found" in many and "0 retries," in many
+    assert "; 1,200 files" in many
+
+
 def test_progress_bar_counts_requests_and_sessions_and_the_summary_is_printed(tmp_path, capsys, monkeypatch):
     import rtk_frames.dataset.progress as sync_progress
 

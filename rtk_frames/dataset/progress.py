@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from rtk_frames._display import plural
 from rtk_frames.dataset.fetching import needs_room_list
 from rtk_frames.progress import LogLines, format_duration, rate_wait_postfix, redraws_in_place, terminal_bar
 
@@ -119,7 +120,7 @@ class Progress:
         estimate = requests_so_far + math.ceil(self._queued(queued, GUESS_PARTICIPANTS))
         if not redraws_in_place():
             self.log = LogLines()
-            self.log.emit(f"sync: {sessions} sessions to fetch, about {estimate} requests in all")
+            self.log.emit(f"sync: {plural(sessions, 'session')} to fetch, about {estimate} requests in all")
             return
         self.bar = terminal_bar(estimate, initial=requests_so_far, unit="req", desc="sync",
                                 bar_format=SYNC_BAR_FORMAT)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rtk_frames._display import plural
+
 __all__ = ["SyncSummary"]
 
 
@@ -78,21 +80,22 @@ class SyncSummary:
         window = f"{self.start or '…'} to {self.end or '…'}"
         per_session = (f" ({self.detail_requests / self.fetched:.1f} per fetched session)"
                        if self.fetched else "")
-        rooms = f" and {self.rooms} breakout rooms found" if self.rooms else ""
+        retries = f"{self.retries:,} retry" if self.retries == 1 else f"{self.retries:,} retries"
+        rooms = f" and {plural(self.rooms, 'breakout room')} found" if self.rooms else ""
         lines = [
-            f"sync of {self.root} ({window}): {self.listed} sessions listed{rooms}, "
+            f"sync of {self.root} ({window}): {plural(self.listed, 'session')} listed{rooms}, "
             f"{self.elapsed_s:.1f}s in all",
             f"  sessions: {self.new} new, {self.updated} updated, {self.completed} completed, "
             f"{self.skipped} skipped, {self.live} live, {self.failed} failed",
-            f"  requests: {self.requests}{per_session}, {self.retries} retries, "
+            f"  requests: {self.requests:,}{per_session}, {retries}, "
             f"{self.wait_s:.1f}s of rate-budget waits (all workers)",
             f"  time: {self.fetch_s:.1f}s to the last answer; {self.commit_s:.1f}s flattening and writing"
             + (", much of it while requests were out" if self.new + self.updated + self.completed else ""),
         ]
         if self.rows:
             rows = ", ".join(f"{table} {n:,}" for table, n in self.rows.items() if n)
-            lines.append(f"  rows written: {rows or 'none'}; {self.files_written} files"
-                         + (f", {self.files_compacted} compacted" if self.files_compacted else ""))
+            lines.append(f"  rows written: {rows or 'none'}; {plural(self.files_written, 'file')}"
+                         + (f", {self.files_compacted:,} compacted" if self.files_compacted else ""))
         if self.transcripts_pending:
             lines.append(f"  transcripts not ready yet: {self.transcripts_pending} (asked again next run)")
         for session_id, why in list(self.failures.items())[:5]:
