@@ -349,6 +349,7 @@ def test_compaction_leaves_one_file_per_partition_and_the_same_rows(tmp_path, mo
     assert any(len(list(d.glob("*.parquet"))) > 1 for d in (tmp_path / "quality_stats").iterdir())
     summary = compact_dataset(tmp_path)
     assert summary.files_after < summary.files_before
+    assert f"compacted, {summary.files_before:,} files -> {summary.files_after:,}" in repr(summary)
     for table in TABLES:
         for day in (tmp_path / table).glob("date=*"):
             assert len(list(day.glob("*.parquet"))) == 1, day
@@ -648,6 +649,8 @@ def test_compaction_splits_a_big_day_into_files_of_bounded_rows(tmp_path, monkey
     pd.testing.assert_frame_equal(read_table(tmp_path, "quality_stats"), before)
     again = compact_dataset(tmp_path, target_rows=50)  # already as compact as its rows allow
     assert again.files_before == again.files_after
+    assert repr(again).endswith(f"nothing to do ({again.files_before:,} files, every partition already in as "
+                                "few files as its rows need)")
 
 
 def test_a_session_that_changed_is_refetched_and_its_rows_replaced_everywhere(tmp_path):

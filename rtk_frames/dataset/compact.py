@@ -32,6 +32,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rtk_frames._display import plural
 from rtk_frames.dataset.state import StateStore, root_lock
 from rtk_frames.dataset.tables import table_schema
 from rtk_frames.dataset.write import Commit, recover
@@ -56,8 +57,11 @@ class CompactionSummary:
     files_after: int = 0
 
     def __repr__(self) -> str:
-        return (f"compaction of {self.root}: {self.partitions_compacted} partitions, "
-                f"{self.files_before} files -> {self.files_after}")
+        if not self.partitions_compacted:
+            return (f"compaction of {self.root}: nothing to do ({plural(self.files_before, 'file')}, "
+                    "every partition already in as few files as its rows need)")
+        return (f"compaction of {self.root}: {plural(self.partitions_compacted, 'partition')} compacted, "
+                f"{plural(self.files_before, 'file')} -> {self.files_after:,}")
 
 
 def _batches(root: Path, table: str, files: list[str]) -> Iterator[pa.RecordBatch]:
