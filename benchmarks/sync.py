@@ -15,6 +15,8 @@ The sandbox runs in its own process (as the real service would: its threads do n
    sync's own cost shows apart from what Python HTTP costs on this machine. The sandbox is warmed by
    one untimed run first (it builds each synthetic report once and keeps it, as a service stores it).
 3. **A second run** over the same window: detail requests (goal: 0; only the listing goes out).
+4. **A daily rerun of a big dataset**: one day's rerun with 100,000 other sessions in the state, against
+   what reading every session's state costs.
 
 Run: ``python benchmarks/sync.py`` (``--sessions N`` for part 1's size; ``--quick`` for a smoke run).
 """
@@ -166,6 +168,39 @@ def default_limiter_use(sessions: int, workers: int | None) -> None:
               f"sessions: {elapsed / (total / rate):.3f}x the floor, {too_many} 429s")
 
 
+def rerun_of_a_big_dataset(other_sessions: int) -> None:
+    """Part 4: a daily rerun (nothing new) of a dataset whose state holds many more sessions than the day:
+    the sync reads the states of the sessions it lists, not the whole table. Printed beside it: what
+    reading every session's state (``StateStore.sessions()``) costs, what the sync did before."""
+    import sqlite3
+    import uuid
+
+    from rtk_frames import sync_dataset
+    from rtk_frames.dataset.state import STATE_FILE, StateStore
+
+    with Sandbox(40, None, LATENCY_S, days=1) as sandbox, tempfile.TemporaryDirectory() as root:
+        sync_dataset(sandbox.client(rate_limiter=None), root, progress=False)
+        db = sqlite3.connect(Path(root, STATE_FILE))
+        db.executemany("INSERT INTO sessions(session_id, date, status, fingerprint, parts)"
+                       " VALUES (?, ?, 'complete', ?, 'core,peer_reports')",
+                       [(str(uuid.uuid4()), f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", uuid.uuid4().hex)
+                        for i in range(other_sessions)])
+        db.commit()
+        db.close()
+        runs, whole = [], []
+        for _ in range(3):
+            started = time.perf_counter()
+            summary = sync_dataset(sandbox.client(rate_limiter=None), root, progress=False)
+            runs.append(time.perf_counter() - started)
+            with StateStore.open(root, create=False) as state:
+                started = time.perf_counter()
+                state.sessions()
+                whole.append(time.perf_counter() - started)
+        print(f"4. a rerun of one day (40 sessions, nothing new: {summary.requests} request) with "
+              f"{other_sessions:,} other sessions in the state: {min(runs):.3f}s (best of 3); reading every "
+              f"session's state, as the sync did before, would add {min(whole):.3f}s")
+
+
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -289,6 +324,7 @@ def main() -> None:
         small_pull(args.small, workers, latency_s)
     budget_use(sessions, args.workers)
     default_limiter_use(sessions // 2, args.workers)
+    rerun_of_a_big_dataset(10_000 if args.quick else 100_000)
 
 
 if __name__ == "__main__":

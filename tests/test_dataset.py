@@ -25,8 +25,16 @@ import pytest
 import rtk_frames as rtk
 from rtk_frames.dataset import TABLES, compact_dataset
 from rtk_frames.dataset import batch as batch_module
+from rtk_frames.dataset import state as state_module
 from rtk_frames.dataset import sync as sync_module
-from rtk_frames.dataset.state import STAGING_DIR, STATE_FILE, DatasetLockedError, StateStore, root_lock
+from rtk_frames.dataset.state import (
+    STAGING_DIR,
+    STATE_FILE,
+    DatasetLockedError,
+    KnownSessions,
+    StateStore,
+    root_lock,
+)
 from rtk_frames.dataset.tables import table_schema
 from rtk_frames.sandbox import Dataset, Faults, serve
 
@@ -223,6 +231,46 @@ def test_peer_reports_added_later_use_the_stored_participant_list(tmp_path):
         seen = endpoints(api)
     people = sum(len(ds.participants[s["id"]]) for s in ended(ds))
     assert seen == Counter({"get_sessions": 1, "get_participant_data_from_peer_id": people})
+
+
+def test_a_sync_reads_the_state_of_the_sessions_it_lists_not_the_whole_table(tmp_path, monkeypatch):
+    """A daily sync of a long-kept dataset reads its own day's sessions' states, not every session's."""
+    ds = Dataset.synthetic(sessions=12, participants=2, samples=4, seed=21, days=4)
+    with serve(ds) as api:
+        sync(api, tmp_path)
+        day = "2026-11-18"
+        that_day = {s["id"] for s in ended(ds) if s["started_at"].startswith(day)}
+        read: list[str] = []
+        real = state_module._session_state
+        monkeypatch.setattr(state_module, "_session_state", lambda row: read.append(row[0]) or real(row))
+        api.reset_log()
+        again = sync(api, tmp_path, start=day, end="2026-11-19")
+        assert endpoints(api) == Counter({"get_sessions": 1})
+    assert len(that_day) >= 2 and again.skipped == len(that_day)
+    assert sorted(read) == sorted(that_day)  # the other days' sessions are never read
+
+
+def test_known_sessions_are_the_state_as_of_their_making(tmp_path):
+    """Read one by one, in bulk or by date, states stay as they were when KnownSessions was made, while a
+    sync commits meanwhile; ids never seen are None (also past one query's 500 ids)."""
+    ids = [f"s{i:04d}" for i in range(1200)]
+    with StateStore.open(tmp_path) as state:
+        with state.transaction() as db:
+            for i, sid in enumerate(ids):
+                db.execute("INSERT INTO sessions(session_id, date, status, parts)"
+                           " VALUES (?, ?, 'complete', 'core')", (sid, f"2026-11-{1 + i % 28:02d}"))
+        with KnownSessions(tmp_path) as known:
+            with state.transaction() as db:  # committed after: unseen
+                db.execute("UPDATE sessions SET status = 'failed'")
+                db.execute("INSERT INTO sessions(session_id, date, status)"
+                           " VALUES ('late', '2026-11-02', 'live')")
+            known.preload([*ids[:700], "never"])
+            assert [known.get(sid).status for sid in ids] == ["complete"] * len(ids)
+            assert known.get("never") is None and known.get("late") is None
+            dated = known.dated("2026-11-02", "2026-11-03")
+            assert sorted(st.session_id for st in dated) == [s for i, s in enumerate(ids) if i % 28 in (1, 2)]
+            assert known.dated(None, None)[0].parts == frozenset({"core"})
+        assert state.session("late").status == "live" and state.session(ids[0]).status == "failed"
 
 
 # ------------------------------------------------------------------------------------------ lock

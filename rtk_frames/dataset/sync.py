@@ -40,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
@@ -55,7 +56,7 @@ from rtk_frames.dataset.batch import Batch, Writer
 from rtk_frames.dataset.compact import COMPACT_MAX_FILES, compact_partitions
 from rtk_frames.dataset.fetching import PART_TABLES, PARTS, ROOM_PART_PREFIX, Runner, SessionJob
 from rtk_frames.dataset.progress import Progress, client_counters, client_total, watched_limiter
-from rtk_frames.dataset.state import SessionState, StateStore, root_lock
+from rtk_frames.dataset.state import KnownSessions, SessionState, StateStore, root_lock
 from rtk_frames.dataset.summary import SyncSummary
 from rtk_frames.dataset.write import Commit, recover
 from rtk_frames.errors import RTKError
@@ -144,14 +145,16 @@ def _decide(fingerprint: str, prev: SessionState | None,
     return ("updated" if prev.status == "failed" else "completed"), parts, False
 
 
-def _plan(sessions: pd.DataFrame, known: dict[str, SessionState], wanted: set[str], summary: SyncSummary,
+def _plan(sessions: pd.DataFrame, known: KnownSessions, wanted: set[str], summary: SyncSummary,
           batch: Batch) -> list[SessionJob]:
     """Decide per listed session what to fetch; LIVE sessions and dateless ones are settled here."""
     commit = batch.commit
     jobs: list[SessionJob] = []
     # one conversion for the whole listing (a per-row ``iloc`` costs ~1 ms on a wide Arrow-backed frame,
     # and every request of the run waits for this loop)
-    for position, record in enumerate(sessions.to_dict("records")):
+    records = sessions.to_dict("records")
+    known.preload(str(record["session_id"]) for record in records)
+    for position, record in enumerate(records):
         session_id = str(record["session_id"])
         prev = known.get(session_id)
         fingerprint = _fingerprint(record)
@@ -189,7 +192,7 @@ class _RoomPlanner:
     thread and touches neither the commit nor the summary (the writer thread owns them): what it saw is
     counted here and added to the summary at the end."""
 
-    def __init__(self, known: dict[str, SessionState], wanted: set[str]) -> None:
+    def __init__(self, known: KnownSessions, wanted: set[str]) -> None:
         self.known = known
         self.wanted = {p for p in wanted if p in PARTS and p != "breakout_rooms"}
         self.rooms = self.skipped = self.live = 0
@@ -200,10 +203,8 @@ class _RoomPlanner:
 
     def rooms_lacking_peer_reports(self, listed: set[str], start: str | None, end: str | None) -> list[str]:
         """Stored sessions that are not listed (rooms), in the window, with no peer reports yet."""
-        return [sid for sid, st in self.known.items()
-                if sid not in listed and "core" in st.parts and "peer_reports" not in st.parts
-                and st.date is not None and (start is None or st.date >= start)
-                and (end is None or st.date <= end)]
+        return [st.session_id for st in self.known.dated(start, end)
+                if st.session_id not in listed and "core" in st.parts and "peer_reports" not in st.parts]
 
     def __call__(self, parent: SessionJob, rooms: pd.DataFrame) -> list[SessionJob]:
         jobs: list[SessionJob] = []
@@ -283,12 +284,13 @@ def sync_dataset(
     summary = SyncSummary(root=str(root), start=None if start_ts is None else start_ts.isoformat(),
                           end=None if end_ts is None else end_ts.isoformat())
     requests_before, retries_before, wait_before = client_counters(client)
-    with root_lock(root), StateStore.open(root) as state, watched_limiter(client) as watch:
+    with (root_lock(root), StateStore.open(root) as state, watched_limiter(client) as watch,
+          contextlib.ExitStack() as stack):
         recover(root, state)
         run_id = state.start_run("sync", {"start": summary.start, "end": summary.end,
                                           "parts": sorted(wanted)})
         bar = Progress(progress, watch)
-        known = state.sessions()
+        known = stack.enter_context(KnownSessions(root))  # the state as of now, read as needed
         rooms = _RoomPlanner(known, wanted)
         runner = Runner(client, root, state, workers, plan_rooms=rooms)
         try:
