@@ -175,6 +175,7 @@ def _sync(args: argparse.Namespace) -> int:
                                peer_reports=not args.no_peer_reports, chat=args.chat,
                                transcripts=args.transcripts, breakout_rooms=args.breakout_rooms,
                                workers=args.workers, progress=not args.quiet)
+        _output_in_place()
     if args.quiet:
         print(summary)
     return EXIT_OK
@@ -186,7 +187,9 @@ def _compact(args: argparse.Namespace) -> int:
 
     if not (args.root / STATE_FILE).exists():
         raise _UsageError(f"compact: {args.root} is not a dataset (no {STATE_FILE}); run rtk-frames sync")
-    print(compact_dataset(args.root))
+    summary = compact_dataset(args.root)
+    _output_in_place()
+    print(summary)
     return EXIT_OK
 
 
@@ -271,7 +274,9 @@ def _report(args: argparse.Namespace) -> int:
     if args.dataset is not None:
         from rtk_frames.dataset.fleet import dataset_report
 
-        print(dataset_report(args.dataset, args.out, start=args.start, end=args.end))
+        written = dataset_report(args.dataset, args.out, start=args.start, end=args.end)
+        _output_in_place()
+        print(written)
         return EXIT_OK
     with _client(args.demo, args.rate) as client:
         if fleet:
@@ -282,12 +287,14 @@ def _report(args: argparse.Namespace) -> int:
             if args.demo:
                 fleet_data = dataclasses.replace(fleet_data, source=DEMO_SOURCE)
             path = render_fleet_report(fleet_data, args.out)
+            _output_in_place()
         else:
             session_id = args.session_id or _pick_demo_session(client)
             session = collect_session(client, session_id, peer_reports=not args.no_peer_reports)
             if args.demo:
                 session = dataclasses.replace(session, source=DEMO_SOURCE)
             path = render_session_report(session, args.out)
+            _output_in_place()
     print(path)
     return EXIT_OK
 
@@ -487,48 +494,72 @@ def _flush_and_exit(status: int) -> None:
     os._exit(status)
 
 
-def _exit_at_once(signum: int, frame: Any) -> None:
-    """Ctrl-C after the command's work is done, while the interpreter shuts down: one line, exit 130
-    (instead of a KeyboardInterrupt inside the interpreter's shutdown, which exits 1)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot print the line again
-    print(INTERRUPTED_LINE, file=sys.stderr, flush=True)
-    _flush_and_exit(EXIT_INTERRUPTED)
+#: a Ctrl-C swallowed by a finalizer is sent to the main thread again this much later
+REDELIVER_AFTER_S = 0.005
+
+
+def _output_in_place() -> None:
+    """The command's output is complete (the report moved into place, the sync committed): from here a
+    Ctrl-C has nothing to stop and would make a finished run look interrupted (status 130, or death by
+    SIGINT in the interpreter's teardown, where Python leaves SIGINT to its default action). So SIGINT is
+    ignored from now until the process ends (from the shell) or :func:`main` returns (called from
+    Python: the previous handler comes back)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
 def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     """While the command runs, Ctrl-C also ends every wait for the rate budget or a retry, in every
     thread (so pools stop at once instead of sitting out their sleeps). ``until_exit`` (the command run
-    from the shell): afterwards Ctrl-C exits 130 at once; otherwise the previous handler comes back.
+    from the shell): afterwards SIGINT stays ignored (the interpreter's teardown is all that is left);
+    otherwise the previous handler comes back.
 
-    Only the first Ctrl-C raises ``KeyboardInterrupt``; later ones are ignored (SIGINT set to ``SIG_IGN``
-    by the handler itself, so no Python code runs for them): the first already stops everything, and a
-    second ``KeyboardInterrupt`` would cut short the clean-up it started (removing the temporary output
-    directory, committing the finished sessions) and print a traceback. After an interrupted command run
-    from the shell SIGINT stays ignored: :func:`main` prints one line and exits 130 at once.
+    Only the first Ctrl-C raises ``KeyboardInterrupt``; later ones do nothing: the first already stops
+    everything, and a second ``KeyboardInterrupt`` would cut short the clean-up it started (removing the
+    temporary output directory, committing the finished sessions) and print a traceback. A first Ctrl-C
+    that lands while a finalizer runs (urllib3 closes a pool's sockets in one, on any thread) would be
+    swallowed there, printed as "Exception ignored in: <finalize object>": it is raised again in the
+    main thread's own code instead, silently. After an interrupted command run from the shell :func:`main`
+    prints one line and exits 130 at once.
     """
     from rtk_frames.client.ratelimit import cancel_waits
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    interrupted = False
+    interrupted = redeliver = False
 
     def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupted
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # first thing: the next Ctrl-C finds nothing to run
-        interrupted = True
+        nonlocal interrupted, redeliver
+        if interrupted and not redeliver:  # a later Ctrl-C
+            return
+        interrupted, redeliver = True, False
         cancel_waits()
         raise KeyboardInterrupt
 
+    def on_unraisable(unraisable: Any) -> None:  # sys.unraisablehook: an exception no caller can get
+        nonlocal redeliver
+        if interrupted and unraisable.exc_type is not None and issubclass(unraisable.exc_type,
+                                                                          KeyboardInterrupt):
+            redeliver = True  # ours, swallowed by a finalizer: sent again, from another thread, so that
+            again = threading.Timer(REDELIVER_AFTER_S, signal.pthread_kill,  # it lands past the finalizer
+                                    (threading.main_thread().ident, signal.SIGINT))
+            again.daemon = True
+            again.start()
+            return
+        previous_hook(unraisable)
+
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         if not until_exit:
             signal.signal(signal.SIGINT, previous)
         elif not interrupted:
-            signal.signal(signal.SIGINT, _exit_at_once)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         cancel_waits.reset()  # type: ignore[attr-defined]
 
 

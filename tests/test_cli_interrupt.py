@@ -73,7 +73,7 @@ def _assert_complete_or_untouched(out: Path, returncode: int, err: str = "") -> 
     if returncode == EXIT_INTERRUPTED:
         assert not out.exists(), f"an interrupted run left {sorted(p.name for p in out.iterdir())}"
         return
-    assert returncode == 0, err  # the run finished before the signal arrived: then it is whole
+    assert returncode == 0, (returncode, err)  # the run finished before the signal arrived: it is whole
     files = {p.name for p in out.iterdir()}
     assert "report.html" in files and len([f for f in files if f.endswith(".parquet")]) >= 10
     for parquet in out.glob("*.parquet"):
@@ -94,6 +94,50 @@ def test_ctrl_c_at_a_random_point_of_a_session_report(tmp_path, seed):
     if returncode == EXIT_INTERRUPTED:
         _assert_one_line(err)
     _assert_complete_or_untouched(out, returncode, err)
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 0.02, 0.1])
+def test_ctrl_c_once_the_report_is_written_changes_nothing(tmp_path, delay_s):
+    """Once the path is printed the work is done; what is left (closing the client, the interpreter's
+    teardown, ~0.4 s with pandas and pyarrow loaded, where Python leaves SIGINT to its default action) has
+    nothing to stop: exit 0, nothing printed. Before: death by SIGINT (status -2), or a KeyboardInterrupt
+    inside urllib3's finalizer, printed as "Exception ignored in: <finalize object>" with a traceback."""
+    out = tmp_path / "report"
+    process = _start(out)
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == str(out / "report.html")
+    time.sleep(delay_s)
+    returncode, _, err = _interrupt(process)
+    assert (returncode, err) == (0, "")
+    _assert_complete_or_untouched(out, returncode, err)
+
+
+def test_a_ctrl_c_that_lands_in_a_finalizer_still_stops_the_command(capfd):
+    """A finalizer (urllib3 closes a pool's sockets in one) swallows an exception raised in it and prints
+    it: the first Ctrl-C must be raised again in the command's own code, and nothing printed."""
+    import weakref
+
+    from rtk_frames.cli import _ctrl_c_ends_waits
+
+    class Pool:
+        pass
+
+    def close_sockets() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100_000):  # Python code: the SIGINT handler runs here, inside the finalizer
+            pass
+
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), _ctrl_c_ends_waits(until_exit=False):
+        pool = Pool()
+        weakref.finalize(pool, close_sockets)
+        del pool  # the finalizer runs now
+        for _ in range(10_000_000):  # the command goes on: the interrupt comes back here
+            pass
+        reached_the_end = True
+    assert not reached_the_end
+    assert "Exception ignored" not in capfd.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the previous handler is back
 
 
 def test_ctrl_c_while_the_report_is_being_written_leaves_the_target_untouched(tmp_path):
