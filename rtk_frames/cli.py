@@ -512,8 +512,9 @@ def _output_in_place() -> None:
 def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     """While the command runs, Ctrl-C also ends every wait for the rate budget or a retry, in every
     thread (so pools stop at once instead of sitting out their sleeps). ``until_exit`` (the command run
-    from the shell): afterwards SIGINT stays ignored (the interpreter's teardown is all that is left);
-    otherwise the previous handler comes back.
+    from the shell): afterwards SIGINT stays ignored (the interrupted line or the interpreter's teardown
+    is all that is left: a Ctrl-C there would be death by SIGINT); otherwise the previous handler comes
+    back.
 
     Only the first Ctrl-C raises ``KeyboardInterrupt``; later ones do nothing: the first already stops
     everything, and a second ``KeyboardInterrupt`` would cut short the clean-up it started (removing the
@@ -556,10 +557,8 @@ def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
         yield
     finally:
         sys.unraisablehook = previous_hook
-        if not until_exit:
-            signal.signal(signal.SIGINT, previous)
-        elif not interrupted:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # from the shell, what is left is the one line of an interrupted run or the interpreter's teardown
+        signal.signal(signal.SIGINT, previous if not until_exit else signal.SIG_IGN)
         cancel_waits.reset()  # type: ignore[attr-defined]
 
 

@@ -10,6 +10,7 @@ a 60 s rate wait, or every queued request of a thread pool), not a speed measure
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -246,3 +247,23 @@ def test_repeated_ctrl_c_during_a_sync_is_one_line_and_130(tmp_path, pattern):
     assert process.poll() is None
     returncode, _, err = _interrupt_repeatedly(process, SIGINT_PATTERNS[pattern])
     _assert_interrupted_once(returncode, err, SYNC_INTERRUPTED_LINE)
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_from_the_shell_sigint_stays_ignored_after_the_command(interrupted):
+    """Run from the shell, what follows the command is the interrupted line or the interpreter's teardown,
+    where Python would leave a Ctrl-C to SIGINT's default action (death, status -2): it is ignored there,
+    after a finished command and after an interrupted one (`rtk-frames sandbox` returns after its Ctrl-C)."""
+    from rtk_frames.cli import _ctrl_c_ends_waits
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with contextlib.suppress(KeyboardInterrupt), _ctrl_c_ends_waits(until_exit=True):
+            if interrupted:
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(10_000_000):  # the handler raises here
+                    pass
+                pytest.fail("the Ctrl-C was not raised")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
