@@ -629,6 +629,26 @@ def test_rows_naming_no_participant_asked_for_fail_only_their_session(tmp_path, 
     assert again.updated == 1 and victim in set(read_table(tmp_path, "peer_reports")["session_id"])
 
 
+def test_the_finished_sessions_are_built_while_the_last_ones_are_fetched(tmp_path, monkeypatch):
+    """When the last sessions start, the writer builds those finished so far (not only at the end, nor
+    only every ABSORB_EVERY_S): the tail after the last answer then builds only the last ones."""
+    monkeypatch.setattr(batch_module, "ABSORB_EVERY_S", 3600.0)  # no timed absorb
+    built_together: list[int] = []
+    real = batch_module.Batch.absorb
+
+    def absorb(self):
+        if self.jobs:
+            built_together.append(len(self.jobs))
+        return real(self)
+
+    monkeypatch.setattr(batch_module.Batch, "absorb", absorb)
+    ds = synthetic(sessions=9)
+    with serve(ds) as api:
+        summary = sync(api, tmp_path, workers=1)  # 2 sessions open at a time: the last starts late
+    assert summary.new == len(ended(ds)) and sum(built_together) == summary.new
+    assert len(built_together) >= 2 and built_together[0] >= summary.new - 2
+
+
 def test_sql_views_see_a_later_syncs_rows(tmp_path):
     ds = synthetic(sessions=6)
     days = sorted({s["started_at"][:10] for s in ended(ds)})

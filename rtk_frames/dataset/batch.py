@@ -2,7 +2,8 @@
 
 A :class:`Writer` thread takes finished sessions, makes each one's answers rows as it arrives
 (:meth:`Batch.prepare`: the per-answer Python work, not yet built), and every :data:`ABSORB_EVERY_S`
-builds all the finished sessions' rows of a table at once as Arrow (the in-memory frames' rows, without
+(and once the last sessions have started: :meth:`Writer.absorb_soon`) builds all the finished
+sessions' rows of a table at once as Arrow (the in-memory frames' rows, without
 pandas), placed in their session by the participant they were asked for; the other frames (the
 listing's rows, chat, transcripts) take one Arrow conversion per table. Every :data:`COMMIT_EVERY_S`
 seconds or :data:`COMMIT_EVERY_SESSIONS` sessions, and at the end, its :class:`Batch` becomes one
@@ -335,6 +336,7 @@ class Writer:
     :data:`COMMIT_EVERY_SESSIONS`, so the scheduling thread keeps the request pool fed meanwhile."""
 
     _DONE = object()
+    _ABSORB = object()
 
     def __init__(self, batch: Batch, summary: SyncSummary) -> None:
         import queue
@@ -348,6 +350,12 @@ class Writer:
 
     def put(self, job: SessionJob) -> None:
         self.jobs.put(job)
+
+    def absorb_soon(self) -> None:
+        """Absorb the sessions finished so far now, not at the next :data:`ABSORB_EVERY_S`: the caller
+        has started its last sessions, so the finished ones are built while those are fetched, and only
+        theirs are left to build after the last answer."""
+        self.jobs.put(self._ABSORB)
 
     def _run(self) -> None:
         import queue
@@ -363,13 +371,14 @@ class Writer:
                 except queue.Empty:
                     pass
                 done = any(job is self._DONE for job in arrived)
+                soon = any(job is self._ABSORB for job in arrived)
                 for job in arrived:
-                    if job is not self._DONE:
+                    if job is not self._DONE and job is not self._ABSORB:
                         self.batch.prepare(job)
                         self.batch.jobs.append(job)
                 if done:
                     break
-                if self.batch.jobs and time.monotonic() - last_absorb >= ABSORB_EVERY_S:
+                if self.batch.jobs and (soon or time.monotonic() - last_absorb >= ABSORB_EVERY_S):
                     started = last_absorb = time.monotonic()  # while other sessions' requests are out
                     self.batch.absorb()
                     self.summary.commit_s += time.monotonic() - started

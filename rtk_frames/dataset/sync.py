@@ -321,6 +321,8 @@ def sync_dataset(
                         plans[frozenset(job.parts)] -= 1
                         runner.start(job)
                         open_jobs += 1
+                        if not queue:  # the last sessions are out: build the finished ones meanwhile
+                            writer.absorb_soon()
                     runner.collect(0.2)
                     for job in runner.finished:
                         writer.put(job)
