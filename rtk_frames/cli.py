@@ -287,14 +287,13 @@ def _report(args: argparse.Namespace) -> int:
             if args.demo:
                 fleet_data = dataclasses.replace(fleet_data, source=DEMO_SOURCE)
             path = render_fleet_report(fleet_data, args.out)
-            _output_in_place()
         else:
             session_id = args.session_id or _pick_demo_session(client)
             session = collect_session(client, session_id, peer_reports=not args.no_peer_reports)
             if args.demo:
                 session = dataclasses.replace(session, source=DEMO_SOURCE)
             path = render_session_report(session, args.out)
-            _output_in_place()
+        _output_in_place()  # before the client closes (its pools' finalizers)
     print(path)
     return EXIT_OK
 

@@ -215,12 +215,9 @@ class StateStore:
     def files_of_sessions(self, session_ids: Iterable[str], tables: Iterable[str] | None = None
                           ) -> list[tuple[str, str, str]]:
         """(path, table, date) of the committed files holding rows of any of ``session_ids``."""
-        ids = list(dict.fromkeys(session_ids))
         found: dict[str, tuple[str, str, str]] = {}
         wanted = set(tables) if tables is not None else None
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _id_chunks(dict.fromkeys(session_ids)):
             for path, tbl, date in self.db.execute(
                     "SELECT DISTINCT f.path, f.tbl, f.date FROM file_sessions fs"
                     " JOIN files f ON f.path = fs.path"
@@ -276,6 +273,14 @@ _SESSION_COLUMNS = ("session_id, date, status, fingerprint, parts, transcript_pe
 _IDS_PER_QUERY = 500
 
 
+def _id_chunks(ids: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """``ids`` in chunks of :data:`_IDS_PER_QUERY`, each with its ``?,?,…`` placeholders."""
+    ids = list(ids)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start:start + _IDS_PER_QUERY]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 class KnownSessions:
     """The sessions' state as it was when this was made, read session by session as asked: a sync looks
     up the sessions it lists and the rooms it finds, not the whole table (a dataset of 100,000 sessions
@@ -305,11 +310,8 @@ class KnownSessions:
 
     def preload(self, session_ids: Iterable[str]) -> None:
         """Read these sessions' states in a few queries (a listing's sessions, before they are planned)."""
-        missing = [sid for sid in dict.fromkeys(session_ids) if sid not in self._cache]
-        for start in range(0, len(missing), _IDS_PER_QUERY):
-            chunk = missing[start:start + _IDS_PER_QUERY]
+        for chunk, marks in _id_chunks(sid for sid in dict.fromkeys(session_ids) if sid not in self._cache):
             self._cache.update(dict.fromkeys(chunk))
-            marks = ",".join("?" * len(chunk))
             query = f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE session_id IN ({marks})"
             for row in self._db.execute(query, chunk):
                 self._cache[row[0]] = _session_state(row)
