@@ -16,8 +16,9 @@ Commands::
 Credentials: ``CLOUDFLARE_API_TOKEN``, ``CLOUDFLARE_ACCOUNT_ID``, ``RTK_APP_ID`` and optionally
 ``RTK_BASE_URL`` (see ``rtk_frames.Client.from_env``). Expected failures print one line on stderr (no
 traceback) and exit with a status that says what went wrong (:data:`EXIT_STATUSES`): 2 usage, 3
-authentication (missing or rejected credentials), 4 not found, 5 network, 6 another API error, 1 a local
-failure (e.g. the output directory cannot be written), 130 interrupted (Ctrl-C). An output directory is
+authentication (missing or rejected credentials), 4 not found, 5 network, 6 another API error, 7 a sync
+that finished without some sessions, 1 a local failure (e.g. the output directory cannot be written), 130
+interrupted (Ctrl-C). An output directory is
 built beside the target and moved into place at the end: complete or untouched.
 
 Example:
@@ -58,6 +59,7 @@ EXIT_AUTHENTICATION = 3  # credentials missing from the environment, or rejected
 EXIT_NOT_FOUND = 4  # an unknown session/participant/peer id (404)
 EXIT_NETWORK = 5  # no answer: connection refused or dropped, DNS, timeout
 EXIT_API_ERROR = 6  # any other answer the service gave: rate limited, 5xx after retries, an unreadable body
+EXIT_SESSIONS_FAILED = 7  # a sync that finished without some sessions (a cron job should hear of it)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away (``… | head``): 128 + SIGPIPE, as for cat
 EXIT_EXPECTED_FAILURE = EXIT_USAGE  # kept for callers of the old single status
@@ -71,6 +73,8 @@ EXIT_STATUSES = {
     EXIT_NOT_FOUND: "not found: an unknown session or participant id (404)",
     EXIT_NETWORK: "network: no answer from the API (connection refused or dropped, timeout)",
     EXIT_API_ERROR: "another API error (rate limited or a 5xx after retries, an unreadable answer)",
+    EXIT_SESSIONS_FAILED: "a sync finished, but some sessions failed (its summary says which and why): the "
+                          "dataset holds the others, and the next run tries these again",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); an output directory is left untouched",
     EXIT_BROKEN_PIPE: "the output's reader went away (e.g. piped into head): stopped quietly",
 }
@@ -163,6 +167,7 @@ def _add_dataset_parsers(commands: Any) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from rtk_frames._display import plural
     from rtk_frames.dataset.sync import sync_dataset
 
     if not args.demo and args.start is None:  # all of an organisation's history is rarely meant
@@ -178,6 +183,11 @@ def _sync(args: argparse.Namespace) -> int:
         _output_in_place()
     if args.quiet:
         print(summary)
+    if summary.failed:  # stored the rest; a daily job's status must still say that some are missing
+        print(f"sync: {plural(summary.failed, 'session')} failed (the summary says why); the dataset holds "
+              f"the others, and the next run tries {'it' if summary.failed == 1 else 'them'} again",
+              file=sys.stderr)
+        return EXIT_SESSIONS_FAILED
     return EXIT_OK
 
 

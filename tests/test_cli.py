@@ -117,6 +117,37 @@ def test_a_sync_from_a_date_runs_up_to_now_and_one_without_a_start_is_a_usage_er
     assert not (tmp_path / "all").exists()
 
 
+def test_a_sync_that_loses_sessions_exits_7_with_one_line_and_its_rerun_exits_0(monkeypatch, tmp_path,
+                                                                                 capsys):
+    from rtk_frames.cli import EXIT_SESSIONS_FAILED
+    from rtk_frames.client.transport import DEFAULT_MAX_RETRIES
+    from rtk_frames.sandbox import Dataset, Faults, serve
+
+    ds = Dataset.synthetic(sessions=4, participants=2, samples=3, seed=3)
+    victim = next(s for s in ds.sessions if s["status"] != "LIVE")["id"]
+    # every attempt of the first run at the victim's participant list fails (503 with Retry-After: 0, so
+    # the retries do not wait); the rerun's attempt is answered
+    fault = Faults(server_errors_first=1 + DEFAULT_MAX_RETRIES, retry_after_s=0,
+                   path_pattern=f"/sessions/{victim}/participants$")
+    root = tmp_path / "ds"
+    with serve(ds, faults=fault) as api:
+        for name, value in (("CLOUDFLARE_API_TOKEN", api.api_token), ("RTK_APP_ID", api.app_id),
+                            ("CLOUDFLARE_ACCOUNT_ID", api.account_id), ("RTK_BASE_URL", api.base_url)):
+            monkeypatch.setenv(name, value)
+        command = ["sync", str(root), "--from", "2000-01-01", "--quiet"]
+        assert main(command) == EXIT_SESSIONS_FAILED == 7
+        first = capsys.readouterr()
+        assert f"failed {victim}: core: ServerError" in first.out  # the summary names it and says why
+        assert first.err.splitlines() == ["sync: 1 session failed (the summary says why); the dataset holds "
+                                          "the others, and the next run tries it again"]
+        stored = set(pd.read_parquet(root / "participants")["session_id"])
+        assert victim not in stored and len(stored) >= 1  # the others are kept
+        assert main(command) == 0
+        second = capsys.readouterr()
+        assert second.err == "" and "0 failed" in second.out
+    assert victim in set(pd.read_parquet(root / "participants")["session_id"])
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     """`rtk-frames sessions | head -1`: seen printing 'rtk-frames: error: [Errno 32] Broken pipe'."""
     import os
