@@ -192,6 +192,24 @@ def test_a_failed_session_is_recorded_with_why_and_tried_again(tmp_path):
         assert state.session(victim).status == "complete"
 
 
+def test_a_session_without_a_date_fails_once_is_skipped_while_its_row_stays_and_fetched_once_dated(tmp_path):
+    ds = synthetic()
+    dateless = ended(ds)[0]
+    started, created = dateless["started_at"], dateless["created_at"]
+    dateless["started_at"] = dateless["created_at"] = None
+    with serve(ds) as api:
+        first = sync(api, tmp_path)
+        assert first.failed == 1 and "no date partition" in first.failures[dateless["id"]]
+        second = sync(api, tmp_path)  # the same row: said already, nothing to try (a cron job is not
+        assert second.failed == 0 and second.skipped == len(ended(ds))  # told again every day)
+        with StateStore.open(tmp_path) as state:
+            assert state.session(dateless["id"]).status == "failed"  # still recorded, with why
+        dateless["started_at"], dateless["created_at"] = started, created
+        third = sync(api, tmp_path)  # its row changed: a date now, so it is fetched
+    assert third.failed == 0 and third.updated == 1
+    assert dateless["id"] in set(read_table(tmp_path, "participants")["session_id"])
+
+
 def test_a_transcript_not_ready_is_fetched_on_a_later_run(tmp_path):
     ds = synthetic()
     late = ended(ds)[1]["id"]

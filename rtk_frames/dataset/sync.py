@@ -161,6 +161,9 @@ def _plan(sessions: pd.DataFrame, known: KnownSessions, wanted: set[str], summar
         date = _session_date(record)
         changed = prev is None or prev.fingerprint != fingerprint
         if date is None:
+            if not changed and prev is not None and prev.status == "failed":
+                summary.skipped += 1  # said last time, and its row is the same: nothing to try again
+                continue
             summary.failed += 1
             why = "no started_at or created_at: it has no date partition"
             summary.failures[session_id] = why
