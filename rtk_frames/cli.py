@@ -17,9 +17,9 @@ Credentials: ``CLOUDFLARE_API_TOKEN``, ``CLOUDFLARE_ACCOUNT_ID``, ``RTK_APP_ID``
 ``RTK_BASE_URL`` (see ``rtk_frames.Client.from_env``). Expected failures print one line on stderr (no
 traceback) and exit with a status that says what went wrong (:data:`EXIT_STATUSES`): 2 usage, 3
 authentication (missing or rejected credentials), 4 not found, 5 network, 6 another API error, 7 a sync
-that finished without some sessions, 1 a local failure (e.g. the output directory cannot be written), 130
-interrupted (Ctrl-C). An output directory is
-built beside the target and moved into place at the end: complete or untouched.
+or fleet report that finished without some sessions, 1 a local failure (e.g. the output directory cannot
+be written), 130 interrupted (Ctrl-C). An output directory is built beside the target and moved into place
+at the end: complete or untouched.
 
 Example:
     >>> import tempfile
@@ -59,7 +59,7 @@ EXIT_AUTHENTICATION = 3  # credentials missing from the environment, or rejected
 EXIT_NOT_FOUND = 4  # an unknown session/participant/peer id (404)
 EXIT_NETWORK = 5  # no answer: connection refused or dropped, DNS, timeout
 EXIT_API_ERROR = 6  # any other answer the service gave: rate limited, 5xx after retries, an unreadable body
-EXIT_SESSIONS_FAILED = 7  # a sync that finished without some sessions (a cron job should hear of it)
+EXIT_SESSIONS_FAILED = 7  # a sync or fleet report finished without some sessions (cron should hear of it)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away (``… | head``): 128 + SIGPIPE, as for cat
 EXIT_EXPECTED_FAILURE = EXIT_USAGE  # kept for callers of the old single status
@@ -73,8 +73,8 @@ EXIT_STATUSES = {
     EXIT_NOT_FOUND: "not found: an unknown session or participant id (404)",
     EXIT_NETWORK: "network: no answer from the API (connection refused or dropped, timeout)",
     EXIT_API_ERROR: "another API error (rate limited or a 5xx after retries, an unreadable answer)",
-    EXIT_SESSIONS_FAILED: "a sync finished, but some sessions failed (its summary says which and why): the "
-                          "dataset holds the others, and the next run tries these again",
+    EXIT_SESSIONS_FAILED: "finished without some sessions (an error after retries): a sync's summary or a "
+                          "fleet report's data gaps say which and why; a sync's next run tries them again",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); an output directory is left untouched",
     EXIT_BROKEN_PIPE: "the output's reader went away (e.g. piped into head): stopped quietly",
 }
@@ -288,6 +288,7 @@ def _report(args: argparse.Namespace) -> int:
         _output_in_place()
         print(written)
         return EXIT_OK
+    skipped = 0
     with _client(args.demo, args.rate) as client:
         if fleet:
             from rtk_frames.sync import fetch_fleet
@@ -297,6 +298,7 @@ def _report(args: argparse.Namespace) -> int:
             if args.demo:
                 fleet_data = dataclasses.replace(fleet_data, source=DEMO_SOURCE)
             path = render_fleet_report(fleet_data, args.out)
+            skipped = len(fleet_data.skipped_sessions)
         else:
             session_id = args.session_id or _pick_demo_session(client)
             session = collect_session(client, session_id, peer_reports=not args.no_peer_reports)
@@ -305,6 +307,10 @@ def _report(args: argparse.Namespace) -> int:
             path = render_session_report(session, args.out)
         _output_in_place()  # before the client closes (its pools' finalizers)
     print(path)
+    if skipped:  # the report says so; a scheduled job's status must too
+        print(f"report: {skipped:,} of {len(fleet_data.sessions):,} sessions left out after errors (the "
+              f"report's data gaps say which and why)", file=sys.stderr)
+        return EXIT_SESSIONS_FAILED
     return EXIT_OK
 
 

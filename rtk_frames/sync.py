@@ -73,6 +73,8 @@ class FleetData:
     participant_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     session_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     has_raw_frames: bool = True
+    #: sessions a pull could not fetch (an error after retries): session id -> why; also in ``data_gaps``
+    skipped_sessions: dict[str, str] = field(default_factory=dict)
 
     __repr__ = summary_repr  # a frame's shape per line, not every frame in full
 
@@ -98,8 +100,10 @@ def fetch_fleet(
     """Pull the sessions that started in ``[start_time, end_time)`` (UTC; dates mean midnight) and, per
     session, every participant's details and quality samples (``workers`` calls at a time), with a tqdm
     progress bar over sessions. A window with no session gives an empty ``FleetData`` that says so in
-    ``data_gaps`` (and, with ``progress``, on stderr instead of a bar); a start after the end raises
-    ``ValueError``; ``thresholds=None`` means the default table.
+    ``data_gaps`` (and, with ``progress``, on stderr instead of a bar); a session that fails (an error
+    after retries; not a rejected token, which raises) is left out, with why, in ``skipped_sessions``
+    and ``data_gaps``; a start after the end raises ``ValueError``; ``thresholds=None`` means the
+    default table.
 
     Example:
         >>> from rtk_frames.sandbox import Dataset, serve
@@ -121,6 +125,7 @@ def fetch_fleet(
     if progress and not len(sessions):  # nothing to fetch: the note, not a "0/0" bar
         print(EMPTY_WINDOW_NOTE, file=sys.stderr, flush=True)
     people, stats, segments = [], [], []
+    skipped: dict[str, str] = {}
     limiter = getattr(client, "rate_limiter", None)  # the bar shows its waits and counts them in the ETA
     with RateAwareProgress(len(sessions), limiter=limiter, disable=not progress) as bar:
         for session_id in sessions["session_id"].tolist():
@@ -132,7 +137,8 @@ def fetch_fleet(
             except AuthenticationError:
                 raise
             except RTKError as exc:
-                gaps.append(f"session {session_id}: skipped ({type(exc).__name__}: {exc})")
+                skipped[session_id] = f"{type(exc).__name__}: {exc}"
+                gaps.append(f"session {session_id}: skipped ({skipped[session_id]})")
                 continue
             finally:
                 bar.update()
@@ -145,6 +151,7 @@ def fetch_fleet(
         quality_stats=pd.concat(stats, ignore_index=True) if stats else quality_stats_frame([]),
         quality_segments=pd.concat(segments, ignore_index=True) if segments else quality_segments_frame([]),
         start_time=start, end_time=end, data_gaps=gaps, source=getattr(client, "base_url", ""),
+        skipped_sessions=skipped,
     )
     return fleet_tables(fleet, thresholds)
 

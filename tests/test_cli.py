@@ -148,6 +148,30 @@ def test_a_sync_that_loses_sessions_exits_7_with_one_line_and_its_rerun_exits_0(
     assert victim in set(pd.read_parquet(root / "participants")["session_id"])
 
 
+def test_a_fleet_report_without_some_sessions_exits_7_and_names_them_in_the_report(monkeypatch, tmp_path,
+                                                                                     capsys):
+    from rtk_frames.client.transport import DEFAULT_MAX_RETRIES
+    from rtk_frames.sandbox import Dataset, Faults, serve
+
+    ds = Dataset.synthetic(sessions=4, participants=2, samples=3, seed=3)
+    victim = ds.sessions[1]["id"]
+    fault = Faults(server_errors_first=1 + DEFAULT_MAX_RETRIES, retry_after_s=0,
+                   path_pattern=f"/sessions/{victim}/participants$")
+    with serve(ds, faults=fault) as api:
+        for name, value in (("CLOUDFLARE_API_TOKEN", api.api_token), ("RTK_APP_ID", api.app_id),
+                            ("CLOUDFLARE_ACCOUNT_ID", api.account_id), ("RTK_BASE_URL", api.base_url)):
+            monkeypatch.setenv(name, value)
+        command = ["report", "--from", "2000-01-01", "--to", "2100-01-01", "--quiet"]
+        assert main([*command, "--out", str(tmp_path / "first")]) == 7
+        first = capsys.readouterr()
+        assert first.out.strip() == str(tmp_path / "first" / "report.html")  # written all the same
+        assert first.err.splitlines() == [f"report: 1 of {len(ds.sessions)} sessions left out after errors "
+                                          "(the report's data gaps say which and why)"]
+        assert f"session {victim}: skipped (ServerError" in (tmp_path / "first" / "report.html").read_text()
+        assert main([*command, "--out", str(tmp_path / "second")]) == 0  # the fault is spent: all of them
+        assert capsys.readouterr().err == ""
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     """`rtk-frames sessions | head -1`: seen printing 'rtk-frames: error: [Errno 32] Broken pipe'."""
     import os
