@@ -527,7 +527,7 @@ def test_a_directory_holding_other_files_is_no_root_for_a_sync(tmp_path):
     (project / "data").mkdir()
     before = sorted(p.name for p in project.iterdir())
     with serve(synthetic(sessions=2)) as api:
-        holds = r"holds 2 file\(s\) or folder\(s\) \(analysis.ipynb, data\)"
+        holds = r" holds analysis.ipynb and data but no rtk_frames dataset"
         with pytest.raises(NotADatasetError, match=holds):
             sync(api, project)
         assert not api.request_log  # refused before the listing
@@ -544,6 +544,10 @@ def test_a_directory_holding_other_files_is_no_root_for_a_sync(tmp_path):
         assert sync(api, fresh).skipped == 2  # the dataset's own root: fine
     with pytest.raises(NotADatasetError, match="is a file, not a directory"):
         compact_dataset(project / "notes.txt")
+    for name in ("b.csv", "c.csv"):
+        (project / name).write_text("x")  # 5 entries: the first 3 named, then how many more
+    with pytest.raises(NotADatasetError, match=r" holds analysis.ipynb, b.csv, c.csv and 2 more but no "):
+        compact_dataset(project)
 
 
 def test_sync_rejects_an_empty_window_and_no_workers(tmp_path):

@@ -359,7 +359,7 @@ def check_dataset_root(root: str | os.PathLike[str], *, what: str = "sync") -> N
         >>> _ = (root / "notes.txt").write_text("mine")
         >>> check_dataset_root(root)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        rtk_frames.dataset.state.NotADatasetError: ... holds 1 file(s) or folder(s) (notes.txt) but no ...
+        rtk_frames.dataset.state.NotADatasetError: ... holds notes.txt but no rtk_frames dataset ...
     """
     path = Path(root)
     if path.exists() and not path.is_dir():
@@ -369,11 +369,13 @@ def check_dataset_root(root: str | os.PathLike[str], *, what: str = "sync") -> N
         return
     strangers = sorted(entry.name for entry in path.iterdir() if entry.name != LOCK_FILE)
     if strangers:
-        shown = ", ".join(strangers[:SHOWN_STRANGERS]) + (" …" if len(strangers) > SHOWN_STRANGERS else "")
+        shown = strangers[:SHOWN_STRANGERS]
+        if len(strangers) > len(shown):
+            shown.append(f"{len(strangers) - len(shown):,} more")
+        listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
         raise NotADatasetError(
-            f"{path} holds {len(strangers)} file(s) or folder(s) ({shown}) but no rtk_frames dataset (no "
-            f"{STATE_FILE}): a {what} writes its tables beside them. Give a new or empty directory, or "
-            "the root of an existing dataset")
+            f"{path} holds {listed} but no rtk_frames dataset (no {STATE_FILE}): a {what} writes its "
+            "tables beside them. Give a new or empty directory, or the root of an existing dataset")
 
 
 @contextlib.contextmanager
