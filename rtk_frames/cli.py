@@ -536,8 +536,10 @@ def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     temporary output directory, committing the finished sessions) and print a traceback. A first Ctrl-C
     that lands while a finalizer runs (urllib3 closes a pool's sockets in one, on any thread) would be
     swallowed there, printed as "Exception ignored in: <finalize object>": it is raised again in the
-    main thread's own code instead, silently. After an interrupted command run from the shell :func:`main`
-    prints one line and exits 130 at once.
+    main thread's own code instead, silently. A Ctrl-C that a library turns into an error of its own
+    (matplotlib's Agg renderer, interrupted in a callback, raises ``ValueError: Invalid bounding box``)
+    is an interrupt all the same: any error after a Ctrl-C leaves as ``KeyboardInterrupt``. After an
+    interrupted command run from the shell :func:`main` prints one line and exits 130 at once.
     """
     from rtk_frames.client.ratelimit import cancel_waits
 
@@ -570,6 +572,12 @@ def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     previous_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     try:
         yield
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        if interrupted:  # the Ctrl-C's doing: a library turned it into its own error
+            raise KeyboardInterrupt from exc
+        raise
     finally:
         sys.unraisablehook = previous_hook
         # from the shell, what is left is the one line of an interrupted run or the interpreter's teardown

@@ -141,6 +141,31 @@ def test_a_ctrl_c_that_lands_in_a_finalizer_still_stops_the_command(capfd):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the previous handler is back
 
 
+def test_a_ctrl_c_that_a_library_turns_into_its_own_error_still_ends_as_an_interrupt(monkeypatch, tmp_path,
+                                                                                        capsys):
+    """matplotlib's Agg renderer, interrupted inside a callback, raises ``ValueError: Invalid bounding box``
+    in place of the KeyboardInterrupt (seen in CI: a report's Ctrl-C ended in that traceback, exit 1). The
+    command must still end as interrupted: one line, 130, the output untouched."""
+    import rtk_frames.cli as cli
+
+    def render_like_agg(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000_000):  # the handler raises here, inside the "renderer"
+                pass
+        except KeyboardInterrupt:
+            raise ValueError("Invalid bounding box") from None
+        pytest.fail("the Ctrl-C was not raised")
+
+    monkeypatch.setattr("rtk_frames.report.render_session_report", render_like_agg)
+    out = tmp_path / "report"
+    assert cli.main(["report", "--demo", "--out", str(out), "--quiet"]) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.splitlines() == [cli.INTERRUPTED_LINE]
+    assert not out.exists()
+    with pytest.raises(ValueError, match="not interrupted"), cli._ctrl_c_ends_waits(until_exit=False):
+        raise ValueError("not interrupted")  # without a Ctrl-C an error stays what it is
+
+
 def test_ctrl_c_while_the_report_is_being_written_leaves_the_target_untouched(tmp_path):
     out = tmp_path / "report"
     process = _start(out)
