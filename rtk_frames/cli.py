@@ -572,9 +572,7 @@ def _ctrl_c_ends_waits(*, until_exit: bool) -> Iterator[None]:
     previous_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     try:
         yield
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:
+    except Exception as exc:  # (not KeyboardInterrupt or SystemExit: they leave as they are)
         if interrupted:  # the Ctrl-C's doing: a library turned it into its own error
             raise KeyboardInterrupt from exc
         raise
