@@ -658,10 +658,10 @@ def test_the_finished_sessions_are_built_while_the_last_ones_are_fetched(tmp_pat
     built_together: list[int] = []
     real = batch_module.Batch.absorb
 
-    def absorb(self):
+    def absorb(self, ready=None):
         if self.jobs:
             built_together.append(len(self.jobs))
-        return real(self)
+        return real(self, ready)
 
     monkeypatch.setattr(batch_module.Batch, "absorb", absorb)
     ds = synthetic(sessions=9)
@@ -953,3 +953,36 @@ def test_the_first_progress_line_counts_what_each_session_needs_not_everything(t
     n = len(ended(ds))
     assert first == f"sync: {n} sessions to fetch, about {1 + 2 * n} requests in all"
     assert asked <= 1 + 2 * len(ended(ds))
+
+
+def test_a_file_that_fails_to_write_fails_the_commit_and_the_next_run_stores_it_all(tmp_path, monkeypatch):
+    """Files are written while the next tables are built (on the IO threads): one that fails (a full
+    disk) fails the run with that error once every other write has ended; nothing of the commit is
+    visible, the next run cleans the staged files and stores everything."""
+    import errno
+
+    from rtk_frames.dataset import write as write_module
+
+    real = write_module.write_parquet
+    written: list[str] = []
+
+    def full_disk(data, target):
+        if "peer_reports--" in target.name:  # the first table handed over: its neighbours are still built
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(data, target)
+        written.append(target.name)
+
+    ds = synthetic(sessions=6)
+    with serve(ds) as api:
+        monkeypatch.setattr(write_module, "write_parquet", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            sync(api, tmp_path)
+        assert written and not list(tmp_path.glob("*/date=*/*.parquet"))  # the others were written, unseen
+        assert len(list((tmp_path / STAGING_DIR).iterdir())) == len(written)  # every write had ended
+        with StateStore.open(tmp_path) as state:
+            assert not state.sessions() and not any(state.live_files(t) for t in TABLES)
+        monkeypatch.setattr(write_module, "write_parquet", real)
+        again = sync(api, tmp_path)
+    assert again.new == len(ended(ds)) and again.failed == 0
+    assert not list((tmp_path / STAGING_DIR).iterdir())
+    assert set(read_table(tmp_path, "peer_reports")["session_id"]) == {s["id"] for s in ended(ds)}

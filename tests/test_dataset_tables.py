@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -336,3 +337,26 @@ def test_frames_whose_unknown_field_changes_kind_between_sessions_join_without_f
     joined = _as_arrow([a, b], "participants")
     assert joined.column("session_id").to_pylist() == ["s1", "s2"]
     assert [json.loads(e)["is_final"] for e in joined.column(EXTRAS_COLUMN).to_pylist()] == ["true", "maybe"]
+
+
+@pytest.mark.parametrize("rows", [10, 200_000])
+def test_small_files_are_snappy_big_ones_zstd_and_both_read_back_exactly(tmp_path, rows):
+    """Arrow's zstd codec costs a context per page (about doubling a small wide file's write time), so a
+    file under SMALL_FILE_BYTES is snappy; a bigger one keeps zstd's smaller size. Either way the rows
+    read back exactly."""
+    from rtk_frames.dataset.write import (
+        PARQUET_COMPRESSION,
+        SMALL_FILE_BYTES,
+        SMALL_FILE_COMPRESSION,
+        write_parquet,
+    )
+
+    data = pa.table({"session_id": [f"s{i % 97}" for i in range(rows)],
+                     "value": pa.array([i * 0.5 for i in range(rows)], pa.float64())})
+    target = tmp_path / "one.parquet"
+    write_parquet(data, target)
+    codecs = {pq.ParquetFile(target).metadata.row_group(0).column(i).compression for i in range(2)}
+    small = data.nbytes < SMALL_FILE_BYTES
+    assert codecs == {(SMALL_FILE_COMPRESSION if small else PARQUET_COMPRESSION).upper()}
+    assert small == (rows == 10)
+    assert pq.read_table(target).equals(data)

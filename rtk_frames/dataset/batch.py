@@ -104,6 +104,9 @@ def built(rows: dict[str, Flat]) -> dict[str, pa.Table]:
 #: the parts whose answers are kept raw until the writer has them, and how their rows are made
 ROWS_OF_PART: dict[str, Callable[[list[Any]], dict[str, Flat]]] = {"core": details_rows,
                                                                    "peer_reports": reports_rows}
+#: the order an absorb builds them in (a table's rows keep it): the reports' wide table first, so that its
+#: file, the slowest to write, is written while the rest is built
+BUILD_ORDER = ("peer_reports", "core")
 
 
 @dataclass
@@ -198,14 +201,24 @@ class Batch:
         for job in jobs:
             job.rows.pop(part, None)
 
-    def absorb(self) -> None:
+    def absorb(self, ready: Callable[[str], None] | None = None) -> None:
         """Turn the finished sessions so far into Arrow rows and pending state (nothing is written): one
         build per table for all of them. The writer calls this as sessions finish, so at commit time
-        little is left to do but write."""
+        little is left to do but write. With ``ready``, each table is handed to it as soon as no later
+        step of this absorb can add rows to it (see :meth:`apply`)."""
         for job in self.jobs:
             self.prepare(job)  # (the writer has done it already for the sessions it was given)
-        for part in ROWS_OF_PART:
+        parts = [part for part in BUILD_ORDER if any(part in job.rows for job in self.jobs)]
+        produced = {part: {table for job in self.jobs if part in job.rows for table in job.rows[part]}
+                    for part in parts}
+        from_frames = ({"sessions", "breakout_rooms"} | set(self.frames)
+                       | {table for job in self.jobs for tables in job.frames.values() for table in tables})
+        for i, part in enumerate(parts):
             self._build(part)
+            if ready is not None:
+                later = from_frames.union(*(produced[p] for p in parts[i + 1:]))
+                for table in sorted(produced[part] - later):
+                    ready(table)
         for job in self.jobs:
             settle(job, self)
         self.jobs = []
@@ -216,17 +229,24 @@ class Batch:
         self.frames = {}
 
     def apply(self) -> int:
-        """Commit everything absorbed (and absorb what is not yet): one file per table and day."""
-        self.absorb()
-        for table, converted in sorted(self.arrow.items()):
-            data = pa.concat_tables([rows for rows, _ in converted])
-            days = pa.concat_arrays([per_row for _, per_row in converted])
-            distinct = sorted(pc.unique(days).to_pylist())
-            for day in distinct:  # a daily sync's rows are all of one day: no filter needed
-                rows = data if len(distinct) == 1 else data.filter(pc.equal(days, day))
-                self.commit.add_rows(table, day, rows)
-        self.arrow = {}
+        """Commit everything absorbed (and absorb what is not yet): one file per table and day. Each
+        table's file is written (Arrow's encoder releases the GIL) while the next tables are built."""
+        self.absorb(ready=self._hand_over)
+        for table in sorted(self.arrow, key=lambda name: -_write_cost(self.arrow[name])):
+            self._hand_over(table)  # the costliest files first: the commit waits for the last one
         return self.commit.apply()
+
+    def _hand_over(self, table: str) -> None:
+        """The table's absorbed rows to the commit, one file per day, which starts writing them."""
+        converted = self.arrow.pop(table, [])
+        if not converted:
+            return
+        data = pa.concat_tables([rows for rows, _ in converted])
+        days = pa.concat_arrays([per_row for _, per_row in converted])
+        distinct = sorted(pc.unique(days).to_pylist())
+        for day in distinct:  # a daily sync's rows are all of one day: no filter needed
+            rows = data if len(distinct) == 1 else data.filter(pc.equal(days, day))
+            self.commit.write_soon(table, day, rows)
 
 
 def _as_arrow(frames: list[pd.DataFrame | Flat], table: str) -> pa.Table:
@@ -258,6 +278,21 @@ def _same_kind(first: pd.DataFrame | Flat, frame: pd.DataFrame | Flat) -> bool:
     if isinstance(first, Flat) or isinstance(frame, Flat):
         return isinstance(first, Flat) and isinstance(frame, Flat) and first.name == frame.name
     return first.columns.equals(frame.columns)
+
+
+def _write_cost(converted: list[tuple[pa.Table, pa.Array]]) -> float:
+    """A table's absorbed rows' write time, roughly: a fixed cost per column chunk (~40 µs: a
+    peer_reports file's ~220 columns take ~9 ms even with a few rows), plus one per value (a column of
+    10,000 rows costs about what a second column chunk does).
+
+    Example:
+        >>> wide = pa.table({f"c{i}": [1.0] * 10 for i in range(200)})
+        >>> long = pa.table({"a": [1.0] * 50_000})
+        >>> _write_cost([(wide, None)]) > _write_cost([(long, None), (long, None)])
+        True
+    """
+    rows = sum(table.num_rows for table, _ in converted)
+    return converted[0][0].num_columns * (1.0 + rows / 10_000) if converted else 0.0
 
 
 class _Unplaced(RTKError):
