@@ -295,11 +295,13 @@ def test_known_sessions_are_the_state_as_of_their_making(tmp_path):
 
 
 def test_a_second_sync_on_the_same_root_refuses_while_one_runs(tmp_path):
+    """... before it spends a request (the listing goes out as soon as the lock is held)."""
     with serve(synthetic(sessions=2)) as api, root_lock(tmp_path):
         with pytest.raises(DatasetLockedError, match="another rtk-frames sync"):
             sync(api, tmp_path)
         with pytest.raises(DatasetLockedError):
             compact_dataset(tmp_path)
+        assert api.request_log == []
 
 
 def test_a_sigkilled_lock_holder_leaves_the_root_unlocked(tmp_path):

@@ -46,9 +46,10 @@ import json
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -63,6 +64,8 @@ from rtk_frames.errors import RTKError
 
 __all__ = ["DEFAULT_WORKERS", "PARTS", "PART_TABLES", "SyncSummary", "as_utc", "list_sessions",
            "sync_dataset", "utc_window"]
+
+T = TypeVar("T")
 
 #: requests in flight at once (they wait on the network and the rate budget, not the CPU)
 DEFAULT_WORKERS = 8
@@ -287,8 +290,9 @@ def sync_dataset(
     summary = SyncSummary(root=str(root), start=None if start_ts is None else start_ts.isoformat(),
                           end=None if end_ts is None else end_ts.isoformat())
     requests_before, retries_before, wait_before = client_counters(client)
-    with (root_lock(root), StateStore.open(root) as state, watched_limiter(client) as watch,
-          contextlib.ExitStack() as stack):
+    with (root_lock(root), watched_limiter(client) as watch,
+          _asked_now(list_sessions, client, start_ts, end_ts) as listing,  # out while the state opens
+          StateStore.open(root) as state, contextlib.ExitStack() as stack):
         recover(root, state)
         run_id = state.start_run("sync", {"start": summary.start, "end": summary.end,
                                           "parts": sorted(wanted)})
@@ -297,7 +301,7 @@ def sync_dataset(
         rooms = _RoomPlanner(known, wanted)
         runner = Runner(client, root, state, workers, plan_rooms=rooms)
         try:
-            sessions = list_sessions(client, start_ts, end_ts)
+            sessions = listing.result()
             runner.last_answer = time.monotonic()
             summary.listed = len(sessions)
             batch = Batch(Commit(root, state, run_id), summary, listing=sessions)
@@ -359,6 +363,21 @@ def sync_dataset(
     if progress:
         print(summary, file=sys.stderr)
     return summary
+
+
+@contextlib.contextmanager
+def _asked_now(fn: Callable[..., T], *args: Any) -> Iterator[Future[T]]:
+    """``fn(*args)`` started now on a thread of its own, while the caller goes on (the sync opens the
+    dataset's state while the listing's round trip is out: on a new root that takes ~5 ms). Leaving
+    waits for it: no request outlives the run.
+
+    Example:
+        >>> with _asked_now(sum, [1, 2]) as total:
+        ...     total.result()
+        3
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="rtk-sync-list") as pool:
+        yield pool.submit(fn, *args)
 
 
 def list_sessions(client: Any, start: Any = None, end: Any = None) -> pd.DataFrame:
