@@ -559,7 +559,28 @@ def plot_sessions_per_day(per_day: pd.DataFrame, *, ax: Axes | None = None) -> A
     twin.plot(days, per_day["minutes"].to_numpy(), color=OKABE_ITO[1], marker="o", label="minutes")
     twin.set_ylabel("participant minutes")
     ax.xaxis_date()
-    _utc_time_axis(ax)
-    ax.set_xlabel("day (UTC)")
+    _utc_day_axis(ax, days)
     ax.set_title("sessions and minutes per day")
     return ax
+
+
+#: a per-day axis up to this many days ticks whole days; a longer one ticks as a time axis does
+DAY_TICKS_MAX_SPAN = 62
+
+
+def _utc_day_axis(ax: Axes, days: np.ndarray) -> None:
+    """Ticks on whole UTC days only, labelled by date: with a bar per day, a "12:00" tick between two
+    bars (what a time axis picks over two days) means nothing. The year goes in the axis label."""
+    if not len(days):
+        ax.set_xlabel("day (UTC)")
+        return
+    first, last = float(days.min()), float(days.max())
+    if last - first > DAY_TICKS_MAX_SPAN:
+        _utc_time_axis(ax)
+        ax.set_xlabel("day (UTC)")
+        return
+    years = sorted({mdates.num2date(first).year, mdates.num2date(last).year})
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, int(np.ceil((last - first + 1) / 8)))))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d" if len(years) == 1 else "%Y-%m-%d"))
+    ax.set_xlim(first - 0.6, last + 0.6)
+    ax.set_xlabel(f"day (UTC, {years[0]})" if len(years) == 1 else "day (UTC)")

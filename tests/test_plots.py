@@ -4,6 +4,7 @@ a reader expects."""
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -265,3 +266,28 @@ def test_threshold_lines_never_take_a_participants_colour():
     thresholds = [ln for ln in ax.get_lines() if ln.get_label().startswith(("poor", "warn"))]
     assert len(thresholds) == 2 and [ln.get_linestyle() for ln in thresholds] == ["--", ":"]
     assert not {to_hex(ln.get_color()) for ln in thresholds} & {c.lower() for c in plots.PARTICIPANT_PALETTE}
+
+
+@pytest.mark.parametrize("days", [1, 2, 3, 7, 31, 62, 400])
+def test_the_per_day_chart_ticks_whole_days_only(days):
+    """Over two days a time axis ticked "12:00" between the bars (seen in a fleet report); a day axis
+    ticks whole days, at most about 8 of them, and a long window ticks as a time axis does."""
+    first = pd.Timestamp("2026-12-30", tz="UTC") if days == 3 else pd.Timestamp("2026-11-16", tz="UTC")
+    per_day = pd.DataFrame({"day": pd.date_range(first, periods=days, freq="D"),
+                            "sessions": range(1, days + 1), "minutes": [10.0] * days})
+    ax = plots.plot_sessions_per_day(per_day)
+    ax.figure.canvas.draw()
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks and len(ticks) <= 12
+    labels = [label.get_text() for label in ax.get_xticklabels() if label.get_text()]
+    if days <= plots.DAY_TICKS_MAX_SPAN:
+        assert all(float(t).is_integer() for t in ticks), ticks  # midnight UTC: whole days
+        assert ":" not in "".join(labels)
+        assert min(ticks) >= mdates.date2num(first.tz_localize(None)) - 0.6
+        last = first + pd.Timedelta(days=days - 1)
+        if last.year != first.year:  # the year in every label
+            assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", label) for label in labels), labels
+            assert days != 3 or "2027-01-01" in labels
+        else:
+            assert ax.get_xlabel() == "day (UTC, 2026)" and all(len(label.split()) == 2 for label in labels)
