@@ -378,3 +378,43 @@ def test_methodology_states_the_precall_limits_likely_causes_uses(rendered):
     assert f"RTT > {quality.PRECALL_RTT_POOR_MS:.0f} ms" in text
     assert f"loss > {quality.PRECALL_LOSS_POOR_PCT:.0f} %" in text
     assert "/".join(sorted(quality.SLOW_NETWORK_TYPES)) in text
+
+
+@pytest.mark.parametrize("source", ["live pull", "dataset"])
+def test_a_session_left_out_after_errors_is_counted_and_explained_not_ranked_worst(tmp_path, source):
+    """A session left out (its participant list failed past the retries) is unknown, not bad: the
+    header counts it, "Worst sessions" does not rank it (a note counts every session without quality
+    samples), and the data gaps say why. From a live pull, and from a dataset whose sync failed it."""
+    import re
+
+    import rtk_frames as rtk
+    from rtk_frames.client.transport import DEFAULT_MAX_RETRIES
+    from rtk_frames.dataset.fleet import dataset_report
+    from rtk_frames.report import render_fleet_report
+    from rtk_frames.sandbox import Dataset, Faults, serve
+    from rtk_frames.sync import fetch_fleet
+
+    ds = Dataset.synthetic(sessions=6, participants=2, samples=3, seed=3)
+    victim = [s["id"] for s in ds.sessions if s["status"] == "ENDED"][1]
+    fault = Faults(server_errors_first=1 + DEFAULT_MAX_RETRIES, retry_after_s=0,
+                   path_pattern=f"/sessions/{victim}/participants$")
+    with serve(ds, faults=fault) as api:
+        if source == "live pull":
+            path = render_fleet_report(fetch_fleet(api.client(), progress=False), tmp_path / "out")
+        else:
+            assert rtk.sync_dataset(api.client(), tmp_path / "fleet", progress=False).failed == 1
+            path = dataset_report(tmp_path / "fleet", tmp_path / "out")
+    html, _page = parse(path)
+    worst_sessions = html.split('id="worst-sessions"', 1)[1].split('id="worst-participants"', 1)[0]
+    gaps = html.split('id="gaps"', 1)[1]
+    assert victim not in worst_sessions and victim in gaps
+    assert re.search(r'id="left-out"><a href="#gaps">1 left out after errors</a>', html)
+    why = "skipped (ServerError" if source == "live pull" else "left out: its last sync failed"
+    assert f"session {victim}: {why}" in gaps
+    table = pd.read_parquet(path.parent / "session_table.parquet")
+    unmeasured = int(table["quality_mean"].isna().sum())
+    assert victim in set(table["session_id"][table["quality_mean"].isna()])
+    note = re.search(r'id="unranked">(\d+) of the (\d+) sessions? have no', html)
+    assert note is not None and (int(note[1]), int(note[2])) == (unmeasured, len(ds.sessions))
+    ranked = re.findall(r'<td class="mono">([^<]+)</td>', worst_sessions)
+    assert len(ranked) == min(15, len(table) - unmeasured) and victim not in ranked

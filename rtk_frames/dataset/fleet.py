@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BATCH_ROWS", "WORST_PARTICIPANTS", "WORST_SESSIONS", "FleetBatch", "FleetPartial",
            "FleetSummary", "analyse_batch", "analyse_dataset", "dataset_report", "fleet_batches",
-           "fleet_summary"]
+           "fleet_summary", "sessions_without_details"]
 
 DEFAULT_BATCH_ROWS = 1_000_000  # quality samples per batch: ~0.9 GB peak RSS (benchmarks/fleet_scale.py)
 WORST_PARTICIPANTS = 20
@@ -108,7 +108,8 @@ class FleetSummary:
     __repr__ = summary_repr  # a frame's shape per line, not every frame in full
 
     def fleet_data(self, *, start: Any = None, end: Any = None, source: str = "",
-                   data_gaps: Sequence[str] = ()) -> FleetData:
+                   data_gaps: Sequence[str] = (),
+                   skipped_sessions: dict[str, str] | None = None) -> FleetData:
         """A ``FleetData`` for :func:`rtk_frames.report.render_fleet_report`: the sessions and the result
         tables; the raw frames were never loaded (``has_raw_frames=False``: left empty, not written)."""
         from rtk_frames.frames.participants import participant_frame
@@ -119,7 +120,7 @@ class FleetSummary:
                          quality_stats=quality_stats_frame([]), quality_segments=quality_segments_frame([]),
                          start_time=start, end_time=end, data_gaps=list(data_gaps), source=source,
                          participant_table=self.participant_table, session_table=self.session_table,
-                         has_raw_frames=False)
+                         has_raw_frames=False, skipped_sessions=dict(skipped_sessions or {}))
 
 
 @dataclass
@@ -372,6 +373,30 @@ def _rooms_among(root: str | os.PathLike[str], sessions: pd.DataFrame) -> int:
     return int(sessions["session_id"].astype("str").isin(set(rooms["session_id"].astype("str"))).sum())
 
 
+def sessions_without_details(root: str | os.PathLike[str],
+                             sessions: pd.DataFrame) -> tuple[dict[str, str], int]:
+    """Of ``sessions`` (a window's ``sessions`` rows), those whose participants the dataset lacks by its
+    sync state's own account: ``{session_id: why}`` of those whose last sync failed before their
+    participant details were stored, and how many were live when last synced.
+
+    Example:
+        >>> import tempfile
+        >>> sessions_without_details(tempfile.mkdtemp(), pd.DataFrame({"session_id": ["s1"]}))
+        ({}, 0)
+    """
+    from rtk_frames.dataset.state import STATE_FILE, KnownSessions
+
+    ids = sessions["session_id"].dropna().astype("str").tolist() if "session_id" in sessions.columns else []
+    if not ids or not (Path(root) / STATE_FILE).exists():  # (parquet files copied without their state)
+        return {}, 0
+    with KnownSessions(root) as known:
+        known.preload(ids)
+        states = [state for state in map(known.get, ids) if state is not None]
+    failed = {state.session_id: state.error or "no reason was kept" for state in states
+              if state.status == "failed" and "core" not in state.parts}
+    return failed, sum(state.status == "live" for state in states)
+
+
 def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, start: Any = None,
                    end: Any = None, thresholds: Thresholds | None = None, dask_client: Any = None) -> Path:
     """Write the fleet report (``out_dir/report.html``) of the sessions in the dataset at ``root`` that
@@ -400,6 +425,13 @@ def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     if rooms:
         gaps.append(f"{rooms} of the {len(summary.sessions)} sessions are breakout rooms (synced with "
                     "--breakout-rooms): each room is counted as a session of its own")
+    left_out, live = sessions_without_details(root, summary.sessions)
+    gaps += [f"session {session_id}: left out: its last sync failed before its participants were stored "
+             f"({why}); the next sync tries it again" for session_id, why in left_out.items()]
+    if live:
+        gaps.append(f"{live} of the {len(summary.sessions)} sessions were live when last synced: only their "
+                    "listing row is stored until a sync after they end")
     fleet = summary.fleet_data(start=as_utc(start, "start"), end=as_utc(end, "end"),
-                               source=f"the fleet dataset at {root}", data_gaps=gaps)
+                               source=f"the fleet dataset at {root}", data_gaps=gaps,
+                               skipped_sessions=left_out)
     return render_fleet_report(fleet, Path(out_dir), thresholds=thresholds)

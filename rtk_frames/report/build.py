@@ -492,6 +492,10 @@ def render_fleet_report(fleet: FleetData, out_dir: str | Path, *,
         elif len(table):
             gaps.append(f"quality by {label}: no participant has {column}")
     session_table = fleet.session_table
+    # a session with no quality sample (left out after an error, live when synced, nobody measured) is
+    # unknown, not bad: it is counted under the ranking, not ranked last in it
+    measured = session_table["quality_mean"].notna() if "quality_mean" in session_table.columns else None
+    ranked = session_table if measured is None else session_table[measured]
     context = {
         "title": "Fleet call-quality report",
         "generated_at": _when(pd.Timestamp.now(tz="UTC")),
@@ -506,10 +510,12 @@ def render_fleet_report(fleet: FleetData, out_dir: str | Path, *,
                                                         pd.Series(dtype="float64"))).sum()),
             "participants": len(table),
             "poor": int((table.get("verdict", pd.Series(dtype="str")) == "poor").sum()),
+            "left_out": len(fleet.skipped_sessions),
         },
+        "unranked_sessions": len(session_table) - len(ranked),
         "figures": [f for f in figures if f is not None],
         "breakdowns": breakdowns,
-        "worst_sessions": _records(worst(session_table, 15), [
+        "worst_sessions": _records(worst(ranked, 15), [
             "session_id", "meeting_display_name", "started_at", "participants", "quality_mean", "poor_share",
             "minutes_consumed"]),
         "worst_participants": _records(worst(table, 20), ["session_id", "meeting_display_name",
