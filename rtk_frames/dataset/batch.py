@@ -118,9 +118,10 @@ class Batch:
     summary: SyncSummary
     jobs: list[SessionJob] = field(default_factory=list)
     # table -> (rows, days): frames, or rows not yet built (:class:`Flat`)
-    frames: dict[str, list[tuple[pd.DataFrame | Flat, Any]]] = field(default_factory=dict)
+    frames: dict[str, list[tuple[pd.DataFrame | Flat | pa.Table, Any]]] = field(default_factory=dict)
     listing: pd.DataFrame | None = None  # the run's sessions listing: its rows are cut at commit time
     listings: list[tuple[int, str, str]] = field(default_factory=list)  # (position, day, session id)
+    listing_arrow: pa.Table | None = field(default=None, repr=False)  # the listing as converted once
     arrow: dict[str, list[tuple[pa.Table, pa.Array]]] = field(default_factory=dict)  # absorbed: (rows, days)
 
     def add_listing(self, position: int, date: str, session_id: str) -> None:
@@ -132,15 +133,24 @@ class Batch:
     def _take_listings(self) -> None:
         if not self.listings:
             return
-        assert self.listing is not None, "listing rows queued without the listing"
         positions, days, session_ids = zip(*self.listings, strict=True)
-        rows = self.listing.take(list(positions))
-        rows.attrs = {}
-        ids = pd.Series(session_ids, index=rows.index, dtype="str")
-        if "session_id" in rows.columns:
-            ids = rows["session_id"].fillna(ids)
-        self.frames.setdefault("sessions", []).append((rows.assign(session_id=ids), list(days)))
+        rows = self._listing_table().take(pa.array(positions, pa.int64()))
+        position = rows.schema.get_field_index("session_id")
+        ids = pc.coalesce(rows.column(position), pa.array(session_ids, pa.string()))
+        rows = rows.set_column(position, rows.schema.field(position), ids)
+        self.frames.setdefault("sessions", []).append((rows, list(days)))
         self.listings = []
+
+    def _listing_table(self) -> pa.Table:
+        """The whole listing in the ``sessions`` table's schema, converted once, at the first absorb
+        (cutting each absorb's rows from the pandas frame and converting them cost ~5 ms an absorb: a
+        ``take`` per Arrow-backed column, then the conversion; the last absorb is the run's tail)."""
+        if self.listing_arrow is None:
+            assert self.listing is not None, "listing rows queued without the listing"
+            listing = self.listing.copy(deep=False)
+            listing.attrs = {}
+            self.listing_arrow = frame_to_arrow(listing, "sessions")
+        return self.listing_arrow
 
     def add(self, table: str, date: Any, frame: pd.DataFrame | Flat) -> int:
         """Queue ``frame``'s rows for ``table``; ``date`` is their day, or one day per row."""
@@ -249,12 +259,13 @@ class Batch:
             self.commit.write_soon(table, day, rows)
 
 
-def _as_arrow(frames: list[pd.DataFrame | Flat], table: str) -> pa.Table:
+def _as_arrow(frames: list[pd.DataFrame | Flat | pa.Table], table: str) -> pa.Table:
     """Frames of one table, in order, as one Arrow table of its schema. Consecutive frames with the
     same columns are joined by pandas (one conversion); where the columns change (a details answer's
     events, then a peer report's) each run is converted on its own, already in the table's schema, and
     Arrow joins them: pandas would fill each column a frame lacks with NA, slowly for text columns.
-    Consecutive rows not yet built (:class:`Flat`, the participant lists) are built together, as Arrow.
+    Consecutive rows not yet built (:class:`Flat`, the participant lists) are built together, as Arrow;
+    rows already of the schema (the listing's, :meth:`Batch._take_listings`) are joined as they are.
 
     Example:
         >>> a = pd.DataFrame({"session_id": ["s"], "event": ["JOIN"]})
@@ -269,14 +280,17 @@ def _as_arrow(frames: list[pd.DataFrame | Flat], table: str) -> pa.Table:
         else:
             runs.append([frame])
     converted = [conform(Flat.joined(run).table(), table) if isinstance(run[0], Flat)
+                 else pa.concat_tables(run) if isinstance(run[0], pa.Table)  # already of the schema
                  else frame_to_arrow(run[0] if len(run) == 1 else pd.concat(run, ignore_index=True), table)
                  for run in runs]
     return converted[0] if len(converted) == 1 else pa.concat_tables(converted)
 
 
-def _same_kind(first: pd.DataFrame | Flat, frame: pd.DataFrame | Flat) -> bool:
+def _same_kind(first: pd.DataFrame | Flat | pa.Table, frame: pd.DataFrame | Flat | pa.Table) -> bool:
     if isinstance(first, Flat) or isinstance(frame, Flat):
         return isinstance(first, Flat) and isinstance(frame, Flat) and first.name == frame.name
+    if isinstance(first, pa.Table) or isinstance(frame, pa.Table):
+        return isinstance(first, pa.Table) and isinstance(frame, pa.Table)
     return first.columns.equals(frame.columns)
 
 
