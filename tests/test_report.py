@@ -411,10 +411,14 @@ def test_a_session_left_out_after_errors_is_counted_and_explained_not_ranked_wor
     assert re.search(r'id="left-out"><a href="#gaps">1 left out after errors</a>', html)
     why = "skipped (ServerError" if source == "live pull" else "left out: its last sync failed"
     assert f"session {victim}: {why}" in gaps
+    live = sum(s["status"] == "LIVE" for s in ds.sessions)
+    assert live == 1  # the dataset keeps only its listing row: counted in the gaps, not ranked either
+    assert (f"1 of the {len(ds.sessions)} sessions was live when last synced" in gaps) == (source == "dataset")
     table = pd.read_parquet(path.parent / "session_table.parquet")
     unmeasured = int(table["quality_mean"].isna().sum())
     assert victim in set(table["session_id"][table["quality_mean"].isna()])
-    note = re.search(r'id="unranked">(\d+) of the (\d+) sessions? have no', html)
+    note = re.search(r'id="unranked">(\d+) of the (\d+) sessions? (has|have) no', html)
     assert note is not None and (int(note[1]), int(note[2])) == (unmeasured, len(ds.sessions))
+    assert note[3] == ("has" if unmeasured == 1 else "have")
     ranked = re.findall(r'<td class="mono">([^<]+)</td>', worst_sessions)
     assert len(ranked) == min(15, len(table) - unmeasured) and victim not in ranked

@@ -429,8 +429,9 @@ def dataset_report(root: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     gaps += [f"session {session_id}: left out: its last sync failed before its participants were stored "
              f"({why}); the next sync tries it again" for session_id, why in left_out.items()]
     if live:
-        gaps.append(f"{live} of the {len(summary.sessions)} sessions were live when last synced: only their "
-                    "listing row is stored until a sync after they end")
+        were = "was" if live == 1 else "were"
+        gaps.append(f"{live} of the {len(summary.sessions)} sessions {were} live when last synced: only the "
+                    "listing row is stored until a sync after the session ends")
     fleet = summary.fleet_data(start=as_utc(start, "start"), end=as_utc(end, "end"),
                                source=f"the fleet dataset at {root}", data_gaps=gaps,
                                skipped_sessions=left_out)
