@@ -413,7 +413,8 @@ def test_a_session_left_out_after_errors_is_counted_and_explained_not_ranked_wor
     assert f"session {victim}: {why}" in gaps
     live = sum(s["status"] == "LIVE" for s in ds.sessions)
     assert live == 1  # the dataset keeps only its listing row: counted in the gaps, not ranked either
-    assert (f"1 of the {len(ds.sessions)} sessions was live when last synced" in gaps) == (source == "dataset")
+    live_line = f"1 of the {len(ds.sessions)} sessions was live when last synced"
+    assert (live_line in gaps) == (source == "dataset")
     table = pd.read_parquet(path.parent / "session_table.parquet")
     unmeasured = int(table["quality_mean"].isna().sum())
     assert victim in set(table["session_id"][table["quality_mean"].isna()])
