@@ -25,6 +25,7 @@ import pandas as pd
 
 from rtk_frames import fetch
 from rtk_frames._display import summary_repr
+from rtk_frames.client.ratelimit import ctrl_c_ends_waits
 from rtk_frames.errors import AuthenticationError, NotFoundError, RTKError
 from rtk_frames.frames.participants import participant_frame, peer_events_frame
 from rtk_frames.frames.peer_report import peer_report_series_frame
@@ -57,11 +58,12 @@ def map_concurrently(fn: Callable[[T], R], items: Iterable[T], *, workers: int =
     if workers <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="rtk-frames")
-    try:
-        futures = [pool.submit(fn, item) for item in items]
-        return [future.result() for future in futures]
-    finally:  # on Ctrl-C (or an error) drop the queued calls and do not wait for the running ones
-        pool.shutdown(wait=False, cancel_futures=True)
+    with ctrl_c_ends_waits():  # a notebook's Ctrl-C also wakes the workers waiting for the rate budget
+        try:
+            futures = [pool.submit(fn, item) for item in items]
+            return [future.result() for future in futures]
+        finally:  # on Ctrl-C (or an error) drop the queued calls and do not wait for the running ones
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True, eq=False)

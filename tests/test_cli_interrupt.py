@@ -292,3 +292,87 @@ def test_from_the_shell_sigint_stays_ignored_after_the_command(interrupted):
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+NOTEBOOK_SYNC = """
+import os, signal, sys, tempfile, threading, time
+import rtk_frames as rtk
+from rtk_frames.client.ratelimit import RateLimiter
+from rtk_frames.dataset.state import StateStore
+from rtk_frames.sandbox import Dataset, serve
+
+where = sys.argv[1]  # which wait the Ctrl-C lands in: the listing's, or the workers'
+root = tempfile.mkdtemp()
+with serve(Dataset.synthetic(sessions=10, participants=2, samples=3, seed=1)) as api:
+    client = api.client(rate_limiter=RateLimiter(((4, 3600.0),)))  # then a wait of an hour
+    if where == "listing":
+        for _ in range(4):
+            client.get_sessions(per_page=1)
+    threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT)).start()  # the kernel's interrupt
+    try:
+        rtk.sync_dataset(client, root, progress=False)
+    except KeyboardInterrupt:
+        print("interrupted")
+    with StateStore.open(root) as state:
+        print("complete before", sum(s.status == "complete" for s in state.sessions().values()))
+    again = rtk.sync_dataset(api.client(), root, progress=False)  # waits are waits again
+    print("again", again.new + again.updated + again.skipped, again.failed)
+    print("handler restored", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+"""
+
+
+@pytest.mark.parametrize("where", ["listing", "workers"])
+def test_ctrl_c_in_a_notebook_ends_a_sync_waiting_for_the_rate_budget_at_once(tmp_path, where):
+    """From Python (a notebook's kernel interrupt: KeyboardInterrupt in the main thread only) a sync whose
+    listing or workers wait an hour for the rate budget stops at once: seen taking 28 s (the listing) and
+    88 s (the workers) against a 30 s budget window. A sync right after in the same process waits and runs
+    normally (the waits are not left cancelled), and SIGINT's handler is Python's again."""
+    script = tmp_path / "notebook.py"
+    script.write_text(NOTEBOOK_SYNC)
+    process = subprocess.Popen([sys.executable, str(script), where], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+    try:
+        out, err = process.communicate(timeout=60)  # the hang guard: the old behaviour waits an hour
+    finally:
+        process.kill()
+    lines = out.splitlines()
+    assert process.returncode == 0, err
+    assert lines[0] == "interrupted"
+    assert lines[1] == "complete before 0"  # (4 requests: no session was finished)
+    assert lines[2] == "again 9 0" and lines[3] == "handler restored True"
+
+
+NOTEBOOK_FLEET = """
+import os, signal, threading
+from rtk_frames.client.ratelimit import RateLimiter
+from rtk_frames.sandbox import Dataset, serve
+from rtk_frames.sync import fetch_fleet
+
+with serve(Dataset.synthetic(sessions=10, participants=6, samples=3, seed=1)) as api:
+    client = api.client(rate_limiter=RateLimiter(((4, 3600.0),)))  # the pool's workers soon wait an hour
+    threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    try:
+        fetch_fleet(client, progress=False)
+    except KeyboardInterrupt:
+        print("interrupted")
+    workers = [t for t in threading.enumerate() if t.name.startswith("rtk-frames")]
+    for worker in workers:
+        worker.join(timeout=30)
+    print("workers left", sum(worker.is_alive() for worker in workers))
+    print("handler restored", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+"""
+
+
+def test_ctrl_c_in_a_notebook_also_ends_a_fleet_pulls_workers_waits(tmp_path):
+    """``fetch_fleet`` returned at once on a notebook's Ctrl-C, but its pool's workers sat on in their
+    rate-budget waits (an hour here), then sent their requests, and kept the kernel from exiting."""
+    script = tmp_path / "fleet.py"
+    script.write_text(NOTEBOOK_FLEET)
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=_env(), cwd=tmp_path)
+    try:
+        out, err = process.communicate(timeout=90)  # the hang guard: the old workers wait an hour
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert out.splitlines() == ["interrupted", "workers left 0", "handler restored True"]

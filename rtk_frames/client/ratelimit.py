@@ -17,14 +17,17 @@ Example:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["DEFAULT_WINDOWS", "ETA_EXACT_REQUESTS", "RateLimiter", "ServerRateLimit", "cancel_waits",
-           "interruptible_sleep", "parse_rate", "parse_ratelimit_headers"]
+           "ctrl_c_ends_waits", "interruptible_sleep", "parse_rate", "parse_ratelimit_headers"]
 
 #: (max requests, window seconds) pairs, kept below Cloudflare's 1,200 / 300 s and RealtimeKit's 250 / 10 s.
 DEFAULT_WINDOWS: tuple[tuple[int, float], ...] = ((1000, 300.0), (200, 10.0))
@@ -59,6 +62,43 @@ def cancel_waits() -> None:
 
 
 cancel_waits.reset = _CANCELLED.clear  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def ctrl_c_ends_waits() -> Iterator[None]:
+    """While the block runs, Ctrl-C also ends every wait for the rate budget or a retry, in every thread
+    (:func:`cancel_waits`); afterwards the waits work again and SIGINT's handler is what it was.
+
+    For code that waits on its own thread pools, called from Python: in a notebook, Ctrl-C (the kernel's
+    interrupt) raises ``KeyboardInterrupt`` in the main thread only, and a pool that must finish its
+    workers before returning (a sync commits what they finished) would sit out their waits first, for
+    minutes at a rate budget's worst. Only Python's own handler is wrapped: under another one (the
+    command line's, which cancels the waits itself) or off the main thread this does nothing.
+
+    Example:
+        >>> with ctrl_c_ends_waits():
+        ...     interruptible_sleep(0.001)   # Ctrl-C here would also wake every other thread's wait
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not in_main_thread or previous is not signal.default_int_handler:
+        yield
+        return
+    pressed = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal pressed
+        pressed = True
+        _CANCELLED.set()
+        signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt here, as before
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pressed:  # the block's threads have stopped: later waits are waits again
+            _CANCELLED.clear()
 
 
 def interruptible_sleep(seconds: float) -> None:

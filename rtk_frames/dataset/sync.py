@@ -53,6 +53,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from rtk_frames.client.ratelimit import ctrl_c_ends_waits
 from rtk_frames.dataset.batch import Batch, Writer
 from rtk_frames.dataset.compact import COMPACT_MAX_FILES, compact_partitions
 from rtk_frames.dataset.fetching import PART_TABLES, PARTS, ROOM_PART_PREFIX, Runner, SessionJob
@@ -290,7 +291,7 @@ def sync_dataset(
     summary = SyncSummary(root=str(root), start=None if start_ts is None else start_ts.isoformat(),
                           end=None if end_ts is None else end_ts.isoformat())
     requests_before, retries_before, wait_before = client_counters(client)
-    with (root_lock(root), watched_limiter(client) as watch,
+    with (ctrl_c_ends_waits(), root_lock(root), watched_limiter(client) as watch,  # (Ctrl-C in a notebook)
           _asked_now(list_sessions, client, start_ts, end_ts) as listing,  # out while the state opens
           StateStore.open(root) as state, contextlib.ExitStack() as stack):
         recover(root, state)
