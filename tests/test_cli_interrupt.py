@@ -376,3 +376,52 @@ def test_ctrl_c_in_a_notebook_also_ends_a_fleet_pulls_workers_waits(tmp_path):
         process.kill()
     assert process.returncode == 0, err
     assert out.splitlines() == ["interrupted", "workers left 0", "handler restored True"]
+
+
+NOTEBOOK_COMMIT = """
+import os, signal, tempfile, threading, time
+import rtk_frames as rtk
+from rtk_frames.dataset import batch, write
+from rtk_frames.dataset.state import StateStore, root_lock
+from rtk_frames.sandbox import Dataset, serve
+
+real_write, real_finish = write.write_parquet, batch.Writer.finish
+
+def slow_write(data, target):  # a commit that takes a while (a big day, a slow disk)
+    time.sleep(0.3)
+    real_write(data, target)
+
+def finish(self):  # Ctrl-C twice while the sync waits for its last commit
+    for delay in (0.1, 0.2):
+        threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+    real_finish(self)
+
+write.write_parquet, batch.Writer.finish = slow_write, finish
+root = tempfile.mkdtemp()
+ds = Dataset.synthetic(sessions=6, participants=2, samples=3, seed=1)
+with serve(ds) as api:
+    try:
+        rtk.sync_dataset(api.client(), root, progress=False)
+    except KeyboardInterrupt:
+        print("interrupted")
+    print("writer alive", any(t.name == "rtk-sync-writer" for t in threading.enumerate()))
+    with root_lock(root), StateStore.open(root) as state:  # free: the sync is over
+        done = sum(s.status == "complete" for s in state.sessions().values())
+    print("complete", done, "of", sum(s["status"] == "ENDED" for s in ds.sessions))
+"""
+
+
+def test_ctrl_c_during_a_syncs_last_commit_waits_for_it_and_is_raised_once(tmp_path):
+    """From Python, a Ctrl-C (twice) while the sync waits for its writer's last commit used to leave that
+    commit running in a thread after the sync had raised and released the root's lock. Now the commit
+    ends first (every finished session is kept), the interrupt is raised once, and the lock is free."""
+    script = tmp_path / "commit.py"
+    script.write_text(NOTEBOOK_COMMIT)
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=_env(), cwd=tmp_path)
+    try:
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert out.splitlines() == ["interrupted", "writer alive False", "complete 5 of 5"], (out, err)

@@ -72,8 +72,9 @@ def ctrl_c_ends_waits() -> Iterator[None]:
     For code that waits on its own thread pools, called from Python: in a notebook, Ctrl-C (the kernel's
     interrupt) raises ``KeyboardInterrupt`` in the main thread only, and a pool that must finish its
     workers before returning (a sync commits what they finished) would sit out their waits first, for
-    minutes at a rate budget's worst. Only Python's own handler is wrapped: under another one (the
-    command line's, which cancels the waits itself) or off the main thread this does nothing.
+    minutes at a rate budget's worst. Only the first Ctrl-C raises (as on the command line). Only
+    Python's own handler is wrapped: under another one (the command line's, which cancels the waits
+    itself) or off the main thread this does nothing.
 
     Example:
         >>> with ctrl_c_ends_waits():
@@ -88,6 +89,8 @@ def ctrl_c_ends_waits() -> Iterator[None]:
 
     def on_sigint(signum: int, frame: Any) -> None:
         nonlocal pressed
+        if pressed:  # a later Ctrl-C: the first stops everything already, and a second KeyboardInterrupt
+            return  # would cut short the clean-up it started (a sync committing its finished sessions)
         pressed = True
         _CANCELLED.set()
         signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt here, as before

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rtk_frames.dataset.fetching import TRANSCRIPT_MAX_ATTEMPTS, SessionJob, part_owner
+from rtk_frames.dataset.fetching import TRANSCRIPT_MAX_ATTEMPTS, SessionJob, despite_ctrl_c, part_owner
 from rtk_frames.dataset.state import utc_now
 from rtk_frames.dataset.summary import SyncSummary
 from rtk_frames.dataset.tables import conform, frame_to_arrow
@@ -394,6 +394,7 @@ class Writer:
         self.summary = summary
         self.jobs: queue.Queue[Any] = queue.Queue()
         self.error: BaseException | None = None
+        self.ended = threading.Event()  # set when the thread's last commit is over (or failed)
         self.thread = threading.Thread(target=self._run, name="rtk-sync-writer", daemon=True)
         self.thread.start()
 
@@ -439,6 +440,8 @@ class Writer:
             apply_batch(self.batch, self.summary)
         except BaseException as exc:  # handed to the scheduling thread
             self.error = exc
+        finally:
+            self.ended.set()
 
     def check(self) -> None:
         """Raise in the caller what went wrong in the writer (a disk full, …)."""
@@ -446,6 +449,9 @@ class Writer:
             raise self.error
 
     def finish(self) -> None:
+        """Commit what is left and end the thread (a Ctrl-C meanwhile waits for the commit: see
+        :func:`rtk_frames.dataset.fetching.despite_ctrl_c`)."""
         self.jobs.put(self._DONE)
+        despite_ctrl_c(self.ended.wait)
         self.thread.join()
         self.check()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from rtk_frames.errors import AuthenticationError, NotFoundError, RateLimitError
 from rtk_frames.frames._coerce import CoercionReport, Flat, coerce_array
 
 __all__ = ["PARTS", "PART_TABLES", "ROOM_PART_PREFIX", "TRANSCRIPT_MAX_ATTEMPTS", "Runner", "SessionJob",
-           "needs_room_list", "part_owner", "with_session", "with_sessions"]
+           "despite_ctrl_c", "needs_room_list", "part_owner", "with_session", "with_sessions"]
 
 #: what a sync can fetch per session, and the tables each part writes
 PART_TABLES: dict[str, tuple[str, ...]] = {
@@ -367,7 +367,29 @@ class Runner:
     def close(self) -> None:
         for future in self.futures:
             future.cancel()
+        despite_ctrl_c(lambda: wait(list(self.futures)))  # the running requests end (their waits are cut)
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def despite_ctrl_c(step: Callable[[], Any]) -> None:
+    """Run ``step`` (a clean-up that waits for threads) to its end even if Ctrl-C lands meanwhile, then
+    raise that ``KeyboardInterrupt``: cut short, it would leave threads working unsupervised (a commit
+    going on after the caller released the root's lock, requests sent after the run). ``step`` must be
+    safe to run again: waiting on futures or an event is; ``Thread.join`` is not (on Python 3.11 a join
+    cut short by Ctrl-C marks the running thread as stopped, and the next join returns at once).
+
+    Example:
+        >>> despite_ctrl_c(lambda: None)
+    """
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        try:
+            step()
+            break
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
 
 
 # -------------------------------------------------------------------------------------------- the run

@@ -47,7 +47,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,7 +56,14 @@ import pandas as pd
 from rtk_frames.client.ratelimit import ctrl_c_ends_waits
 from rtk_frames.dataset.batch import Batch, Writer
 from rtk_frames.dataset.compact import COMPACT_MAX_FILES, compact_partitions
-from rtk_frames.dataset.fetching import PART_TABLES, PARTS, ROOM_PART_PREFIX, Runner, SessionJob
+from rtk_frames.dataset.fetching import (
+    PART_TABLES,
+    PARTS,
+    ROOM_PART_PREFIX,
+    Runner,
+    SessionJob,
+    despite_ctrl_c,
+)
 from rtk_frames.dataset.progress import Progress, client_counters, client_total, watched_limiter
 from rtk_frames.dataset.state import KnownSessions, SessionState, StateStore, root_lock
 from rtk_frames.dataset.summary import SyncSummary
@@ -343,8 +350,10 @@ def sync_dataset(
                                runner.participants_seen, queued=plans, in_flight=len(runner.futures),
                                unlisted=runner.awaiting_lists())
             finally:
-                runner.close()
-                writer.finish()  # commits every finished session, also when an AuthenticationError stops us
+                try:
+                    runner.close()
+                finally:  # commits every finished session, also after an auth error or a Ctrl-C
+                    writer.finish()
         finally:
             runner.close()
             bar.close()
@@ -377,8 +386,13 @@ def _asked_now(fn: Callable[..., T], *args: Any) -> Iterator[Future[T]]:
         ...     total.result()
         3
     """
-    with ThreadPoolExecutor(1, thread_name_prefix="rtk-sync-list") as pool:
-        yield pool.submit(fn, *args)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="rtk-sync-list")
+    future = pool.submit(fn, *args)
+    try:
+        yield future
+    finally:
+        despite_ctrl_c(lambda: wait([future]))
+        pool.shutdown()
 
 
 def list_sessions(client: Any, start: Any = None, end: Any = None) -> pd.DataFrame:
