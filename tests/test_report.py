@@ -250,6 +250,26 @@ def test_fleet_report_over_the_sandbox(sample_api, tmp_path):
     assert (tmp_path / "participant_table.parquet").exists()
 
 
+@pytest.mark.parametrize(("window", "says"), [
+    ({}, "Every session listed (no time window)"),
+    ({"start_time": "2026-01-01"}, "Sessions started from 2026-01-01 00:00:00 UTC"),
+    ({"end_time": "2100-01-01"}, "Sessions started before 2100-01-01 00:00:00 UTC"),
+    ({"start_time": "2026-01-01", "end_time": "2100-01-01"},
+     "Sessions started 2026-01-01 00:00:00 UTC → 2100-01-01 00:00:00 UTC"),
+])
+def test_the_fleet_reports_subtitle_says_its_window_in_words(sample_api, tmp_path, window, says):
+    """Without a window (or with one end) the subtitle read "Sessions started — → —"."""
+    import re
+
+    from rtk_frames.report import render_fleet_report
+    from rtk_frames.sync import fetch_fleet
+
+    html, _page = parse(render_fleet_report(fetch_fleet(sample_api.client(), progress=False, **window),
+                                            tmp_path))
+    subtitle = re.search(r'<p class="sub" id="period">(.*?)(&nbsp;|</p>)', html)
+    assert subtitle is not None and subtitle[1] == says and "—" not in subtitle[1]
+
+
 def test_fleet_window_keeps_only_sessions_started_inside(sample_api):
     from rtk_frames.sync import fetch_fleet
 
