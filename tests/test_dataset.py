@@ -660,10 +660,10 @@ def test_the_finished_sessions_are_built_while_the_last_ones_are_fetched(tmp_pat
     built_together: list[int] = []
     real = batch_module.Batch.absorb
 
-    def absorb(self, ready=None):
+    def absorb(self):
         if self.jobs:
             built_together.append(len(self.jobs))
-        return real(self, ready)
+        return real(self)
 
     monkeypatch.setattr(batch_module.Batch, "absorb", absorb)
     ds = synthetic(sessions=9)
@@ -958,9 +958,9 @@ def test_the_first_progress_line_counts_what_each_session_needs_not_everything(t
 
 
 def test_a_file_that_fails_to_write_fails_the_commit_and_the_next_run_stores_it_all(tmp_path, monkeypatch):
-    """Files are written while the next tables are built (on the IO threads): one that fails (a full
-    disk) fails the run with that error once every other write has ended; nothing of the commit is
-    visible, the next run cleans the staged files and stores everything."""
+    """Files are written on the IO threads, several at once: one that fails (a full disk) fails the run
+    with that error once every other write has ended; nothing of the commit is visible, the next run
+    cleans the staged files and stores everything."""
     import errno
 
     from rtk_frames.dataset import write as write_module
@@ -969,7 +969,7 @@ def test_a_file_that_fails_to_write_fails_the_commit_and_the_next_run_stores_it_
     written: list[str] = []
 
     def full_disk(data, target):
-        if "peer_reports--" in target.name:  # the first table handed over: its neighbours are still built
+        if "peer_reports--" in target.name:  # the costliest file, handed over first
             raise OSError(errno.ENOSPC, "No space left on device")
         real(data, target)
         written.append(target.name)

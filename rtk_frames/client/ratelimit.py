@@ -92,7 +92,7 @@ def ctrl_c_ends_waits() -> Iterator[None]:
         if pressed:  # a later Ctrl-C: the first stops everything already, and a second KeyboardInterrupt
             return  # would cut short the clean-up it started (a sync committing its finished sessions)
         pressed = True
-        _CANCELLED.set()
+        cancel_waits()
         signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt here, as before
 
     signal.signal(signal.SIGINT, on_sigint)
@@ -101,7 +101,7 @@ def ctrl_c_ends_waits() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
         if pressed:  # the block's threads have stopped: later waits are waits again
-            _CANCELLED.clear()
+            cancel_waits.reset()  # type: ignore[attr-defined]
 
 
 def interruptible_sleep(seconds: float) -> None:

@@ -104,9 +104,6 @@ def built(rows: dict[str, Flat]) -> dict[str, pa.Table]:
 #: the parts whose answers are kept raw until the writer has them, and how their rows are made
 ROWS_OF_PART: dict[str, Callable[[list[Any]], dict[str, Flat]]] = {"core": details_rows,
                                                                    "peer_reports": reports_rows}
-#: the order an absorb builds them in (a table's rows keep it): the reports' wide table first, so that its
-#: file, the slowest to write, is written while the rest is built
-BUILD_ORDER = ("peer_reports", "core")
 
 
 @dataclass
@@ -211,24 +208,14 @@ class Batch:
         for job in jobs:
             job.rows.pop(part, None)
 
-    def absorb(self, ready: Callable[[str], None] | None = None) -> None:
+    def absorb(self) -> None:
         """Turn the finished sessions so far into Arrow rows and pending state (nothing is written): one
         build per table for all of them. The writer calls this as sessions finish, so at commit time
-        little is left to do but write. With ``ready``, each table is handed to it as soon as no later
-        step of this absorb can add rows to it (see :meth:`apply`)."""
+        little is left to do but write."""
         for job in self.jobs:
             self.prepare(job)  # (the writer has done it already for the sessions it was given)
-        parts = [part for part in BUILD_ORDER if any(part in job.rows for job in self.jobs)]
-        produced = {part: {table for job in self.jobs if part in job.rows for table in job.rows[part]}
-                    for part in parts}
-        from_frames = ({"sessions", "breakout_rooms"} | set(self.frames)
-                       | {table for job in self.jobs for tables in job.frames.values() for table in tables})
-        for i, part in enumerate(parts):
+        for part in ROWS_OF_PART:
             self._build(part)
-            if ready is not None:
-                later = from_frames.union(*(produced[p] for p in parts[i + 1:]))
-                for table in sorted(produced[part] - later):
-                    ready(table)
         for job in self.jobs:
             settle(job, self)
         self.jobs = []
@@ -239,9 +226,8 @@ class Batch:
         self.frames = {}
 
     def apply(self) -> int:
-        """Commit everything absorbed (and absorb what is not yet): one file per table and day. Each
-        table's file is written (Arrow's encoder releases the GIL) while the next tables are built."""
-        self.absorb(ready=self._hand_over)
+        """Commit everything absorbed (and absorb what is not yet): one file per table and day."""
+        self.absorb()
         for table in sorted(self.arrow, key=lambda name: -_write_cost(self.arrow[name])):
             self._hand_over(table)  # the costliest files first: the commit waits for the last one
         return self.commit.apply()
