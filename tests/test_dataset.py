@@ -580,6 +580,14 @@ def test_the_datasets_repr_says_what_it_holds_from_the_state_alone(synced, tmp_p
     assert repr(rtk.dataset.FleetDataset(tmp_path)).endswith(": no sync has written here yet")
 
 
+def test_the_repr_of_a_dataset_synced_over_an_empty_window_says_it_holds_nothing(tmp_path):
+    with serve(synthetic(sessions=2)) as api:
+        sync(api, tmp_path, start="2001-01-01", end="2001-01-02")
+    head, rows = repr(rtk.open_dataset(tmp_path)).splitlines()
+    assert head.startswith(f"FleetDataset({str(tmp_path)!r}): 0 sessions, last synced ")
+    assert rows == "  rows: none yet"
+
+
 def test_reading_with_a_bound_that_is_not_a_time_names_it(synced):
     with pytest.raises(ValueError, match=r"^end='next week' is not a time"):
         rtk.open_dataset(synced[0]).table("sessions", end="next week")

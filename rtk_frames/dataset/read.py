@@ -99,8 +99,9 @@ class FleetDataset:
         by_status = ", ".join(f"{n:,} {status}" for status, n in overview.by_status.items())
         days = f" from {overview.first_day} to {overview.last_day}" if overview.first_day else ""
         synced = f", last synced {overview.last_sync:%Y-%m-%d %H:%M} UTC" if overview.last_sync else ""
-        lines = [f"{head}: {overview.sessions:,} sessions{days} ({by_status}){synced}"]
-        counts = ", ".join(f"{table} {n:,}" for table, n in overview.rows.items())
+        status = f" ({by_status})" if by_status else ""
+        lines = [f"{head}: {overview.sessions:,} sessions{days}{status}{synced}"]
+        counts = ", ".join(f"{table} {n:,}" for table, n in overview.rows.items()) or "none yet"
         lines += textwrap.wrap(f"rows: {counts}", width=100, initial_indent="  ", subsequent_indent="    ")
         return "\n".join(lines)
 
