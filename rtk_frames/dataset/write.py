@@ -197,7 +197,8 @@ class Commit:
         assert isinstance(self.root, Path)
         relative = self._new_name(table, date)
         target = staging_path(self.root, relative)
-        write_parquet(data.cast(table_schema(table)), target)
+        schema = table_schema(table)  # rows built for the table already have it: a cast would copy
+        write_parquet(data if data.schema.equals(schema, check_metadata=True) else data.cast(schema), target)
         _fsync_path(target)
         self.new_files.append(_NewFile(relative, table, date, data.num_rows, target.stat().st_size,
                                        _rows_per_session(data.column("session_id"))))
