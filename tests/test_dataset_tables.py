@@ -360,3 +360,17 @@ def test_small_files_are_snappy_big_ones_zstd_and_both_read_back_exactly(tmp_pat
     assert codecs == {(SMALL_FILE_COMPRESSION if small else PARQUET_COMPRESSION).upper()}
     assert small == (rows == 10)
     assert pq.read_table(target).equals(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["2026-11-16", "2026-11-17", "2026-12-31", "2027-01-01"]), max_size=40))
+def test_rows_handed_to_the_commit_go_to_their_day_none_lost_none_invented_in_their_order(days):
+    from rtk_frames.dataset.batch import _by_day
+
+    rows = pa.table({"n": list(range(len(days))), "day": days})
+    grouped = _by_day(rows, pa.array(days, pa.string()))
+    assert [day for day, _ in grouped] == sorted(set(days))  # each day once, in order
+    for day, part in grouped:
+        assert part.column("day").to_pylist() == [day] * part.num_rows
+        assert part.column("n").to_pylist() == [n for n, d in enumerate(days) if d == day]  # their order
+    assert sum(part.num_rows for _, part in grouped) == len(days)

@@ -239,10 +239,33 @@ class Batch:
             return
         data = pa.concat_tables([rows for rows, _ in converted])
         days = pa.concat_arrays([per_row for _, per_row in converted])
-        distinct = sorted(pc.unique(days).to_pylist())
-        for day in distinct:  # a daily sync's rows are all of one day: no filter needed
-            rows = data if len(distinct) == 1 else data.filter(pc.equal(days, day))
+        for day, rows in _by_day(data, days):
             self.commit.write_soon(table, day, rows)
+
+
+def _by_day(data: pa.Table, days: pa.Array) -> list[tuple[str, pa.Table]]:
+    """``data``'s rows grouped by their day (``days``, one per row), days in order, rows in their order
+    within a day. One stable sort and one ``take`` whatever the number of days, then zero-copy slices (a
+    filter per day cost a pass over every column per day: 2 ms a day for a peer-report table); a daily
+    sync's rows, all of one day, are not moved at all.
+
+    Example:
+        >>> rows, days = pa.table({"n": [1, 2, 3, 4]}), pa.array(["b", "a", "b", "a"])
+        >>> [(day, part.column("n").to_pylist()) for day, part in _by_day(rows, days)]
+        [('a', [2, 4]), ('b', [1, 3])]
+    """
+    if len(days) == 0:
+        return []
+    counts = pc.value_counts(days)  # (value, count) in order of first appearance
+    if len(counts) == 1:
+        return [(counts.field("values")[0].as_py(), data)]
+    order = pc.sort_indices(days)  # stable: a day's rows keep their order
+    data, days = data.take(order), days.take(order)
+    grouped, offset = [], 0
+    for day, count in zip(*(pc.value_counts(days).flatten()), strict=True):
+        grouped.append((day.as_py(), data.slice(offset, count.as_py())))
+        offset += count.as_py()
+    return grouped
 
 
 def _as_arrow(frames: list[pd.DataFrame | Flat | pa.Table], table: str) -> pa.Table:
