@@ -189,3 +189,36 @@ def test_a_crash_before_the_commit_transaction_leaves_nothing_visible(api, tmp_p
     assert not any((tmp_path / STAGING_DIR).iterdir())  # the orphans are gone
     with StateStore.open(tmp_path) as state:
         assert state.sessions() == {}
+
+
+def test_every_new_file_and_directory_entry_is_fsynced_before_the_state_says_it_is_live(api, tmp_path,
+                                                                                      monkeypatch):
+    """Power-cut safety (a SIGKILL loses nothing the kernel has; a power cut loses what was not fsynced):
+    when any transaction begins (the one that marks moved files live among them), every file in place
+    has its name in its partition, its partition's name in its table directory and the table's in the
+    root on disk; and each file's data was fsynced in the staging area before its commit point."""
+    from rtk_frames.dataset import state as state_module
+    from rtk_frames.dataset import write
+
+    fsynced: list[Path] = []
+    real_fsync = write._fsync_path
+    monkeypatch.setattr(write, "_fsync_path", lambda path: (fsynced.append(Path(path)), real_fsync(path)))
+    root = tmp_path / "fleet"
+    checked = {"transactions": 0, "files": 0}
+    real_transaction = state_module.StateStore.transaction
+
+    def transaction(self):
+        done = set(fsynced)
+        for path in root.glob("*/date=*/*.parquet"):
+            assert {path.parent, path.parent.parent, root} <= done, path
+            checked["files"] += 1
+        checked["transactions"] += 1
+        return real_transaction(self)
+
+    monkeypatch.setattr(state_module.StateStore, "transaction", transaction)
+    rtk.sync_dataset(api.client(), root, progress=False, **OPTIONS)
+    files = sorted(root.glob("*/date=*/*.parquet"))
+    assert files and checked["files"] >= len(files) and checked["transactions"] >= 3
+    assert root / STAGING_DIR in fsynced and root in fsynced  # the staging area, and its name in the root
+    staged_names = {p.name for p in fsynced if p.parent == root / STAGING_DIR}
+    assert {path.relative_to(root).as_posix().replace("/", "--") for path in files} <= staged_names

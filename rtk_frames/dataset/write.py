@@ -106,6 +106,29 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def make_dirs(directory: Path) -> set[Path]:
+    """Make ``directory`` and its missing parents; returns the directories whose entries changed (the
+    parent of each one made), which must be fsynced for the new ones to survive a power cut (POSIX
+    makes no promise for a new directory's entry until its parent is fsynced).
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> sorted(p.relative_to(root).as_posix() for p in make_dirs(root / "a" / "b")), make_dirs(root / "a")
+        (['.', 'a'], set())
+    """
+    missing: list[Path] = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    changed: set[Path] = set()
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # (one writer holds the root: only a stray process)
+            path.mkdir()
+            changed.add(path.parent)
+    return changed
+
+
 _io_pool: ThreadPoolExecutor | None = None
 _io_pool_lock = threading.Lock()
 
@@ -185,7 +208,7 @@ class Commit:
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
-        (self.root / STAGING_DIR).mkdir(parents=True, exist_ok=True)
+        _in_parallel(_fsync_path, sorted(make_dirs(self.root / STAGING_DIR)))
 
     def __bool__(self) -> bool:
         return bool(self.new_files or self.dropped or self.session_rows or self.removals or self.writing)
@@ -346,28 +369,29 @@ def _upsert_session(db: Any, session_id: str, values: dict[str, Any]) -> None:
 def publish(root: Path, state: StateStore) -> tuple[int, int]:
     """Finish committed moves: rename staged files into place, delete obsolete ones; returns the counts."""
     staged, obsolete = state.pending_files()
-    directories: set[Path] = set()
+    partitions: set[Path] = set()
+    parents: set[Path] = set()  # of directories made here: their new entries must be fsynced too
     for relative in staged:
         source, target = staging_path(root, relative), root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        parents |= make_dirs(target.parent)
         if source.exists():
             os.replace(source, target)
         elif not target.exists():
             raise FileNotFoundError(f"committed file {relative} is neither staged nor in place: the dataset "
                                     f"at {root} lost a file (was {source} deleted by hand?)")
-        directories.add(target.parent)
+        partitions.add(target.parent)
     for relative in obsolete:
         with contextlib.suppress(FileNotFoundError):
             (root / relative).unlink()
-        directories.add((root / relative).parent)
-    _in_parallel(_fsync_path, [d for d in directories if d.exists()])
+        partitions.add((root / relative).parent)
+    _in_parallel(_fsync_path, sorted(d for d in partitions | parents if d.exists()))
     if staged or obsolete:
         with state.transaction() as db:
             db.execute("UPDATE files SET state = 'live' WHERE state = 'staged'")
             db.execute("DELETE FROM file_sessions"
                        " WHERE path IN (SELECT path FROM files WHERE state = 'obsolete')")
             db.execute("DELETE FROM files WHERE state = 'obsolete'")
-    for directory in directories:  # tidy: a partition left without files goes
+    for directory in partitions:  # tidy: a partition left without files goes
         with contextlib.suppress(OSError):
             directory.rmdir()
     return len(staged), len(obsolete)
