@@ -32,6 +32,7 @@ from rtk_frames.frames.quality import quality_stats_frame
 SAMPLE_INTERVAL_S = 7
 SAMPLES_PER_KIND = 60
 REPEATS = 3
+GOAL_X = 2.5  # parse + flatten against the parse alone
 T0 = dt.datetime(2024, 5, 6, 9, 0, tzinfo=dt.UTC)
 
 
@@ -143,7 +144,8 @@ def main() -> None:
     floor, ours = best_of_alternating(parse_only, parse_and_flatten, bodies, repeats + 2)
     by_hand = best_of(json_normalize_by_hand, bodies, repeats)
     print(f"  orjson parse only (floor)          {floor:8.3f} s")
-    print(f"  parse + quality_stats_frame         {ours:8.3f} s   {ours / floor:5.2f}x the floor")
+    print(f"  parse + quality_stats_frame         {ours:8.3f} s   {ours / floor:5.2f}x the floor"
+          f"      (goal <= {GOAL_X}x)")
     print(f"  parse + json_normalize + concat     {by_hand:8.3f} s   {by_hand / floor:5.2f}x the floor")
     print(f"  quality_stats_frame is {by_hand / ours:.1f}x faster than per-payload json_normalize")
 
