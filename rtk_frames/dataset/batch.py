@@ -256,15 +256,15 @@ def _by_day(data: pa.Table, days: pa.Array) -> list[tuple[str, pa.Table]]:
     """
     if len(days) == 0:
         return []
-    counts = pc.value_counts(days)  # (value, count) in order of first appearance
+    counts = pc.value_counts(days)  # (day, rows) per day
     if len(counts) == 1:
         return [(counts.field("values")[0].as_py(), data)]
     order = pc.sort_indices(days)  # stable: a day's rows keep their order
     data, days = data.take(order), days.take(order)
     grouped, offset = [], 0
-    for day, count in zip(*(pc.value_counts(days).flatten()), strict=True):
-        grouped.append((day.as_py(), data.slice(offset, count.as_py())))
-        offset += count.as_py()
+    for day, count in sorted(zip(*(column.to_pylist() for column in counts.flatten()), strict=True)):
+        grouped.append((day, data.slice(offset, count)))
+        offset += count
     return grouped
 
 
