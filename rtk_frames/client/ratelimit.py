@@ -100,7 +100,8 @@ def ctrl_c_ends_waits() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        if pressed:  # the block's threads have stopped: later waits are waits again
+        if pressed:  # every wait the Ctrl-C found has ended (a sync has also joined its threads; a
+            # fleet pull's running workers end their current session): later waits are waits again
             cancel_waits.reset()  # type: ignore[attr-defined]
 
 
